@@ -1,0 +1,39 @@
+# One entry point for running and checking leadgate; `.ci/run` calls `make check`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: install run demo serve test lint typecheck check bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## run: the platform with demo data on the embedded PostgreSQL, at http://127.0.0.1:8000
+run: install
+	$(BIN)/leadgate demo
+	$(BIN)/leadgate serve
+
+## test: the whole test suite
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+## check: lint, types and tests (what CI runs)
+check: lint typecheck test
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .leadgate .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""leadgate: open-source lead validation with Connect between instances."""

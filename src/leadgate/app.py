@@ -1,0 +1,62 @@
+"""create_app(): the API of every instance under /i/{subdomain}/api/v1, with problem+json errors."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from leadgate.campaigns.endpoints import router as campaigns_router
+from leadgate.config import Settings, get_settings
+from leadgate.db import make_engine, make_sessionmaker, resolve_database_url
+from leadgate.kit import problems
+from leadgate.kit.asgi import BodySizeLimit, HostRouting
+from leadgate.leads.endpoints import router as leads_router
+from leadgate.publishers.endpoints import router as publishers_router
+from leadgate.publishers.publisher_endpoints import router as publisher_api_router
+
+API_PREFIX = "/i/{subdomain}/api/v1"
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+    """The ASGI app of a deployment; every instance lives under /i/{subdomain}."""
+    settings = settings or get_settings()
+    url = database_url or resolve_database_url(settings)
+    app = FastAPI(
+        title="leadgate",
+        version="1",
+        summary="Lead validation with Connect between instances.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.database_url = url
+    app.state.engine = make_engine(url, settings.db_pool_size)
+    app.state.sessions = make_sessionmaker(app.state.engine)
+    problems.install(app)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(HostRouting, base_domain=settings.base_domain)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (campaigns_router, publishers_router, leads_router, publisher_api_router):
+        api.include_router(router)
+
+    @api.get("/openapi.json", include_in_schema=False)
+    def instance_openapi(subdomain: str) -> JSONResponse:
+        """The complete OpenAPI document (one for the deployment; paths carry {subdomain})."""
+        return JSONResponse(app.openapi())
+
+    app.include_router(api)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,97 @@
+"""Campaigns: create, read, change their form and status, grant publishers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+
+from leadgate.campaigns.models import Campaign, CampaignPublisher
+from leadgate.campaigns.schemas import CampaignCreate, CampaignOut, CampaignPatch, FormField
+from leadgate.kit.repository import TenantScope
+from leadgate.publishers.models import Publisher
+
+
+def to_out(campaign: Campaign) -> CampaignOut:
+    """The API view of a campaign."""
+    return CampaignOut.model_validate(
+        {
+            "id": campaign.id,
+            "name": campaign.name,
+            "status": campaign.status,
+            "fields": campaign.fields,
+        }
+    )
+
+
+def get(scope: TenantScope, campaign_id: int) -> Campaign:
+    """A campaign of this instance, or 404 campaign_not_found."""
+    return scope.get(Campaign, campaign_id, missing="campaign_not_found", what="campaign")
+
+
+def create(scope: TenantScope, body: CampaignCreate) -> Campaign:
+    """A new active campaign."""
+    campaign = Campaign(
+        name=body.name, status="active", fields=[f.model_dump() for f in body.fields]
+    )
+    scope.add(campaign)
+    scope.session.flush()
+    return campaign
+
+
+def list_all(scope: TenantScope) -> Sequence[Campaign]:
+    """Every campaign of the instance, oldest first."""
+    return scope.session.scalars(scope.select(Campaign).order_by(Campaign.id)).all()
+
+
+def patch(scope: TenantScope, campaign_id: int, body: CampaignPatch) -> Campaign:
+    """Rename, pause, resume or end a campaign."""
+    campaign = get(scope, campaign_id)
+    if body.name is not None:
+        campaign.name = body.name
+    if body.status is not None:
+        campaign.status = body.status
+    scope.session.flush()
+    return campaign
+
+
+def replace_fields(scope: TenantScope, campaign_id: int, fields: list[FormField]) -> Campaign:
+    """Replace the whole form at once."""
+    campaign = get(scope, campaign_id)
+    campaign.fields = [f.model_dump() for f in fields]
+    scope.session.flush()
+    return campaign
+
+
+def grant(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
+    """Let a publisher send leads into a campaign (idempotent)."""
+    get(scope, campaign_id)
+    scope.get(Publisher, publisher_id, missing="publisher_not_found", what="publisher")
+    exists = scope.session.get(CampaignPublisher, (campaign_id, publisher_id))
+    if exists is None:
+        scope.add(CampaignPublisher(campaign_id=campaign_id, publisher_id=publisher_id))
+        scope.session.flush()
+
+
+def revoke(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
+    """Withdraw a publisher's access to a campaign at once (idempotent)."""
+    get(scope, campaign_id)
+    scope.get(Publisher, publisher_id, missing="publisher_not_found", what="publisher")
+    scope.session.execute(
+        delete(CampaignPublisher).where(
+            CampaignPublisher.instance_id == scope.instance_id,
+            CampaignPublisher.campaign_id == campaign_id,
+            CampaignPublisher.publisher_id == publisher_id,
+        )
+    )
+
+
+def granted_ids(scope: TenantScope, publisher_id: int) -> set[int]:
+    """Ids of the campaigns this publisher may use."""
+    rows = scope.session.scalars(
+        select(CampaignPublisher.campaign_id).where(
+            CampaignPublisher.instance_id == scope.instance_id,
+            CampaignPublisher.publisher_id == publisher_id,
+        )
+    )
+    return set(rows)

@@ -1,0 +1,44 @@
+"""The one Settings object: nothing else in leadgate reads the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Deployment settings, read from `LEADGATE_*` variables (and `DATABASE_URL`)."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADGATE_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "LEADGATE_DATABASE_URL"),
+        description="PostgreSQL URL; when unset an embedded PostgreSQL runs under data_dir.",
+    )
+    data_dir: Path = Field(default=Path(".leadgate"), description="Embedded PostgreSQL home.")
+    instance_url: str = Field(
+        default="http://127.0.0.1:8000/i/{subdomain}",
+        description="Template of an instance's base URL; must contain {subdomain}.",
+    )
+    base_domain: str | None = Field(
+        default=None, description="With it, Host `{subdomain}.<base_domain>` routes to an instance."
+    )
+    webhook_allow: list[str] = Field(
+        default_factory=list, description="Extra URL prefixes webhooks may point at."
+    )
+    max_body_bytes: int = Field(default=1_000_000, description="Cap on JSON request bodies.")
+    max_upload_bytes: int = Field(default=200_000_000, description="Cap on CSV uploads.")
+    rate_limit_requests: int = 3000
+    rate_limit_window_s: int = 300
+    db_pool_size: int = 10
+    sync_poll_interval_s: int = 60
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,130 @@
+"""Demo data: `acme` (a client) and `leadco` (a publisher delivering to acme)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadgate.campaigns import service as campaigns
+from leadgate.campaigns.models import Campaign
+from leadgate.campaigns.schemas import CampaignCreate, FormField
+from leadgate.config import Settings
+from leadgate.db import transaction
+from leadgate.instances.service import create_instance, get_instance, issue_admin_token
+from leadgate.kit.repository import TenantScope
+from leadgate.leads import service as leads
+from leadgate.processr import service as processr
+from leadgate.publishers import service as publishers
+from leadgate.publishers.models import Publisher
+
+FORM = [
+    FormField(name="firstName", label="First name", required=True),
+    FormField(name="lastName", label="Last name", required=True),
+    FormField(name="email", label="Work email", type="email", required=True),
+    FormField(name="phone", label="Phone", type="phone"),
+    FormField(name="company", label="Company", required=True),
+    FormField(name="jobTitle", label="Job title"),
+    FormField(
+        name="country", label="Country", type="select", options=["US", "CA", "GB", "DE", "FR"]
+    ),
+    FormField(name="employees", label="Employees", type="number"),
+]
+
+SAMPLE_LEADS: list[dict[str, Any]] = [
+    {
+        "firstName": "Ada",
+        "lastName": "Byron",
+        "email": "ada@northwind.example",
+        "company": "Northwind Traders",
+        "jobTitle": "CTO",
+        "country": "GB",
+        "employees": 250,
+    },
+    {
+        "firstName": "Grace",
+        "lastName": "Hopper",
+        "email": "grace@contoso.example",
+        "company": "Contoso Ltd",
+        "jobTitle": "VP Engineering",
+        "country": "US",
+        "employees": 5200,
+    },
+    {
+        "firstName": "Linus",
+        "lastName": "T",
+        "email": "linus@mailinator.com",
+        "company": "Globex",
+        "jobTitle": "Intern",
+        "country": "DE",
+        "employees": 12,
+    },
+]
+
+
+def _instance(session: Session, subdomain: str, name: str) -> tuple[int, str]:
+    """The instance (created if missing) and a fresh admin token for the demo."""
+    existing = get_instance(session, subdomain)
+    if existing is None:
+        create_instance(session, subdomain, name)
+        existing = get_instance(session, subdomain)
+    assert existing is not None
+    return existing.id, issue_admin_token(session, existing.id, "demo")
+
+
+def _campaign(scope: TenantScope, name: str) -> Campaign:
+    found = scope.session.scalars(scope.select(Campaign).where(Campaign.name == name)).first()
+    return found or campaigns.create(scope, CampaignCreate(name=name, fields=FORM))
+
+
+def _publisher(scope: TenantScope, name: str) -> Publisher:
+    found = scope.session.scalars(scope.select(Publisher).where(Publisher.name == name)).first()
+    return found or publishers.create(scope, name)
+
+
+def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
+    """Create or complete the demo data; returns URLs and fresh tokens to print."""
+    with transaction(sessions) as session:
+        acme_id, acme_token = _instance(session, "acme", "Acme Corp (client)")
+        leadco_id, leadco_token = _instance(session, "leadco", "LeadCo (publisher)")
+        acme = TenantScope(session, acme_id)
+        leadco = TenantScope(session, leadco_id)
+
+        acme_campaign = _campaign(acme, "Acme B2B Software Leads")
+        leadco_pub = _publisher(acme, "LeadCo")
+        campaigns.grant(acme, acme_campaign.id, leadco_pub.id)
+        leadco_key = publishers.issue_key(acme, leadco_pub.id).key
+
+        leadco_campaign = _campaign(leadco, "LeadCo Outbound to Acme")
+        in_house = _publisher(leadco, "LeadCo Call Center")
+        campaigns.grant(leadco, leadco_campaign.id, in_house.id)
+
+        has_leads = (
+            session.scalar(select(Campaign.id).where(Campaign.id == leadco_campaign.id))
+            and leads.search(
+                leadco, campaign_id=leadco_campaign.id, status=None, limit=1, cursor=None
+            ).items
+        )
+        if not has_leads:
+            for data in SAMPLE_LEADS:
+                lead = leads.accept(
+                    leadco, leadco_campaign.id, dict(data), publisher_id=in_house.id
+                )
+                processr.judge(leadco, lead)
+
+    base = settings.instance_url
+    return {
+        "acme": {
+            "url": base.format(subdomain="acme"),
+            "admin_token": acme_token,
+            "campaign_id": acme_campaign.id,
+            "publisher_key_for_leadco": leadco_key,
+        },
+        "leadco": {
+            "url": base.format(subdomain="leadco"),
+            "admin_token": leadco_token,
+            "campaign_id": leadco_campaign.id,
+        },
+        "api_docs": base.format(subdomain="acme").split("/i/")[0] + "/docs",
+    }

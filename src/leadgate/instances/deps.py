@@ -1,0 +1,62 @@
+"""Request dependencies: the unit of work and the authenticated caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+from sqlalchemy.orm import Session
+
+from leadgate.errors import NotFound, Unauthorized
+from leadgate.instances.service import Caller, authenticate
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: committed before the response is sent, else rolled back."""
+    session: Session = request.app.state.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def get_caller(
+    session: DbSession,
+    subdomain: Annotated[str, Path(description="The instance's subdomain.")],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Caller:
+    """Whoever the bearer secret stands for on this instance."""
+    return authenticate(session, subdomain, _bearer(authorization))
+
+
+def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    """An admin of this instance; a publisher key is not enough."""
+    if not caller.is_admin:
+        raise Unauthorized("This endpoint needs an admin token; publisher keys use /publisher/.")
+    return caller
+
+
+def get_publisher(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    """A publisher of this instance (admin tokens have their own endpoints)."""
+    if caller.is_admin:
+        raise NotFound("Publisher endpoints need a publisher API key.", code="not_found")
+    return caller
+
+
+Admin = Annotated[Caller, Depends(get_admin)]
+Publisher = Annotated[Caller, Depends(get_publisher)]

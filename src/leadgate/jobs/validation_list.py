@@ -1,0 +1,115 @@
+"""Validation List: accept leads whose value is on a list, or suppress leads whose value is."""
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadgate.jobs.base import JobContext, JobResult, Tab, failed, passed
+from leadgate.jobs.lead_values import field_text, is_blank
+from leadgate.jobs.operators import FieldName
+from leadgate.lists.matcher import MatchOperator
+
+NO_MATCH = "validation_list.no_match"
+MATCH = "validation_list.match"
+LIST_MISSING = "validation_list.list_missing"
+
+_NOT_MATCHED = {
+    "equal": "does not equal any values",
+    "startswith": "does not start with any values",
+    "endswith": "does not end with any values",
+    "contains": "does not contain any values",
+}
+_MATCHED = {
+    "equal": "equals a value",
+    "startswith": "starts with a value",
+    "endswith": "ends with a value",
+    "contains": "contains a value",
+}
+
+
+class ValidationListConfig(BaseModel):
+    """Which list, which field, how to compare, and whether a match passes or fails the lead."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    list_id: int = Field(
+        ge=1, title="List", description="The validation list the lead value is looked up in."
+    )
+    field_name: FieldName = Field(
+        title="Field", description="The lead field to look up, for example company or email."
+    )
+    operator: MatchOperator = Field(
+        default="equal",
+        title="Match type",
+        description=(
+            "equal: the lead value is a list value. startswith / endswith: the lead value begins / "
+            "ends with a list value. contains: a list value appears anywhere in the lead value."
+        ),
+    )
+    rule: Literal["pass", "fail"] = Field(
+        title="Rule",
+        description=(
+            "pass: only leads that match the list pass (a target account list). "
+            "fail: leads that match the list fail (a suppression list)."
+        ),
+    )
+    case_sensitive: bool = Field(
+        default=False,
+        title="Case sensitive",
+        description="When off, 'ACME' and 'acme' count as the same.",
+    )
+    trim: bool = Field(
+        default=True,
+        title="Ignore surrounding spaces",
+        description="Remove spaces at the start and end of the lead value before comparing.",
+    )
+
+
+class ValidationListJob:
+    """Looks a lead field up in a compiled validation list."""
+
+    config_model = ValidationListConfig
+    type = "validation_list"
+    title = "Validation List"
+    tab: Tab = "quality"
+
+    def run(
+        self, data: Mapping[str, Any], config: ValidationListConfig, ctx: JobContext
+    ) -> JobResult:
+        """Acceptance passes on a match; suppression passes on no match. Blank fails acceptance."""
+        acceptance = config.rule == "pass"
+        kind = "validation list" if acceptance else "suppression list"
+        name = ctx.list_name(config.list_id)
+        field = config.field_name
+        compiled = ctx.compiled_list(config.list_id)
+        if compiled is None:
+            return failed(
+                LIST_MISSING,
+                f"The {kind} {name} used on the field {field} does not exist any more",
+            )
+        raw = field_text(data, field)
+        if is_blank(raw):
+            if not acceptance:
+                return passed()
+            not_matched = _NOT_MATCHED[config.operator]
+            return failed(
+                NO_MATCH, f"The field {field} is empty, so it {not_matched} on the {kind} {name}"
+            )
+        text = raw.strip() if config.trim else raw
+        matched = compiled.matches(text, config.operator, config.case_sensitive)
+        if acceptance:
+            if matched is not None:
+                return passed()
+            not_matched = _NOT_MATCHED[config.operator]
+            return failed(
+                NO_MATCH, f"The lead value {not_matched} on the {kind} {name} on the field {field}"
+            )
+        if matched is None:
+            return passed()
+        message = (
+            f"The lead value {_MATCHED[config.operator]} on the {kind} {name} on the field {field}"
+        )
+        if config.operator != "equal":
+            message += f" (matched value: {matched})"
+        return failed(MATCH, message)

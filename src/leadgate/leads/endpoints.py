@@ -1,0 +1,74 @@
+"""Admin API: submit, read and judge leads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from leadgate.instances.deps import Admin, DbSession
+from leadgate.kit.pagination import Page
+from leadgate.kit.repository import TenantScope
+from leadgate.leads import service
+from leadgate.leads.schemas import LeadOut, LeadSubmit, LeadSummary, StatusChange
+from leadgate.processr import service as processr
+
+router = APIRouter(tags=["leads"])
+
+
+@router.post("/campaigns/{campaign_id}/leads", status_code=201, response_model=LeadOut)
+def submit_lead(campaign_id: int, body: LeadSubmit, caller: Admin, session: DbSession) -> LeadOut:
+    """Submit a lead; the Processr judges it in the same request unless it must wait."""
+    scope = TenantScope(session, caller.instance_id)
+    lead = service.accept(scope, campaign_id, dict(body.data))
+    # The lead is committed before it is judged: a crash while judging leaves it pending,
+    # and the periodic re-judge picks it up.
+    session.commit()
+    processr.judge(scope, lead)
+    return service.to_out(scope, lead)
+
+
+@router.get("/leads", response_model=Page[LeadSummary])
+def list_leads(
+    caller: Admin,
+    session: DbSession,
+    campaign_id: int | None = None,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> Page[LeadSummary]:
+    """Leads, newest first, filtered by campaign and status."""
+    scope = TenantScope(session, caller.instance_id)
+    return service.search(scope, campaign_id=campaign_id, status=status, limit=limit, cursor=cursor)
+
+
+@router.get("/leads/{lead_id}", response_model=LeadOut)
+def get_lead(lead_id: int, caller: Admin, session: DbSession) -> LeadOut:
+    """One lead with its flags, per-job results, history and deliveries."""
+    scope = TenantScope(session, caller.instance_id)
+    return service.to_out(scope, service.get(scope, lead_id))
+
+
+@router.post("/leads/{lead_id}/reprocess", response_model=LeadOut)
+def reprocess_lead(lead_id: int, caller: Admin, session: DbSession) -> LeadOut:
+    """Run the campaign's Processr on the lead again."""
+    scope = TenantScope(session, caller.instance_id)
+    lead = service.get(scope, lead_id)
+    processr.judge(scope, lead, reason="reprocessed on request")
+    return service.to_out(scope, lead)
+
+
+@router.post("/leads/{lead_id}/validate", response_model=LeadOut)
+def validate_lead(lead_id: int, body: StatusChange, caller: Admin, session: DbSession) -> LeadOut:
+    """Mark a lead valid by hand, with a reason."""
+    scope = TenantScope(session, caller.instance_id)
+    lead = service.set_status(scope, service.get(scope, lead_id), "valid", body.reason, body.user)
+    return service.to_out(scope, lead)
+
+
+@router.post("/leads/{lead_id}/invalidate", response_model=LeadOut)
+def invalidate_lead(lead_id: int, body: StatusChange, caller: Admin, session: DbSession) -> LeadOut:
+    """Mark a lead invalid by hand, with a reason."""
+    scope = TenantScope(session, caller.instance_id)
+    lead = service.set_status(scope, service.get(scope, lead_id), "invalid", body.reason, body.user)
+    return service.to_out(scope, lead)

@@ -1,0 +1,63 @@
+"""Leads and their history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadgate.db import Base
+from leadgate.kit.models import created_at, instance_fk, pk
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index("ix_leads_instance_campaign_status_id", "instance_id", "campaign_id", "status", "id"),
+        Index("ix_leads_instance_status_id", "instance_id", "status", "id"),
+        Index(
+            "uq_leads_publisher_idempotency",
+            "publisher_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where="idempotency_key IS NOT NULL",
+        ),
+    )
+
+    id: Mapped[int] = pk()
+    instance_id: Mapped[int] = instance_fk()
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False
+    )
+    publisher_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("publishers.id", ondelete="SET NULL")
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    score: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    max_score: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+    jobs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+class LeadHistory(Base):
+    """One thing that happened to a lead: received, judged, status changed, ..."""
+
+    __tablename__ = "lead_history"
+
+    id: Mapped[int] = pk()
+    lead_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("leads.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    at: Mapped[datetime] = created_at()
+    event: Mapped[str] = mapped_column(String(64), nullable=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)

@@ -1,0 +1,162 @@
+"""Leads: accept, read, list, and record what happens to them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from leadgate.campaigns import service as campaigns
+from leadgate.campaigns.models import Campaign
+from leadgate.errors import Forbidden, InvalidRequest, UnknownFields
+from leadgate.kit.pagination import Page, paginate
+from leadgate.kit.repository import TenantScope
+from leadgate.leads.models import Lead, LeadHistory
+from leadgate.leads.schemas import HistoryOut, LeadOut, LeadSummary
+
+
+def check_data(campaign: Campaign, data: Mapping[str, Any]) -> None:
+    """Refuse lead data with fields the campaign's form does not have."""
+    known = {f["name"] for f in campaign.fields}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise UnknownFields(
+            f"The campaign {campaign.name!r} has no field(s) {', '.join(unknown)}.",
+            fields=unknown,
+        )
+
+
+def check_open(campaign: Campaign) -> None:
+    """Refuse leads for a paused or ended campaign."""
+    if campaign.status != "active":
+        raise Forbidden(
+            f"The campaign {campaign.name!r} is {campaign.status}; it accepts no leads.",
+            code=f"campaign_{campaign.status}",
+        )
+
+
+def record(scope: TenantScope, lead: Lead, event: str, **detail: Any) -> None:
+    """Add an entry to the lead's history."""
+    scope.session.add(LeadHistory(lead_id=lead.id, event=event, detail=detail))
+
+
+def accept(
+    scope: TenantScope,
+    campaign_id: int,
+    data: dict[str, Any],
+    *,
+    publisher_id: int | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+) -> Lead:
+    """Store a new pending lead after checking its campaign and fields."""
+    campaign = campaigns.get(scope, campaign_id)
+    check_open(campaign)
+    check_data(campaign, data)
+    lead = Lead(
+        campaign_id=campaign.id,
+        publisher_id=publisher_id,
+        data=data,
+        status="pending",
+        score=0,
+        max_score=0,
+        flags=[],
+        jobs=[],
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
+    scope.add(lead)
+    scope.session.flush()
+    record(scope, lead, "received", publisher_id=publisher_id)
+    return lead
+
+
+def get(scope: TenantScope, lead_id: int) -> Lead:
+    """A lead of this instance, or 404 lead_not_found."""
+    return scope.get(Lead, lead_id, missing="lead_not_found", what="lead")
+
+
+def history(scope: TenantScope, lead: Lead) -> list[HistoryOut]:
+    """The lead's history, oldest first."""
+    rows = scope.session.scalars(
+        select(LeadHistory).where(LeadHistory.lead_id == lead.id).order_by(LeadHistory.id)
+    )
+    return [HistoryOut(at=h.at, event=h.event, detail=h.detail) for h in rows]
+
+
+def to_out(scope: TenantScope, lead: Lead) -> LeadOut:
+    """The full API view of a lead."""
+    return LeadOut.model_validate(
+        {
+            "id": lead.id,
+            "campaign_id": lead.campaign_id,
+            "publisher_id": lead.publisher_id,
+            "data": lead.data,
+            "status": lead.status,
+            "score": lead.score,
+            "max_score": lead.max_score,
+            "flags": lead.flags,
+            "jobs": lead.jobs,
+            "history": history(scope, lead),
+            "deliveries": [],
+            "created_at": lead.created_at,
+        }
+    )
+
+
+def to_summary(lead: Lead) -> LeadSummary:
+    """The list view of a lead."""
+    return LeadSummary(
+        id=lead.id,
+        campaign_id=lead.campaign_id,
+        publisher_id=lead.publisher_id,
+        status=lead.status,
+        score=lead.score,
+        max_score=lead.max_score,
+        created_at=lead.created_at,
+    )
+
+
+STATUSES = ("pending", "valid", "caution", "invalid", "test")
+
+
+def search(
+    scope: TenantScope,
+    *,
+    campaign_id: int | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[LeadSummary]:
+    """Leads newest first, filtered by campaign and status."""
+    query = scope.select(Lead)
+    if campaign_id is not None:
+        query = query.where(Lead.campaign_id == campaign_id)
+    if status is not None:
+        if status not in STATUSES:
+            raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}.")
+        query = query.where(Lead.status == status)
+    return paginate(
+        scope.session,
+        query,
+        Lead.id,
+        limit=limit,
+        cursor=cursor,
+        to_item=to_summary,
+        descending=True,
+    )
+
+
+def set_status(scope: TenantScope, lead: Lead, status: str, reason: str, user: str) -> Lead:
+    """A person's verdict on a lead, kept in its history."""
+    previous = lead.status
+    lead.status = status
+    record(
+        scope,
+        lead,
+        "status_changed",
+        **{"from": previous, "to": status, "reason": reason, "user": user, "by": "user"},
+    )
+    scope.session.flush()
+    return lead

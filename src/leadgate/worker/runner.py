@@ -1,0 +1,21 @@
+"""Running the procrastinate worker against a given database."""
+
+from __future__ import annotations
+
+import procrastinate
+
+from leadgate.db import libpq_url
+from leadgate.worker.app import queue
+
+
+async def run_worker(database_url: str, *, concurrency: int = 4, wait: bool = True) -> None:
+    """Process queued tasks until stopped (or, with wait=False, until the queue is empty)."""
+    connector = procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
+    with queue.replace_connector(connector):
+        async with queue.open_async():
+            await queue.run_worker_async(
+                concurrency=concurrency,
+                wait=wait,
+                install_signal_handlers=wait,
+                name="leadgate-worker",
+            )

@@ -1,0 +1,87 @@
+"""Test set-up: a real PostgreSQL for the run (the local server if one listens, else embedded)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadgate.app import create_app
+from leadgate.config import Settings
+from leadgate.db import embedded_url, make_engine, make_sessionmaker, migrate
+from tests.factories import Api, InstanceMaker
+
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _local_server_listens() -> bool:
+    try:
+        with psycopg.connect(LOCAL_SERVER, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, migrated database for this test run."""
+    if os.environ.get("LEADGATE_TEST_EMBEDDED") != "1" and _local_server_listens():
+        name = f"leadgate_test_{os.getpid()}_{secrets.token_hex(3)}"
+        with psycopg.connect(LOCAL_SERVER, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        migrate(url)
+        yield url
+        make_engine(url).dispose()
+        make_engine(url).dispose()
+        with psycopg.connect(LOCAL_SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        url = embedded_url(tmp_path_factory.mktemp("embedded"))
+        migrate(url)
+        yield url
+        make_engine(url).dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(data_dir=Path(tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, database_url: str) -> FastAPI:
+    return create_app(settings, database_url)
+
+
+@pytest.fixture(scope="session")
+def sessions(database_url: str) -> sessionmaker[Session]:
+    return make_sessionmaker(make_engine(database_url))
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def instances(client: TestClient, sessions: sessionmaker[Session]) -> InstanceMaker:
+    """Makes fresh instances (unique subdomains) and API helpers for them."""
+    return InstanceMaker(client, sessions)
+
+
+@pytest.fixture
+def acme(instances: InstanceMaker) -> Api:
+    return instances.new("acme")
+
+
+@pytest.fixture
+def other(instances: InstanceMaker) -> Api:
+    return instances.new("other")

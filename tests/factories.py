@@ -1,0 +1,82 @@
+"""Small factories: instances, campaigns, publishers through the real API."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2 as httpx
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadgate.db import transaction
+from leadgate.instances.service import create_instance
+
+FORM: list[dict[str, Any]] = [
+    {"name": "firstName", "label": "First name", "required": True},
+    {"name": "email", "type": "email", "required": True},
+    {"name": "company"},
+    {"name": "country", "type": "select", "options": ["US", "GB", "DE"]},
+    {"name": "employees", "type": "number"},
+]
+
+
+@dataclass
+class Api:
+    """Calls one instance's API with one secret."""
+
+    client: TestClient
+    subdomain: str
+    token: str
+    instance_id: int
+
+    @property
+    def base(self) -> str:
+        return f"/i/{self.subdomain}/api/v1"
+
+    def call(
+        self, method: str, path: str, *, secret: str | None = None, **kw: Any
+    ) -> httpx.Response:
+        headers = dict(kw.pop("headers", {}) or {})
+        if secret is None:
+            secret = self.token
+        if secret:
+            headers["Authorization"] = f"Bearer {secret}"
+        return self.client.request(method, self.base + path, headers=headers, **kw)
+
+    def ok(self, method: str, path: str, status: int = 200, **kw: Any) -> Any:
+        """Call and assert the status; returns the JSON body (or None)."""
+        r = self.call(method, path, **kw)
+        assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
+
+    def campaign(
+        self, name: str = "Campaign", fields: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        body = {"name": name, "fields": FORM if fields is None else fields}
+        result: dict[str, Any] = self.ok("POST", "/campaigns", 201, json=body)
+        return result
+
+    def publisher(self, name: str = "Pub") -> tuple[dict[str, Any], dict[str, Any]]:
+        """A publisher and one API key of it."""
+        pub = self.ok("POST", "/publishers", 201, json={"name": name})
+        key = self.ok("POST", f"/publishers/{pub['id']}/api-keys", 201)
+        return pub, key
+
+
+class InstanceMaker:
+    def __init__(self, client: TestClient, sessions: sessionmaker[Session]) -> None:
+        self.client = client
+        self.sessions = sessions
+
+    def new(self, prefix: str = "t") -> Api:
+        subdomain = f"{prefix}-{secrets.token_hex(4)}"
+        with transaction(self.sessions) as session:
+            created = create_instance(session, subdomain)
+            from leadgate.instances.service import get_instance
+
+            inst = get_instance(session, subdomain)
+            assert inst is not None
+            instance_id = inst.id
+        return Api(self.client, subdomain, created.admin_token, instance_id)

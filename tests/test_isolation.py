@@ -1,0 +1,102 @@
+"""Every admin endpoint refuses a secret of another instance and a publisher key: 401/404, no data.
+
+The matrix is built from the app's own routes, so an endpoint added later is covered too.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from leadgate.app import API_PREFIX
+from tests.factories import Api
+
+
+def admin_routes(app: FastAPI) -> list[tuple[str, str]]:
+    out = []
+    for path, operations in app.openapi()["paths"].items():
+        if not path.startswith(API_PREFIX):
+            continue
+        rel = path[len(API_PREFIX) :]
+        if rel.startswith("/publisher/"):
+            continue
+        out.extend((method.upper(), rel) for method in operations)
+    return out
+
+
+@pytest.fixture
+def owned(acme: Api) -> dict[str, Any]:
+    """Real ids of acme's objects, to fill path parameters."""
+    campaign = acme.campaign()
+    pub, key = acme.publisher()
+    lead = acme.ok(
+        "POST", f"/campaigns/{campaign['id']}/leads", 201, json={"data": {"email": "a@b"}}
+    )
+    ids = {
+        "campaign_id": campaign["id"],
+        "publisher_id": pub["id"],
+        "key_id": key["id"],
+        "lead_id": lead["id"],
+    }
+    return {"ids": ids, "key": key["key"]}
+
+
+def _fill(path: str, ids: dict[str, int]) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        return str(ids.get(name, 1))
+
+    return re.sub(r"\{(\w+)\}", sub, path)
+
+
+def test_matrix_covers_the_contract(app: FastAPI) -> None:
+    routes = admin_routes(app)
+    for expected in [
+        ("POST", "/campaigns"),
+        ("GET", "/leads"),
+        ("DELETE", "/publishers/{publisher_id}/api-keys/{key_id}"),
+    ]:
+        assert expected in routes
+
+
+def test_other_instance_secret_and_publisher_key_get_nothing(
+    app: FastAPI, acme: Api, other: Api, owned: dict[str, Any]
+) -> None:
+    ids = owned["ids"]
+    checked = 0
+    for method, rel in admin_routes(app):
+        path = _fill(rel, ids)
+        body = {"name": "x", "fields": [], "data": {}, "reason": "r", "user": "u"}
+        for secret in (other.token, owned["key"]):
+            r = acme.call(method, path, secret=secret, json=body)
+            assert r.status_code in (401, 404), (
+                f"{method} {path} with {secret[:4]}: {r.status_code}"
+            )
+            problem = r.json()
+            assert r.headers["content-type"] == "application/problem+json"
+            assert set(problem) <= {"type", "title", "status", "code", "detail"}
+            assert "a@b" not in r.text
+            checked += 1
+        # And the other instance's own URL does not reach acme's rows with its valid token.
+        r = other.call(method, path, json=body)
+        if method == "GET" and "{" in rel:
+            assert r.status_code == 404, f"{method} {path} on other: {r.status_code}"
+    assert checked >= 2 * 14
+    # Nothing was changed by all those calls.
+    lead = acme.ok("GET", f"/leads/{ids['lead_id']}")
+    assert lead["status"] == "pending" and lead["data"] == {"email": "a@b"}
+    assert acme.ok("GET", f"/campaigns/{ids['campaign_id']}")["status"] == "active"
+
+
+def test_publisher_endpoints_refuse_admin_token_and_foreign_keys(acme: Api, other: Api) -> None:
+    pub, key = acme.publisher()
+    cid = acme.campaign()["id"]
+    acme.ok("PUT", f"/campaigns/{cid}/publishers/{pub['id']}", 204)
+    _, other_key = other.publisher()
+    for path in ("/publisher/campaigns", f"/publisher/campaigns/{cid}/fields"):
+        assert acme.call("GET", path).status_code in (401, 404)  # admin token
+        assert acme.call("GET", path, secret=other_key["key"]).status_code == 401
+        assert acme.call("GET", path, secret=key["key"]).status_code == 200

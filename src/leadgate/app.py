@@ -11,6 +11,8 @@ from leadgate.db import make_engine, make_sessionmaker, resolve_database_url
 from leadgate.kit import problems
 from leadgate.kit.asgi import BodySizeLimit, HostRouting
 from leadgate.leads.endpoints import router as leads_router
+from leadgate.lists.endpoints import router as lists_router
+from leadgate.processr.endpoints import router as processr_router
 from leadgate.publishers.endpoints import router as publishers_router
 from leadgate.publishers.publisher_endpoints import router as publisher_api_router
 
@@ -41,7 +43,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.add_middleware(HostRouting, base_domain=settings.base_domain)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (campaigns_router, publishers_router, leads_router, publisher_api_router):
+    for router in (
+        campaigns_router,
+        publishers_router,
+        lists_router,
+        processr_router,
+        leads_router,
+        publisher_api_router,
+    ):
         api.include_router(router)
 
     @api.get("/openapi.json", include_in_schema=False)

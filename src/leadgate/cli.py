@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,6 +24,8 @@ app = typer.Typer(
 )
 instance_app = typer.Typer(help="Create and inspect instances.", no_args_is_help=True)
 app.add_typer(instance_app, name="instance")
+lists_app = typer.Typer(help="Validation lists: import CSV files.", no_args_is_help=True)
+app.add_typer(lists_app, name="lists")
 
 err = Console(stderr=True)
 
@@ -114,6 +117,62 @@ def demo() -> None:
     url = _database()
     summary = seed(make_sessionmaker(make_engine(url)), get_settings())
     typer.echo(json.dumps(summary, indent=2))
+
+
+@lists_app.command("import")
+def lists_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file to import.")],
+    instance: Annotated[str, typer.Option("--instance", help="Subdomain of the instance.")],
+    list_id: Annotated[int, typer.Option("--list", help="Id of the validation list.")],
+    mode: Annotated[
+        str, typer.Option(help="add, replace (the list becomes the file) or remove.")
+    ] = "add",
+    header: Annotated[str, typer.Option(help="Is line 1 a header? auto, yes or no.")] = "auto",
+) -> None:
+    """Import the first column of a CSV file into a validation list, with a progress bar."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    from leadgate.instances.service import get_instance
+    from leadgate.kit.repository import TenantScope
+    from leadgate.lists import service as lists
+
+    if mode not in ("add", "replace", "remove") or header not in ("auto", "yes", "no"):
+        err.print("[red]error[/]: --mode is add, replace or remove; --header is auto, yes or no")
+        raise typer.Exit(2)
+    url = _database()
+    body = file.read_bytes()
+    total_lines = body.count(b"\n") + 1
+    try:
+        with (
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                console=err,
+            ) as bar,
+            transaction(make_sessionmaker(make_engine(url))) as session,
+        ):
+            task = bar.add_task(f"reading {file.name}", total=total_lines)
+            found = get_instance(session, instance)
+            if found is None:
+                raise LeadgateError(f"There is no instance {instance!r}.", code="not_found")
+            result = lists.import_csv(
+                TenantScope(session, found.id),
+                list_id,
+                body,
+                mode,  # type: ignore[arg-type]
+                header=header,
+                progress=lambda line: bar.update(task, completed=line),
+            )
+            bar.update(task, completed=total_lines, description="written to the database")
+    except LeadgateError as exc:
+        err.print(f"[red]error[/] ({exc.code}): {exc.detail}")
+        raise typer.Exit(2) from exc
+    for rejected in result.rejected[:20]:
+        err.print(f"[yellow]line {rejected.line}[/]: {rejected.reason}")
+    if len(result.rejected) > 20:
+        err.print(f"[yellow]... and {len(result.rejected) - 20} more rejected lines[/]")
+    typer.echo(json.dumps(result.model_dump()))
 
 
 def main() -> None:

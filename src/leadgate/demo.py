@@ -15,7 +15,7 @@ from leadgate.db import transaction
 from leadgate.instances.service import create_instance, get_instance, issue_admin_token
 from leadgate.kit.repository import TenantScope
 from leadgate.leads import service as leads
-from leadgate.processr import service as processr
+from leadgate.processr import judging as processr
 from leadgate.publishers import service as publishers
 from leadgate.publishers.models import Publisher
 

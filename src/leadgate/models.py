@@ -3,6 +3,8 @@
 from leadgate.campaigns.models import Campaign, CampaignPublisher
 from leadgate.instances.models import AdminToken, Instance
 from leadgate.leads.models import Lead, LeadHistory
+from leadgate.lists.models import ListChange, ListValue, ListVersion, ValidationList
+from leadgate.processr.models import ProcessrJob
 from leadgate.publishers.models import Publisher, PublisherApiKey
 
 __all__ = [
@@ -12,6 +14,11 @@ __all__ = [
     "Instance",
     "Lead",
     "LeadHistory",
+    "ListChange",
+    "ListValue",
+    "ListVersion",
+    "ProcessrJob",
     "Publisher",
     "PublisherApiKey",
+    "ValidationList",
 ]

@@ -11,7 +11,7 @@ from leadgate.kit.pagination import Page
 from leadgate.kit.repository import TenantScope
 from leadgate.leads import service
 from leadgate.leads.schemas import LeadOut, LeadSubmit, LeadSummary, StatusChange
-from leadgate.processr import service as processr
+from leadgate.processr import judging as processr
 
 router = APIRouter(tags=["leads"])
 

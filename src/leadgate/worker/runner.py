@@ -6,10 +6,12 @@ import procrastinate
 
 from leadgate.db import libpq_url
 from leadgate.worker.app import queue
+from leadgate.worker.db import configure
 
 
 async def run_worker(database_url: str, *, concurrency: int = 4, wait: bool = True) -> None:
     """Process queued tasks until stopped (or, with wait=False, until the queue is empty)."""
+    configure(database_url)
     connector = procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
     with queue.replace_connector(connector):
         async with queue.open_async():

@@ -1,0 +1,128 @@
+"""Admin API: validation lists, their values, CSV import and download."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from leadgate.instances.deps import Admin, DbSession
+from leadgate.kit.pagination import Page
+from leadgate.kit.repository import TenantScope
+from leadgate.lists import service
+from leadgate.lists.schemas import (
+    ImportMode,
+    ImportResult,
+    ListCreate,
+    ListOut,
+    ValuesPatch,
+    VersionOut,
+)
+from leadgate.processr import service as processr
+
+router = APIRouter(tags=["validation lists"])
+
+
+@router.post("/lists", status_code=201, response_model=ListOut)
+def create_list(body: ListCreate, caller: Admin, session: DbSession) -> ListOut:
+    """Create a validation list, optionally with its first values."""
+    scope = TenantScope(session, caller.instance_id)
+    return service.to_out(service.create(scope, body.name, body.values))
+
+
+@router.get("/lists", response_model=Page[ListOut])
+def list_lists(caller: Admin, session: DbSession) -> Page[ListOut]:
+    """Every validation list of the instance with its version and value count."""
+    rows = service.list_all(TenantScope(session, caller.instance_id))
+    return Page[ListOut](items=[service.to_out(r) for r in rows])
+
+
+@router.get("/lists/{list_id}", response_model=ListOut)
+def get_list(list_id: int, caller: Admin, session: DbSession) -> ListOut:
+    """One list: name, version and value count."""
+    return service.to_out(service.get(TenantScope(session, caller.instance_id), list_id))
+
+
+@router.patch("/lists/{list_id}/values", response_model=VersionOut)
+def patch_values(list_id: int, body: ValuesPatch, caller: Admin, session: DbSession) -> VersionOut:
+    """Add and remove values: one change, one new version."""
+    scope = TenantScope(session, caller.instance_id)
+    row = service.patch_values(scope, list_id, body.add, body.remove)
+    return VersionOut(version=row.version, value_count=row.value_count)
+
+
+@router.post(
+    "/lists/{list_id}/import",
+    response_model=ImportResult,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
+    },
+)
+async def import_values(
+    list_id: int,
+    request: Request,
+    caller: Admin,
+    session: DbSession,
+    mode: ImportMode = "add",
+    header: Annotated[
+        Literal["auto", "yes", "no"],
+        Query(
+            description="Is the first line a header? `auto`: when it is a word like "
+            "`domain`, `email`, `company`, `value` or the list's name."
+        ),
+    ] = "auto",
+) -> ImportResult:
+    """Import a CSV (first column; UTF-8 with or without BOM; \\n or \\r\\n line ends).
+
+    Good lines are applied as one version; each bad line is reported with its number and reason.
+    """
+    body = await request.body()
+    scope = TenantScope(session, caller.instance_id)
+    return await run_in_threadpool(service.import_csv, scope, list_id, body, mode, header=header)
+
+
+@router.get("/lists/{list_id}/values", response_model=Page[str])
+def list_values(
+    list_id: int,
+    caller: Admin,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[str]:
+    """The list's values in order, paginated; `search` filters by substring."""
+    scope = TenantScope(session, caller.instance_id)
+    return service.values_page(scope, list_id, limit=limit, cursor=cursor, search=search)
+
+
+@router.get("/lists/{list_id}/download", response_class=StreamingResponse)
+def download(list_id: int, caller: Admin, session: DbSession) -> StreamingResponse:
+    """The whole list as a one-column CSV."""
+    scope = TenantScope(session, caller.instance_id)
+    row = service.get(scope, list_id)
+    values = service.all_values(session, row.id)
+    values.sort()
+
+    def lines() -> object:
+        yield "value\r\n"
+        for v in values:
+            yield (
+                f'"{v.replace(chr(34), chr(34) * 2)}"' if any(c in v for c in ',"') else v
+            ) + "\r\n"
+
+    filename = f"list-{row.id}-v{row.version}.csv"
+    return StreamingResponse(
+        lines(),  # type: ignore[arg-type]
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.delete("/lists/{list_id}", status_code=204)
+def delete_list(list_id: int, caller: Admin, session: DbSession) -> Response:
+    """Delete a list; 409 list_in_use while a Processr job uses it."""
+    scope = TenantScope(session, caller.instance_id)
+    service.delete(scope, list_id, in_use_by=processr.jobs_using_list(scope, list_id))
+    return Response(status_code=204)

@@ -1,0 +1,69 @@
+"""Admin API: job types and the jobs of a campaign's Processr."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from leadgate.campaigns import service as campaigns
+from leadgate.instances.deps import Admin, DbSession
+from leadgate.jobs.registry import REGISTRY, describe
+from leadgate.kit.pagination import Page
+from leadgate.kit.repository import TenantScope
+from leadgate.processr import service
+from leadgate.processr.schemas import JobCreate, JobOut, JobPatch, JobTypeOut, Reorder
+
+router = APIRouter(tags=["processr"])
+
+
+@router.get("/job-types", response_model=list[JobTypeOut])
+def job_types(caller: Admin) -> list[JobTypeOut]:
+    """Every job type with its tab and config JSON Schema (forms are generated from it)."""
+    return [JobTypeOut.model_validate(describe(t)) for t in REGISTRY.all_types()]
+
+
+@router.post("/campaigns/{campaign_id}/jobs", status_code=201, response_model=JobOut)
+def create_job(campaign_id: int, body: JobCreate, caller: Admin, session: DbSession) -> JobOut:
+    """Add a job to the campaign's Processr."""
+    scope = TenantScope(session, caller.instance_id)
+    return service.to_out(service.create(scope, campaign_id, body))
+
+
+@router.get("/campaigns/{campaign_id}/jobs", response_model=Page[JobOut])
+def list_jobs(campaign_id: int, caller: Admin, session: DbSession) -> Page[JobOut]:
+    """The campaign's jobs in running order."""
+    scope = TenantScope(session, caller.instance_id)
+    campaigns.get(scope, campaign_id)
+    return Page[JobOut](items=[service.to_out(j) for j in service.jobs_of(scope, campaign_id)])
+
+
+@router.get("/campaigns/{campaign_id}/jobs/{job_id}", response_model=JobOut)
+def get_job(campaign_id: int, job_id: int, caller: Admin, session: DbSession) -> JobOut:
+    """One job."""
+    scope = TenantScope(session, caller.instance_id)
+    return service.to_out(service.get(scope, campaign_id, job_id))
+
+
+@router.patch("/campaigns/{campaign_id}/jobs/{job_id}", response_model=JobOut)
+def patch_job(
+    campaign_id: int, job_id: int, body: JobPatch, caller: Admin, session: DbSession
+) -> JobOut:
+    """Change a job's config, score, hardfail, visibility, position or group."""
+    scope = TenantScope(session, caller.instance_id)
+    return service.to_out(service.update(scope, campaign_id, job_id, body))
+
+
+@router.post("/campaigns/{campaign_id}/jobs/reorder", response_model=Page[JobOut])
+def reorder_jobs(
+    campaign_id: int, body: Reorder, caller: Admin, session: DbSession
+) -> Page[JobOut]:
+    """Put the campaign's jobs in the given order."""
+    scope = TenantScope(session, caller.instance_id)
+    rows = service.reorder(scope, campaign_id, body.job_ids)
+    return Page[JobOut](items=[service.to_out(j) for j in rows])
+
+
+@router.delete("/campaigns/{campaign_id}/jobs/{job_id}", status_code=204)
+def delete_job(campaign_id: int, job_id: int, caller: Admin, session: DbSession) -> Response:
+    """Remove a job from the Processr."""
+    service.delete(TenantScope(session, caller.instance_id), campaign_id, job_id)
+    return Response(status_code=204)

@@ -1,0 +1,41 @@
+"""The jobs of a campaign's Processr."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadgate.db import Base
+from leadgate.kit.models import created_at, instance_fk, pk
+
+
+class ProcessrJob(Base):
+    __tablename__ = "processr_jobs"
+    __table_args__ = (Index("ix_processr_jobs_campaign", "campaign_id", "position"),)
+
+    id: Mapped[int] = pk()
+    instance_id: Mapped[int] = instance_fk()
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False
+    )
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+    label: Mapped[str] = mapped_column(String(200), nullable=False)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    score: Mapped[int] = mapped_column(Integer, nullable=False, default=10)
+    hardfail: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    visible_to_publishers: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    tab: Mapped[str] = mapped_column(String(16), nullable=False)
+    group_name: Mapped[str | None] = mapped_column(String(100))
+    condition: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    catch_all: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Bumped by every change of the definition: publishers' mirrors and ETags follow it.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )

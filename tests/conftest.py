@@ -52,7 +52,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(data_dir=Path(tmp_path_factory.mktemp("data")))
+    # Webhook receivers of the tests listen on loopback ports.
+    return Settings(
+        data_dir=Path(tmp_path_factory.mktemp("data")), webhook_allow=["http://127.0.0.1:"]
+    )
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from leadgate.campaigns.endpoints import router as campaigns_router
@@ -10,6 +11,7 @@ from leadgate.config import Settings, get_settings
 from leadgate.db import make_engine, make_sessionmaker, resolve_database_url
 from leadgate.kit import problems
 from leadgate.kit.asgi import BodySizeLimit, HostRouting
+from leadgate.kit.ratelimit import RateLimiter
 from leadgate.leads.endpoints import router as leads_router
 from leadgate.lists.endpoints import router as lists_router
 from leadgate.processr.endpoints import router as processr_router
@@ -34,12 +36,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.database_url = url
     app.state.engine = make_engine(url, settings.db_pool_size)
     app.state.sessions = make_sessionmaker(app.state.engine)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_s)
     problems.install(app)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(HostRouting, base_domain=settings.base_domain)
 
     api = APIRouter(prefix=API_PREFIX)

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     rate_limit_window_s: int = 300
     db_pool_size: int = 10
     sync_poll_interval_s: int = 60
+    webhook_max_attempts: int = Field(default=8, description="Attempts before a message is dead.")
+    webhook_retry_base_s: float = Field(default=5.0, description="First retry delay; doubles.")
+    webhook_retry_cap_s: float = Field(default=3600.0, description="Longest retry delay.")
+    outbound_timeout_s: float = Field(default=10.0, description="Timeout of calls to peers.")
 
 
 @lru_cache(maxsize=1)

@@ -189,3 +189,13 @@ def test_cache_compiles_once_under_concurrent_requests() -> None:
     for t in threads:
         t.join()
     assert calls == [1]
+
+
+def test_anchors_ending_at_the_same_place_are_all_considered() -> None:
+    compiled = compile_list(["abcdef", "cdef", "ef", "zab"])
+    assert compiled.matches("xxabcdef", "endswith", True) in {"abcdef", "cdef", "ef"}
+    assert compiled.matches("xxcdef", "endswith", True) in {"cdef", "ef"}
+    assert compiled.matches("abcdefgh", "startswith", True) == "abcdef"
+    assert compiled.matches("--zab--", "contains", True) == "zab"
+    assert compiled.matches("--abcde--", "contains", True) is None
+    assert compiled.matches("abcde", "startswith", True) is None

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from leadgate.campaigns.models import Campaign, CampaignPublisher
 from leadgate.campaigns.schemas import CampaignCreate, CampaignOut, CampaignPatch, FormField
 from leadgate.kit.repository import TenantScope
+from leadgate.webhooks import job_events
 from leadgate.publishers.models import Publisher
 
 
@@ -71,19 +72,22 @@ def grant(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
     if exists is None:
         scope.add(CampaignPublisher(campaign_id=campaign_id, publisher_id=publisher_id))
         scope.session.flush()
+        job_events.grant_changed(scope, campaign_id, publisher_id, granted=True)
 
 
 def revoke(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
     """Withdraw a publisher's access to a campaign at once (idempotent)."""
     get(scope, campaign_id)
     scope.get(Publisher, publisher_id, missing="publisher_not_found", what="publisher")
-    scope.session.execute(
+    gone = scope.session.execute(
         delete(CampaignPublisher).where(
             CampaignPublisher.instance_id == scope.instance_id,
             CampaignPublisher.campaign_id == campaign_id,
             CampaignPublisher.publisher_id == publisher_id,
         )
     )
+    if gone.rowcount:  # type: ignore[attr-defined]
+        job_events.grant_changed(scope, campaign_id, publisher_id, granted=False)
 
 
 def granted_ids(scope: TenantScope, publisher_id: int) -> set[int]:

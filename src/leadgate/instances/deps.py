@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request
 from sqlalchemy.orm import Session
 
-from leadgate.errors import NotFound, Unauthorized
+from leadgate.errors import NotFound, RateLimited, Unauthorized
+from leadgate.kit.ratelimit import RateLimiter
 from leadgate.instances.service import Caller, authenticate
 
 
@@ -51,10 +52,18 @@ def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     return caller
 
 
-def get_publisher(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-    """A publisher of this instance (admin tokens have their own endpoints)."""
+def get_publisher(request: Request, caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    """A publisher of this instance, within its key's rate limit."""
     if caller.is_admin:
         raise NotFound("Publisher endpoints need a publisher API key.", code="not_found")
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.hit(caller.key_id)
+    if wait is not None:
+        raise RateLimited(
+            f"This key made more than {limiter.limit} requests in {limiter.window:g} seconds; "
+            f"retry in {wait} s.",
+            retry_after=wait,
+        )
     return caller
 
 

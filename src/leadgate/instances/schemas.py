@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from leadgate.errors import InvalidRequest
 
@@ -25,3 +25,5 @@ def check_subdomain(value: str) -> str:
 class InstanceCreated(BaseModel):
     subdomain: str
     admin_token: str
+    admin_email: str
+    admin_password: str = Field(description="One-time password: changed at the first sign-in.")

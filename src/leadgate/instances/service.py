@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 from leadgate.errors import Conflict, Unauthorized
 from leadgate.instances.models import AdminToken, Instance
 from leadgate.instances.schemas import InstanceCreated, check_subdomain
+from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret, new_secret
 from leadgate.publishers.models import PublisherApiKey
+from leadgate.users import service as users
 
 ADMIN_PREFIX = "lga"
 PUBLISHER_PREFIX = "lgp"
@@ -24,6 +26,7 @@ class Caller:
     instance_id: int
     subdomain: str
     publisher_id: int | None = None
+    key_id: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -35,8 +38,10 @@ def get_instance(session: Session, subdomain: str) -> Instance | None:
     return session.scalars(select(Instance).where(Instance.subdomain == subdomain)).one_or_none()
 
 
-def create_instance(session: Session, subdomain: str, name: str | None = None) -> InstanceCreated:
-    """A new instance with its first admin token (the token is only ever shown here)."""
+def create_instance(
+    session: Session, subdomain: str, name: str | None = None, admin_email: str | None = None
+) -> InstanceCreated:
+    """A new instance with its first admin token and admin user (secrets only ever shown here)."""
     check_subdomain(subdomain)
     if get_instance(session, subdomain) is not None:
         raise Conflict(f"The instance {subdomain!r} exists already.", code="instance_exists")
@@ -44,7 +49,17 @@ def create_instance(session: Session, subdomain: str, name: str | None = None) -
     session.add(instance)
     session.flush()
     token = issue_admin_token(session, instance.id, "admin")
-    return InstanceCreated(subdomain=subdomain, admin_token=token)
+    email = admin_email or f"admin@{subdomain}"
+    password = users.new_password()
+    users.create_user(
+        TenantScope(session, instance.id), email, password, "admin", must_change_password=True
+    )
+    return InstanceCreated(
+        subdomain=subdomain,
+        admin_token=token,
+        admin_email=email.strip().lower(),
+        admin_password=password,
+    )
 
 
 def issue_admin_token(session: Session, instance_id: int, name: str) -> str:
@@ -65,7 +80,7 @@ def authenticate(session: Session, subdomain: str, secret: str | None) -> Caller
     digest = hash_secret(secret)
     if secret.startswith(PUBLISHER_PREFIX + "_"):
         row = session.execute(
-            select(Instance.id, PublisherApiKey.publisher_id)
+            select(Instance.id, PublisherApiKey.publisher_id, PublisherApiKey.id)
             .join(PublisherApiKey, PublisherApiKey.instance_id == Instance.id)
             .where(
                 Instance.subdomain == subdomain,
@@ -74,7 +89,9 @@ def authenticate(session: Session, subdomain: str, secret: str | None) -> Caller
             )
         ).one_or_none()
         if row is not None:
-            return Caller(instance_id=row[0], subdomain=subdomain, publisher_id=row[1])
+            return Caller(
+                instance_id=row[0], subdomain=subdomain, publisher_id=row[1], key_id=row[2]
+            )
     else:
         instance_id = session.scalar(
             select(Instance.id)

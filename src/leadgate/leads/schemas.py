@@ -71,3 +71,14 @@ class LeadSummary(BaseModel):
 class StatusChange(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
     user: str = Field(min_length=1, max_length=200)
+
+
+class PublisherLeadOut(BaseModel):
+    """What a publisher sees of its lead."""
+
+    id: int
+    status: LeadStatus
+    score: int
+    max_score: int
+    flags: list[FlagOut]
+    updated_at: datetime

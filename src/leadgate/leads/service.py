@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,11 +11,12 @@ from sqlalchemy import select
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
-from leadgate.errors import Forbidden, InvalidRequest, UnknownFields
+from leadgate.errors import Conflict, Forbidden, InvalidRequest, NotFound, UnknownFields
 from leadgate.kit.pagination import Page, paginate
 from leadgate.kit.repository import TenantScope
 from leadgate.leads.models import Lead, LeadHistory
-from leadgate.leads.schemas import HistoryOut, LeadOut, LeadSummary
+from leadgate.leads.schemas import HistoryOut, LeadOut, LeadSummary, PublisherLeadOut
+from leadgate.webhooks import service as webhooks
 
 
 def check_data(campaign: Campaign, data: Mapping[str, Any]) -> None:
@@ -149,14 +152,63 @@ def search(
 
 
 def set_status(scope: TenantScope, lead: Lead, status: str, reason: str, user: str) -> Lead:
-    """A person's verdict on a lead, kept in its history."""
+    """A person's verdict on a lead, kept in its history and sent to its publisher."""
     previous = lead.status
     lead.status = status
-    record(
-        scope,
-        lead,
-        "status_changed",
-        **{"from": previous, "to": status, "reason": reason, "user": user, "by": "user"},
-    )
+    detail = {"from": previous, "to": status, "reason": reason, "user": user, "by": "user"}
+    record(scope, lead, "status_changed", **detail)
     scope.session.flush()
+    if lead.publisher_id is not None:
+        webhooks.emit(
+            scope,
+            [lead.publisher_id],
+            "lead.status_changed",
+            {"lead_id": lead.id, "status": status, "reason": reason, "user": user},
+        )
     return lead
+
+
+def request_hash(data: Mapping[str, Any]) -> str:
+    """A stable digest of lead data, to tell a replay from a different body."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def by_idempotency_key(scope: TenantScope, publisher_id: int, key: str) -> Lead | None:
+    """The publisher's lead sent earlier with this Idempotency-Key."""
+    return scope.session.scalars(
+        scope.select(Lead).where(Lead.publisher_id == publisher_id, Lead.idempotency_key == key)
+    ).one_or_none()
+
+
+def replay(lead: Lead, digest: str) -> Lead:
+    """The earlier lead for a repeated key, or 409 when the body differs."""
+    if lead.request_hash != digest:
+        raise Conflict(
+            "This Idempotency-Key was used with a different body.", code="idempotency_conflict"
+        )
+    return lead
+
+
+def publisher_lead(scope: TenantScope, publisher_id: int, lead_id: int) -> Lead:
+    """One of the publisher's own leads; any other id is 404 lead_not_found."""
+    lead = scope.session.scalars(
+        scope.select(Lead).where(Lead.id == lead_id, Lead.publisher_id == publisher_id)
+    ).one_or_none()
+    if lead is None:
+        raise NotFound(f"No lead {lead_id} of yours.", code="lead_not_found")
+    return lead
+
+
+def to_publisher_out(lead: Lead) -> PublisherLeadOut:
+    """The publisher's view of a lead."""
+    return PublisherLeadOut.model_validate(
+        {
+            "id": lead.id,
+            "status": lead.status,
+            "score": lead.score,
+            "max_score": lead.max_score,
+            "flags": lead.flags,
+            "updated_at": lead.updated_at,
+        }
+    )

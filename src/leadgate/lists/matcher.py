@@ -32,8 +32,11 @@ MatchOperator = Literal["equal", "startswith", "endswith", "contains"]
 
 # PostgreSQL text cannot hold NUL, so no stored list value contains it.
 _SEP = "\x00"
-# Longer anchors are more selective but more numerous (memory); 4 keeps both small.
-_ANCHOR = 4
+# Longer anchors are more selective but more numerous. 4 characters give a few thousand anchors
+# for 1M company names or domains; high-entropy values (random ids) would give ~800k, so past
+# _MAX_ANCHORS a shorter anchor is used to bound the automaton's memory (~40 MB at worst).
+_ANCHOR_SIZES = (4, 3, 2, 1)
+_MAX_ANCHORS = 100_000
 
 
 class _Index:
@@ -101,14 +104,14 @@ class CompiledList:
         if index.heads is None:
             with self._lock:
                 if index.heads is None:
-                    index.heads = _anchor_automaton(index.values, lambda v: v[:_ANCHOR])
+                    index.heads = _anchor_automaton(index.values, head=True)
         return index.heads
 
     def _tails(self, index: _Index) -> ahocorasick.Automaton:
         if index.tails is None:
             with self._lock:
                 if index.tails is None:
-                    index.tails = _anchor_automaton(index.values, lambda v: v[-_ANCHOR:])
+                    index.tails = _anchor_automaton(index.values, head=False)
         return index.tails
 
     def _split(self, case_sensitive: bool) -> list[str]:
@@ -119,35 +122,42 @@ class CompiledList:
         return text.split(_SEP)
 
 
-def _anchor_automaton(
-    values: frozenset[str], anchor_of: Callable[[str], str]
-) -> ahocorasick.Automaton:
-    """An automaton of anchors, each mapped to (anchor length, lengths of its values)."""
-    lengths_by_anchor: dict[str, set[int]] = {}
-    for v in values:
-        lengths_by_anchor.setdefault(anchor_of(v), set()).add(len(v))
-    shared: dict[frozenset[int], frozenset[int]] = {}
+def _anchor_automaton(values: frozenset[str], head: bool) -> ahocorasick.Automaton:
+    """An automaton of the values' heads (or tails), each mapped to a packed int.
+
+    Packing: bit 3 + n is set when a value of length n has this anchor; the low 3 bits hold the
+    anchor's own length. One int per anchor keeps the automaton small.
+    """
+    for size in _ANCHOR_SIZES:
+        cut = slice(None, size) if head else slice(-size, None)
+        masks: dict[str, int] = {}
+        for v in values:
+            anchor = v[cut]
+            masks[anchor] = masks.get(anchor, 0) | 1 << len(v)
+        if len(masks) <= _MAX_ANCHORS:
+            break
+    shared: dict[int, int] = {}
     automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY)
-    for anchor, lengths in lengths_by_anchor.items():
-        frozen = frozenset(lengths)
-        automaton.add_word(anchor, (len(anchor), shared.setdefault(frozen, frozen)))
+    for anchor, mask in masks.items():
+        packed = mask << 3 | len(anchor)
+        automaton.add_word(anchor, shared.setdefault(packed, packed))
     automaton.make_automaton()
     return automaton
 
 
 def _first_prefix(value: str, values: frozenset[str], tails: ahocorasick.Automaton) -> str | None:
     # A value that is a prefix of `value` ends where one of its tails ends, at its own length.
-    for end, (_, lengths) in tails.iter(value):
+    for end, packed in tails.iter(value):
         n = end + 1
-        if n in lengths and value[:n] in values:
+        if packed >> (n + 3) & 1 and value[:n] in values:
             return value[:n]
     return None
 
 
 def _first_suffix(value: str, values: frozenset[str], heads: ahocorasick.Automaton) -> str | None:
-    for end, (anchor_length, lengths) in heads.iter(value):
-        start = end - anchor_length + 1
-        if len(value) - start in lengths and value[start:] in values:
+    for end, packed in heads.iter(value):
+        start = end - (packed & 7) + 1
+        if packed >> (len(value) - start + 3) & 1 and value[start:] in values:
             return value[start:]
     return None
 
@@ -156,14 +166,17 @@ def _first_substring(
     value: str, values: frozenset[str], heads: ahocorasick.Automaton, tails: ahocorasick.Automaton
 ) -> str | None:
     # A value occurring in `value` has a head where it starts and a tail where it ends, and its
-    # length is in both anchors' length sets: only such (start, end) pairs are probed.
-    ends = [(end, lengths) for end, (_, lengths) in tails.iter(value)]
-    for head_end, (anchor_length, head_lengths) in heads.iter(value):
-        start = head_end - anchor_length + 1
-        for end, tail_lengths in ends:
+    # length is set in both anchors' masks: only such (start, end) pairs are probed.
+    ends = list(tails.iter(value))
+    if not ends:
+        return None
+    for head_end, head_packed in heads.iter(value):
+        start = head_end - (head_packed & 7) + 1
+        for end, tail_packed in ends:
             n = end - start + 1
-            if n in head_lengths and n in tail_lengths and value[start : end + 1] in values:
-                return value[start : end + 1]
+            if n > 0 and head_packed & tail_packed >> (n + 3) & 1:
+                if value[start : end + 1] in values:
+                    return value[start : end + 1]
     return None
 
 

@@ -13,6 +13,7 @@ from leadgate.kit.pagination import Page, decode_cursor
 from leadgate.kit.repository import TenantScope
 from leadgate.lists import csv_values
 from leadgate.lists.models import ListValue, ListVersion, ValidationList
+from leadgate.webhooks import job_events
 from leadgate.lists.schemas import (
     ImportMode,
     ImportResult,
@@ -82,7 +83,9 @@ def patch_values(
     """Add and remove values in one change (one version; none when nothing changed)."""
     row = _locked(scope, list_id)
     ops = [("+", v) for v in _checked(add)] + [("-", v) for v in _checked(remove)]
-    _apply(scope.session, row, ops, replace=False)
+    added, removed = _apply(scope.session, row, ops, replace=False)
+    if added or removed:
+        job_events.list_changed(scope, row.id)
     return row
 
 
@@ -103,6 +106,8 @@ def import_csv(
     added, removed = _apply(
         scope.session, row, ((op, v) for v in parsed.values), replace=mode == "replace"
     )
+    if added or removed:
+        job_events.list_changed(scope, row.id)
     return ImportResult(
         version=row.version,
         value_count=row.value_count,

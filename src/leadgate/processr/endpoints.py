@@ -9,7 +9,8 @@ from leadgate.instances.deps import Admin, DbSession
 from leadgate.jobs.registry import REGISTRY, describe
 from leadgate.kit.pagination import Page
 from leadgate.kit.repository import TenantScope
-from leadgate.processr import service
+from leadgate.processr import options, service
+from leadgate.processr.options import OptionsOut, OptionsRequest
 from leadgate.processr.schemas import JobCreate, JobOut, JobPatch, JobTypeOut, Reorder
 
 router = APIRouter(tags=["processr"])
@@ -19,6 +20,15 @@ router = APIRouter(tags=["processr"])
 def job_types(caller: Admin) -> list[JobTypeOut]:
     """Every job type with its tab and config JSON Schema (forms are generated from it)."""
     return [JobTypeOut.model_validate(describe(t)) for t in REGISTRY.all_types()]
+
+
+@router.post("/job-types/{job_type}/options", response_model=OptionsOut)
+def job_type_options(
+    job_type: str, body: OptionsRequest, caller: Admin, session: DbSession
+) -> OptionsOut:
+    """Choices for a dropdown of a job's config, given the config filled in so far."""
+    scope = TenantScope(session, caller.instance_id)
+    return OptionsOut(options=options.options(scope, job_type, body))
 
 
 @router.post("/campaigns/{campaign_id}/jobs", status_code=201, response_model=JobOut)

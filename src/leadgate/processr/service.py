@@ -15,6 +15,7 @@ from leadgate.jobs.registry import REGISTRY, UnknownJobType
 from leadgate.kit.repository import TenantScope
 from leadgate.lists.models import ValidationList
 from leadgate.processr.models import ProcessrJob
+from leadgate.webhooks import job_events
 from leadgate.processr.schemas import GroupCondition, JobCreate, JobOut, JobPatch, Tab
 
 TAB_ORDER = {"quality": 0, "enrichment": 1, "integration": 2}
@@ -172,6 +173,7 @@ def create(scope: TenantScope, campaign_id: int, body: JobCreate) -> ProcessrJob
     scope.session.flush()
     if body.position is not None:
         move(scope, campaign_id, job.id, body.position)
+    job_events.updated(scope, job)
     return job
 
 
@@ -179,6 +181,7 @@ def update(scope: TenantScope, campaign_id: int, job_id: int, body: JobPatch) ->
     """Change a job; a changed definition bumps its version."""
     campaign = campaigns.get(scope, campaign_id)
     job = get(scope, campaign_id, job_id)
+    was_visible = job.visible_to_publishers
     changes = body.model_dump(exclude_unset=True)
     if "config" in changes and body.config is not None:
         job.config = _validated_config(scope, campaign, job.type, body.config)
@@ -202,6 +205,10 @@ def update(scope: TenantScope, campaign_id: int, job_id: int, body: JobPatch) ->
     scope.session.flush()
     if body.position is not None:
         move(scope, campaign_id, job.id, body.position)
+    if was_visible and not job.visible_to_publishers:
+        job_events.deleted(scope, job)
+    elif set(changes) - {"position"}:
+        job_events.updated(scope, job)
     return job
 
 
@@ -238,6 +245,8 @@ def reorder(scope: TenantScope, campaign_id: int, job_ids: Sequence[int]) -> lis
 def delete(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
     """Remove a job from the Processr; returns the deleted row."""
     job = get(scope, campaign_id, job_id)
+    if job.visible_to_publishers:
+        job_events.deleted(scope, job)
     scope.session.delete(job)
     scope.session.flush()
     return job

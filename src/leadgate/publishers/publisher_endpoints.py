@@ -1,8 +1,12 @@
-"""Publisher API (publisher key): what a publisher may see of the client's instance."""
+"""Publisher API (publisher key): campaigns, visible jobs and their values, leads, webhooks."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.exc import IntegrityError
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
@@ -12,14 +16,24 @@ from leadgate.instances.deps import DbSession, Publisher
 from leadgate.instances.service import Caller
 from leadgate.kit.pagination import Page
 from leadgate.kit.repository import TenantScope
+from leadgate.leads import service as leads
+from leadgate.leads.schemas import LeadSubmit, PublisherLeadOut
+from leadgate.processr import judging
+from leadgate.processr import publisher_view as view
+from leadgate.webhooks import service as webhooks
+from leadgate.webhooks.schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionOut
 
 router = APIRouter(prefix="/publisher", tags=["publisher API"])
 
 
+def _publisher_id(caller: Caller) -> int:
+    assert caller.publisher_id is not None
+    return caller.publisher_id
+
+
 def granted_campaign(scope: TenantScope, caller: Caller, campaign_id: int) -> Campaign:
     """A campaign granted to the calling publisher; any other is 404 campaign_not_found."""
-    assert caller.publisher_id is not None
-    if campaign_id not in campaigns.granted_ids(scope, caller.publisher_id):
+    if campaign_id not in campaigns.granted_ids(scope, _publisher_id(caller)):
         raise NotFound(f"No campaign {campaign_id} for this key.", code="campaign_not_found")
     return campaigns.get(scope, campaign_id)
 
@@ -27,9 +41,8 @@ def granted_campaign(scope: TenantScope, caller: Caller, campaign_id: int) -> Ca
 @router.get("/campaigns", response_model=Page[CampaignSummary])
 def list_granted(caller: Publisher, session: DbSession) -> Page[CampaignSummary]:
     """Campaigns this publisher key may send leads into."""
-    assert caller.publisher_id is not None
     scope = TenantScope(session, caller.instance_id)
-    ids = campaigns.granted_ids(scope, caller.publisher_id)
+    ids = campaigns.granted_ids(scope, _publisher_id(caller))
     rows = [c for c in campaigns.list_all(scope) if c.id in ids]
     return Page[CampaignSummary](
         items=[CampaignSummary(id=c.id, name=c.name, status=c.status) for c in rows]
@@ -41,3 +54,144 @@ def campaign_fields(campaign_id: int, caller: Publisher, session: DbSession) -> 
     """The form of a granted campaign."""
     campaign = granted_campaign(TenantScope(session, caller.instance_id), caller, campaign_id)
     return Page[FormField](items=[FormField.model_validate(f) for f in campaign.fields])
+
+
+@router.get("/campaigns/{campaign_id}/jobs", response_model=Page[view.PublisherJob])
+def visible_jobs(
+    campaign_id: int,
+    caller: Publisher,
+    session: DbSession,
+    type: Literal["validation_list", "simple_conditional_validation"] | None = None,  # noqa: A002
+) -> Page[view.PublisherJob]:
+    """The jobs the client made visible to publishers (list and simple conditional checks)."""
+    scope = TenantScope(session, caller.instance_id)
+    granted_campaign(scope, caller, campaign_id)
+    jobs = view.visible_jobs(scope, campaign_id, type)
+    return Page[view.PublisherJob](items=[view.summary(j) for j in jobs])
+
+
+@router.get(
+    "/campaigns/{campaign_id}/jobs/{job_id}",
+    response_model=view.PublisherJobDefinition,
+    responses={304: {"description": "Not modified since the ETag sent in If-None-Match."}},
+)
+def job_definition(
+    campaign_id: int,
+    job_id: int,
+    caller: Publisher,
+    session: DbSession,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A visible job's full definition, with an ETag; 404 job_gone once deleted or hidden."""
+    scope = TenantScope(session, caller.instance_id)
+    granted_campaign(scope, caller, campaign_id)
+    defn = view.definition(scope, view.visible_job(scope, campaign_id, job_id))
+    tag = view.etag(defn)
+    if if_none_match and tag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers={"ETag": tag})
+    return JSONResponse(defn.model_dump(mode="json"), headers={"ETag": tag})
+
+
+@router.get(
+    "/campaigns/{campaign_id}/jobs/{job_id}/values",
+    responses={200: {"description": "`mode: delta` (added/removed) or `mode: full` (values)."}},
+)
+def job_values(
+    campaign_id: int,
+    job_id: int,
+    request: Request,
+    caller: Publisher,
+    session: DbSession,
+    since: Annotated[int | None, Query(ge=0, description="The version the mirror holds.")] = None,
+) -> Response:
+    """List values: the delta since version `since` when the change log covers it, else all."""
+    scope = TenantScope(session, caller.instance_id)
+    granted_campaign(scope, caller, campaign_id)
+    row = view.list_of(scope, view.visible_job(scope, campaign_id, job_id))
+    delta = view.delta(scope, row, since)
+    if delta is not None:
+        return JSONResponse(view.delta_body(delta))
+    return StreamingResponse(
+        view.full_snapshot(request.app.state.engine, row.id), media_type="application/json"
+    )
+
+
+@router.post(
+    "/campaigns/{campaign_id}/leads",
+    status_code=201,
+    response_model=PublisherLeadOut,
+    responses={200: {"description": "The same Idempotency-Key and body were sent before."}},
+)
+def submit_lead(
+    campaign_id: int,
+    body: LeadSubmit,
+    response: Response,
+    caller: Publisher,
+    session: DbSession,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> PublisherLeadOut:
+    """Submit a lead; the answer carries the Processr's verdict (or `pending`)."""
+    scope = TenantScope(session, caller.instance_id)
+    publisher_id = _publisher_id(caller)
+    granted_campaign(scope, caller, campaign_id)
+    data: dict[str, Any] = dict(body.data)
+    digest = leads.request_hash(data)
+    if idempotency_key:
+        earlier = leads.by_idempotency_key(scope, publisher_id, idempotency_key)
+        if earlier is not None:
+            response.status_code = 200
+            return leads.to_publisher_out(leads.replay(earlier, digest))
+    try:
+        lead = leads.accept(
+            scope,
+            campaign_id,
+            data,
+            publisher_id=publisher_id,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+        )
+        session.commit()  # committed before judging: a crash leaves it pending, not lost
+    except IntegrityError:
+        # The same key raced in from another request: answer with that lead.
+        session.rollback()
+        assert idempotency_key is not None
+        earlier = leads.by_idempotency_key(scope, publisher_id, idempotency_key)
+        if earlier is None:
+            raise
+        response.status_code = 200
+        return leads.to_publisher_out(leads.replay(earlier, digest))
+    judging.judge(scope, lead)
+    return leads.to_publisher_out(lead)
+
+
+@router.get("/leads/{lead_id}", response_model=PublisherLeadOut)
+def lead_status(lead_id: int, caller: Publisher, session: DbSession) -> PublisherLeadOut:
+    """Status, score and flags of one of your leads."""
+    scope = TenantScope(session, caller.instance_id)
+    return leads.to_publisher_out(leads.publisher_lead(scope, _publisher_id(caller), lead_id))
+
+
+@router.post("/webhooks", status_code=201, response_model=SubscriptionCreated)
+def create_webhook(
+    body: SubscriptionCreate, request: Request, caller: Publisher, session: DbSession
+) -> SubscriptionCreated:
+    """Subscribe a URL to events; the secret to verify signatures is shown only here."""
+    scope = TenantScope(session, caller.instance_id)
+    return webhooks.subscribe(scope, _publisher_id(caller), body, request.app.state.settings)
+
+
+@router.get("/webhooks", response_model=Page[SubscriptionOut])
+def list_webhooks(caller: Publisher, session: DbSession) -> Page[SubscriptionOut]:
+    """Your webhook subscriptions."""
+    scope = TenantScope(session, caller.instance_id)
+    subs = webhooks.of_publisher(scope, _publisher_id(caller))
+    return Page[SubscriptionOut](items=[webhooks.to_out(s) for s in subs])
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204)
+def delete_webhook(webhook_id: int, caller: Publisher, session: DbSession) -> Response:
+    """Unsubscribe."""
+    webhooks.unsubscribe(
+        TenantScope(session, caller.instance_id), _publisher_id(caller), webhook_id
+    )
+    return Response(status_code=204)

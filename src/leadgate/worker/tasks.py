@@ -8,6 +8,7 @@ from leadgate.worker.app import queue
 
 # Task modules of the domains, imported so the worker and the periodic scheduler know them.
 import leadgate.processr.tasks  # noqa: E402, F401
+import leadgate.webhooks.tasks  # noqa: E402, F401
 
 KEEP_FINISHED_JOBS_HOURS = 14 * 24
 

@@ -1,0 +1,47 @@
+"""People who sign in to an instance's web UI, and their browser sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadgate.db import Base
+from leadgate.kit.models import created_at, instance_fk, pk
+
+
+class User(Base):
+    """An instance admin, or a publisher's person (role `publisher`, tied to `publisher_id`)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("instance_id", "email"),)
+
+    id: Mapped[int] = pk()
+    instance_id: Mapped[int] = instance_fk()
+    # Stored lower-cased: an email address is one account whatever its case.
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    publisher_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("publishers.id", ondelete="CASCADE"), index=True
+    )
+    # Set for passwords a machine chose (instance create, a user made by an admin).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = created_at()
+
+
+class UserSession(Base):
+    """A signed-in browser: the cookie holds the token, the row only its SHA-256."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = pk()
+    instance_id: Mapped[int] = instance_fk()
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = created_at()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

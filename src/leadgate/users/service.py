@@ -1,0 +1,259 @@
+"""Users: passwords (argon2), sign-in, and server-side browser sessions.
+
+Sessions are rows, not signed cookies: the cookie carries a random token and the row only its
+SHA-256 (like admin tokens), so signing out or changing a password ends a session at once, and
+no deployment-wide signing key has to be configured, kept secret and rotated.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from leadgate.errors import Conflict, InvalidRequest, NotFound, Unauthorized
+from leadgate.instances.models import Instance
+from leadgate.kit.repository import TenantScope
+from leadgate.kit.secrets import hash_secret
+from leadgate.publishers.models import Publisher
+from leadgate.users.models import User, UserSession
+from leadgate.users.schemas import MIN_PASSWORD, Role, UserOut, clean_email
+
+SESSION_TTL = timedelta(hours=12)
+# argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~40 ms on a small
+# machine, where argon2-cffi's default profile (64 MiB, 4 lanes) took ~0.4 s on two busy cores.
+HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+# Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = HASHER.hash(secrets.token_hex(16))
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The person behind a browser session, with what every page needs to know of them."""
+
+    user_id: int
+    instance_id: int
+    subdomain: str
+    instance_name: str
+    email: str
+    role: str
+    publisher_id: int | None
+    csrf_token: str
+    must_change_password: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def to_out(user: User) -> UserOut:
+    """The view of a user (never its password hash)."""
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        role=user.role,  # type: ignore[arg-type]
+        publisher_id=user.publisher_id,
+        must_change_password=user.must_change_password,
+    )
+
+
+def new_password() -> str:
+    """A password a machine chose, to be shown once (about 96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash stored for a password."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidRequest(
+            f"A password needs at least {MIN_PASSWORD} characters.", code="weak_password"
+        )
+    return HASHER.hash(password)
+
+
+def create_user(
+    scope: TenantScope,
+    email: str,
+    password: str,
+    role: Role,
+    *,
+    publisher_id: int | None = None,
+    must_change_password: bool = False,
+) -> User:
+    """A new user of the instance; a publisher user belongs to one publisher of it."""
+    try:
+        address = clean_email(email)
+    except ValueError as exc:
+        raise InvalidRequest(f"{email!r}: {exc}.", code="invalid_email") from None
+    if role == "publisher":
+        if publisher_id is None:
+            raise InvalidRequest("A publisher user needs a publisher.", code="invalid_request")
+        scope.get(Publisher, publisher_id, missing="publisher_not_found", what="publisher")
+    elif publisher_id is not None:
+        raise InvalidRequest("An admin does not belong to a publisher.", code="invalid_request")
+    if find(scope, address) is not None:
+        raise Conflict(f"There is a user {address} already.", code="user_exists")
+    user = User(
+        email=address,
+        password_hash=hash_password(password),
+        role=role,
+        publisher_id=publisher_id,
+        must_change_password=must_change_password,
+    )
+    scope.add(user)
+    scope.session.flush()
+    return user
+
+
+def get(scope: TenantScope, user_id: int) -> User:
+    """A user of this instance, or 404 user_not_found."""
+    return scope.get(User, user_id, missing="user_not_found", what="user")
+
+
+def find(scope: TenantScope, email: str) -> User | None:
+    """The user with this email in the instance, if any."""
+    address = email.strip().lower()
+    return scope.session.scalars(scope.select(User).where(User.email == address)).one_or_none()
+
+
+def list_all(scope: TenantScope) -> Sequence[User]:
+    """Every user of the instance, admins first."""
+    return scope.session.scalars(scope.select(User).order_by(User.role, User.email)).all()
+
+
+def delete_user(scope: TenantScope, user_id: int, *, acting_user_id: int) -> None:
+    """Remove a user (their sessions end with them); nobody removes themselves."""
+    user = get(scope, user_id)
+    if user.id == acting_user_id:
+        raise Conflict("You cannot remove yourself.", code="cannot_remove_self")
+    scope.session.delete(user)
+    scope.session.flush()
+
+
+def set_password(scope: TenantScope, user_id: int, password: str, *, must_change: bool) -> None:
+    """Give a user a new password and end their sessions."""
+    user = get(scope, user_id)
+    user.password_hash = hash_password(password)
+    user.must_change_password = must_change
+    scope.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    scope.session.flush()
+
+
+def change_password(
+    scope: TenantScope, user_id: int, current: str, new: str, *, keep_token: str | None
+) -> None:
+    """A user's own change: the current password is checked; other sessions end."""
+    user = get(scope, user_id)
+    if not _verify(user.password_hash, current):
+        raise InvalidRequest(
+            "The current password is not right.",
+            code="wrong_password",
+            errors=[{"loc": ["current_password"], "msg": "This is not your current password."}],
+        )
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    others = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep_token:
+        others = others.where(UserSession.token_hash != hash_secret(keep_token))
+    scope.session.execute(others)
+    scope.session.flush()
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_credentials(session: Session, subdomain: str, email: str, password: str) -> User:
+    """The user these credentials open on this instance, or Unauthorized (one message for all)."""
+    user = session.scalars(
+        select(User)
+        .join(Instance, Instance.id == User.instance_id)
+        .where(Instance.subdomain == subdomain, User.email == email.strip().lower())
+    ).one_or_none()
+    if user is None:
+        _verify(_DUMMY_HASH, password)
+        raise Unauthorized("The email or password is not right.", code="sign_in_failed")
+    if not _verify(user.password_hash, password):
+        raise Unauthorized("The email or password is not right.", code="sign_in_failed")
+    if HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = HASHER.hash(password)
+    return user
+
+
+def start_session(session: Session, user: User) -> str:
+    """A new browser session for the user; returns the cookie token (shown only here)."""
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    session.execute(
+        delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now)
+    )
+    session.add(
+        UserSession(
+            instance_id=user.instance_id,
+            user_id=user.id,
+            token_hash=hash_secret(token),
+            csrf_token=secrets.token_urlsafe(32),
+            expires_at=now + SESSION_TTL,
+        )
+    )
+    session.flush()
+    return token
+
+
+def signed_in(session: Session, subdomain: str, token: str | None) -> SignedIn | None:
+    """Who holds this cookie token on this instance, or None (unknown, expired, other instance).
+
+    A session used after half its life is extended, so a person at work is not signed out.
+    """
+    if not token:
+        return None
+    row = session.execute(
+        select(UserSession, User, Instance)
+        .join(User, User.id == UserSession.user_id)
+        .join(Instance, Instance.id == UserSession.instance_id)
+        .where(UserSession.token_hash == hash_secret(token), Instance.subdomain == subdomain)
+    ).one_or_none()
+    if row is None:
+        return None
+    user_session, user, instance = row
+    now = datetime.now(UTC)
+    if user_session.expires_at <= now:
+        return None
+    if user_session.expires_at - now < SESSION_TTL / 2:
+        user_session.expires_at = now + SESSION_TTL
+    return SignedIn(
+        user_id=user.id,
+        instance_id=instance.id,
+        subdomain=instance.subdomain,
+        instance_name=instance.name,
+        email=user.email,
+        role=user.role,
+        publisher_id=user.publisher_id,
+        csrf_token=user_session.csrf_token,
+        must_change_password=user.must_change_password,
+    )
+
+
+def end_session(session: Session, token: str | None) -> None:
+    """Sign out: the session row goes, so the cookie is worthless even if kept."""
+    if token:
+        session.execute(delete(UserSession).where(UserSession.token_hash == hash_secret(token)))
+
+
+def publisher_name(scope: TenantScope, publisher_id: int | None) -> str | None:
+    """The publisher's name for display, or None."""
+    if publisher_id is None:
+        return None
+    try:
+        return scope.get(Publisher, publisher_id, what="publisher").name
+    except NotFound:
+        return None

@@ -1,0 +1,118 @@
+"""Webhook subscriptions and events: an event is a message row per subscriber, enqueued in the
+transaction of the change that caused it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from leadgate.config import Settings
+from leadgate.errors import InvalidRequest, NotFound
+from leadgate.kit.repository import TenantScope
+from leadgate.webhooks import urls
+from leadgate.webhooks.models import WebhookMessage, WebhookSubscription
+from leadgate.webhooks.schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionOut
+
+
+def to_out(sub: WebhookSubscription) -> SubscriptionOut:
+    """The API view of a subscription (never its secret)."""
+    return SubscriptionOut(
+        id=sub.id,
+        url=sub.url,
+        events=sub.events,
+        active=sub.ended_at is None,
+        end_reason=sub.end_reason,
+    )
+
+
+def subscribe(
+    scope: TenantScope, publisher_id: int, body: SubscriptionCreate, settings: Settings
+) -> SubscriptionCreated:
+    """A new subscription; its URL must lie under an instance URL or an allowed prefix."""
+    if not urls.allowed(body.url, settings.instance_url, settings.webhook_allow):
+        raise InvalidRequest(
+            "Webhook URLs must lie under a leadgate instance URL of this deployment "
+            f"({settings.instance_url}) or under a prefix in LEADGATE_WEBHOOK_ALLOW.",
+            code="webhook_url_not_allowed",
+        )
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    sub = WebhookSubscription(
+        publisher_id=publisher_id, url=body.url, events=sorted(set(body.events)), secret=secret
+    )
+    scope.add(sub)
+    scope.session.flush()
+    return SubscriptionCreated(id=sub.id, secret=secret)
+
+
+def of_publisher(scope: TenantScope, publisher_id: int) -> Sequence[WebhookSubscription]:
+    """The publisher's subscriptions, active and ended."""
+    return scope.session.scalars(
+        scope.select(WebhookSubscription)
+        .where(WebhookSubscription.publisher_id == publisher_id)
+        .order_by(WebhookSubscription.id)
+    ).all()
+
+
+def unsubscribe(scope: TenantScope, publisher_id: int, sub_id: int) -> None:
+    """End a subscription of this publisher now."""
+    sub = scope.session.scalars(
+        scope.select(WebhookSubscription).where(
+            WebhookSubscription.id == sub_id, WebhookSubscription.publisher_id == publisher_id
+        )
+    ).one_or_none()
+    if sub is None:
+        raise NotFound(f"No webhook {sub_id} for this key.", code="webhook_not_found")
+    scope.session.delete(sub)
+    scope.session.flush()
+
+
+def emit(
+    scope: TenantScope, publisher_ids: Iterable[int], event_type: str, data: dict[str, Any]
+) -> list[int]:
+    """Queue `event_type` for every active subscription of these publishers that wants it."""
+    ids = set(publisher_ids)
+    if not ids:
+        return []
+    subs = scope.session.scalars(
+        scope.select(WebhookSubscription).where(
+            WebhookSubscription.publisher_id.in_(ids), WebhookSubscription.ended_at.is_(None)
+        )
+    ).all()
+    from leadgate.webhooks.tasks import deliver_webhook
+    from leadgate.worker.enqueue import enqueue
+
+    body = json.dumps(
+        {"type": event_type, "timestamp": datetime.now(UTC).isoformat(), "data": data},
+        separators=(",", ":"),
+    )
+    message_ids = []
+    for sub in subs:
+        if event_type not in sub.events:
+            continue
+        message = WebhookMessage(
+            subscription_id=sub.id, msg_id=f"msg_{uuid.uuid4().hex}", type=event_type, body=body
+        )
+        scope.add(message)
+        scope.session.flush()
+        enqueue(scope.session, deliver_webhook, message_id=message.id)
+        message_ids.append(message.id)
+    return message_ids
+
+
+def messages(scope: TenantScope, subscription_id: int) -> Sequence[WebhookMessage]:
+    """Messages of a subscription, oldest first."""
+    return scope.session.scalars(
+        select(WebhookMessage)
+        .where(
+            WebhookMessage.instance_id == scope.instance_id,
+            WebhookMessage.subscription_id == subscription_id,
+        )
+        .order_by(WebhookMessage.id)
+    ).all()

@@ -1,0 +1,208 @@
+"""Signed webhooks: enqueued with the change, delivered by the worker, retried, ended by 410."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from standardwebhooks import Webhook
+
+from leadgate.worker.runner import run_worker
+from tests import receiver
+from tests.factories import Api
+from tests.publishers.test_publisher_api import Setup
+
+
+@pytest.fixture
+def hook() -> Iterator[receiver.Receiver]:
+    r = receiver.start()
+    yield r
+    r.close()
+
+
+def drain(database_url: str) -> None:
+    asyncio.run(run_worker(database_url, concurrency=2, wait=False))
+
+
+def subscribe(s: Setup, url: str, events: list[str]) -> dict[str, Any]:
+    r = s.pub_call("POST", "/webhooks", json={"url": url, "events": events})
+    assert r.status_code == 201, r.text
+    sub: dict[str, Any] = r.json()
+    return sub
+
+
+def events_of(hook: receiver.Receiver, secret: str) -> list[dict[str, Any]]:
+    out = []
+    for req in hook.requests:
+        out.append(Webhook(secret).verify(req.body, req.headers))
+    return out
+
+
+def test_urls_outside_the_template_are_refused(acme: Api) -> None:
+    s = Setup(acme)
+    for url in (
+        "http://10.0.0.1/hook",
+        "ftp://127.0.0.1:8000/i/x",
+        "http://evil.example/i/acme",
+        "http://user@127.0.0.1:8000/i/acme",
+    ):
+        r = s.pub_call("POST", "/webhooks", json={"url": url, "events": ["job.updated"]})
+        assert r.status_code == 422 and r.json()["code"] == "webhook_url_not_allowed", url
+    ok = s.pub_call(
+        "POST",
+        "/webhooks",
+        json={"url": "http://127.0.0.1:8000/i/leadco/hooks", "events": ["job.updated"]},
+    )
+    assert ok.status_code == 201 and ok.json()["secret"].startswith("whsec_")
+    listed = s.pub_call("GET", "/webhooks").json()["items"]
+    assert listed == [
+        {
+            "id": ok.json()["id"],
+            "url": "http://127.0.0.1:8000/i/leadco/hooks",
+            "events": ["job.updated"],
+            "active": True,
+            "end_reason": None,
+        }
+    ]
+    assert "secret" not in json.dumps(listed)
+    assert s.pub_call("DELETE", f"/webhooks/{ok.json()['id']}").status_code == 204
+    assert s.pub_call("GET", "/webhooks").json()["items"] == []
+
+
+def test_job_changes_send_signed_events(
+    acme: Api, hook: receiver.Receiver, database_url: str
+) -> None:
+    s = Setup(acme)
+    sub = subscribe(s, hook.url + "/events", ["job.updated", "job.deleted"])
+    acme.ok("PATCH", f"/lists/{s.list['id']}/values", json={"add": ["initech"]})
+    acme.ok(
+        "PATCH",
+        f"/campaigns/{s.cid}/jobs/{s.cond_job['id']}",
+        json={"config": {"field_name": "country", "operator": "EQUAL", "values": ["US"]}},
+    )
+    acme.ok(
+        "PATCH",
+        f"/campaigns/{s.cid}/jobs/{s.cond_job['id']}",
+        json={"visible_to_publishers": False},
+    )
+    acme.ok(
+        "PATCH", f"/campaigns/{s.cid}/jobs/{s.private['id']}", json={"score": 5}
+    )  # invisible: silent
+    acme.ok("DELETE", f"/campaigns/{s.cid}/jobs/{s.list_job['id']}", 204)
+    drain(database_url)
+    got = sorted(json.dumps([e["type"], e["data"]]) for e in events_of(hook, sub["secret"]))
+    expected = [
+        [
+            "job.updated",
+            {"campaign_id": s.cid, "job_id": s.list_job["id"], "version": 1, "list_version": 2},
+        ],
+        [
+            "job.updated",
+            {"campaign_id": s.cid, "job_id": s.cond_job["id"], "version": 2, "list_version": None},
+        ],
+        ["job.deleted", {"campaign_id": s.cid, "job_id": s.cond_job["id"]}],
+        ["job.deleted", {"campaign_id": s.cid, "job_id": s.list_job["id"]}],
+    ]
+    # Deliveries run concurrently, so the order of arrival is not fixed.
+    assert got == sorted(json.dumps(e) for e in expected)
+    assert all(r.path == "/events" for r in hook.requests)
+    # A tampered body fails verification.
+    req = hook.requests[0]
+    with pytest.raises(Exception):
+        Webhook(sub["secret"]).verify(req.body.replace(b"job", b"jab"), req.headers)
+
+
+def test_revoking_the_grant_sends_job_deleted(
+    acme: Api, hook: receiver.Receiver, database_url: str
+) -> None:
+    s = Setup(acme)
+    sub = subscribe(s, hook.url, ["job.deleted", "job.updated"])
+    acme.ok("DELETE", f"/campaigns/{s.cid}/publishers/{s.pub['id']}", 204)
+    drain(database_url)
+    got = sorted(
+        e["data"]["job_id"] for e in events_of(hook, sub["secret"]) if e["type"] == "job.deleted"
+    )
+    assert got == sorted([s.list_job["id"], s.cond_job["id"]])
+
+
+def test_status_change_reaches_the_submitting_publisher(
+    acme: Api, hook: receiver.Receiver, database_url: str
+) -> None:
+    s = Setup(acme)
+    sub = subscribe(s, hook.url, ["lead.status_changed"])
+    lead = s.pub_call(
+        "POST", f"/campaigns/{s.cid}/leads", json={"data": {"company": "acme"}}
+    ).json()
+    acme.ok("POST", f"/leads/{lead['id']}/invalidate", json={"reason": "duplicate", "user": "kim"})
+    drain(database_url)
+    (event,) = events_of(hook, sub["secret"])
+    assert event["type"] == "lead.status_changed"
+    assert event["data"] == {
+        "lead_id": lead["id"],
+        "status": "invalid",
+        "reason": "duplicate",
+        "user": "kim",
+    }
+
+
+def test_retry_then_delivered_and_410_ends(
+    acme: Api, hook: receiver.Receiver, database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    s = Setup(acme)
+    sub = subscribe(s, hook.url, ["job.updated"])
+    hook.script.extend([500])
+    acme.ok("PATCH", f"/lists/{s.list['id']}/values", json={"add": ["one"]})
+    drain(database_url)
+    with sessions() as db:
+        msg = db.execute(
+            text(
+                "SELECT id, state, attempts, last_error FROM webhook_messages "
+                "WHERE subscription_id = :s"
+            ),
+            {"s": sub["id"]},
+        ).one()
+        assert (msg.state, msg.attempts, msg.last_error) == ("pending", 1, "HTTP 500")
+        # The retry is scheduled in the future; make it due now.
+        n = db.execute(
+            text(
+                "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE status = 'todo' "
+                "AND task_name = 'leadgate.deliver_webhook' AND (args->>'message_id')::int = :m"
+            ),
+            {"m": msg.id},
+        ).rowcount  # type: ignore[attr-defined]
+        db.commit()
+        assert n == 1
+    drain(database_url)
+    with sessions() as db:
+        msg = db.execute(
+            text("SELECT state, attempts FROM webhook_messages WHERE id = :m"), {"m": msg.id}
+        ).one()
+        assert tuple(msg) == ("delivered", 2)
+        attempts = (
+            db.execute(
+                text(
+                    "SELECT status_code FROM webhook_attempts WHERE message_id = "
+                    "(SELECT id FROM webhook_messages WHERE subscription_id = :s) ORDER BY id"
+                ),
+                {"s": sub["id"]},
+            )
+            .scalars()
+            .all()
+        )
+        assert attempts == [500, 204]
+    # All attempts carried the same webhook-id: the receiver can drop duplicates.
+    assert len({r.headers["webhook-id"] for r in hook.requests}) == 1
+
+    hook.script.extend([410])
+    acme.ok("PATCH", f"/lists/{s.list['id']}/values", json={"add": ["two"]})
+    drain(database_url)
+    listed = s.pub_call("GET", "/webhooks").json()["items"]
+    assert listed[0]["active"] is False and "410" in listed[0]["end_reason"]
+    acme.ok("PATCH", f"/lists/{s.list['id']}/values", json={"add": ["three"]})
+    drain(database_url)
+    assert len(hook.requests) == 3  # nothing sent after the 410

@@ -2,8 +2,9 @@
 
     python bench/bench_matching.py [--sizes 1000,100000,1000000] [--lookups 20000]
 
-Builds two lists per size from Faker (fixed seed): company names ("<word> <company><suffix>")
-and email domains (the disposable-email-domains blocklist plus "<name><word>.<tld>"). For each
+Builds lists per size from Faker (fixed seed): company names ("<word> <company><suffix>"), email
+domains (the disposable-email-domains blocklist plus "<name><word>.<tld>") and, as a known worst
+case, random 8-30 character ids (fewer lookups). For each
 operator and case mode it times single lookups of realistic lead values (about half built to hit),
 compares a plain scan of the list on a few of the same leads, and measures compile time and memory
 (tracemalloc, in a separate pass so it does not slow the timings). Prints a Markdown report and
@@ -35,7 +36,10 @@ TARGET_US: dict[str, float] = {"equal": 2.0, "startswith": 20.0, "endswith": 20.
 OPERATIONS: dict[str, list[MatchOperator]] = {
     "companies": ["equal", "startswith", "endswith", "contains"],
     "domains": ["equal", "endswith", "contains"],
+    "random ids": ["equal", "startswith", "endswith", "contains"],
 }
+ID_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
+ID_LOOKUPS = 2000
 NAIVE: dict[str, Callable[[str, str], bool]] = {
     "equal": lambda lead, v: lead == v,
     "startswith": lambda lead, v: lead.startswith(v),
@@ -103,6 +107,12 @@ def domain_list(pools: Pools, size: int) -> list[str]:
     return values
 
 
+def id_list(pools: Pools, size: int) -> list[str]:
+    """High-entropy values: every 4-character piece is an anchor, the matcher's worst case."""
+    rng = random.Random(size)
+    return ["".join(rng.choices(ID_CHARS, k=rng.randint(8, 30))) for _ in range(size)]
+
+
 def leads_for(
     kind: str, operator: str, values: Sequence[str], pools: Pools, count: int, rng: random.Random
 ) -> list[str]:
@@ -110,7 +120,12 @@ def leads_for(
     leads = []
     for i in range(count):
         hit = i % 2 == 0
-        if kind == "companies":
+        if kind == "random ids":
+            v = rng.choice(values) if hit else "".join(rng.choices(ID_CHARS, k=rng.randint(20, 40)))
+            v = {"startswith": f"{v}-01", "endswith": f"ref-{v}", "contains": f"ref-{v}-01"}.get(
+                operator, v
+            )
+        elif kind == "companies":
             v = rng.choice(values) if hit else rng.choice(pools.miss_companies)
             if operator == "startswith":
                 v = f"{v} {rng.choice(['Europe', 'Sales Dept', 'North America'])}"
@@ -224,12 +239,17 @@ def run(sizes: list[int], lookups: int, seed: int) -> str:
     build_rows = []
     for size in sizes:
         naive_count = max(5, min(200, 3_000_000 // size))
-        for kind, make in (("companies", company_list), ("domains", domain_list)):
+        for kind, make in (
+            ("companies", company_list),
+            ("domains", domain_list),
+            ("random ids", id_list),
+        ):
             values = make(pools, size)
             compiled, times = build_times(values)
             folded = [v.casefold() for v in values]
             for operator in OPERATIONS[kind]:
-                leads = leads_for(kind, operator, values, pools, lookups, rng)
+                count = min(lookups, ID_LOOKUPS) if kind == "random ids" else lookups
+                leads = leads_for(kind, operator, values, pools, count, rng)
                 for case_sensitive in (True, False):
                     median, p99, hit_rate = time_lookups(compiled, leads, operator, case_sensitive)
                     naive_leads = leads[:naive_count]
@@ -269,7 +289,8 @@ def report(lookup_rows: list[str], build_rows: list[str], elapsed: float, lookup
         "",
         f"- date: {now}; run time {elapsed:.0f} s",
         f"- machine: `{uname}`; nproc {os.cpu_count()}; Python {platform.python_version()}",
-        f"- {lookups:,} timed lookups per row, each timed alone with `perf_counter_ns` "
+        f"- {lookups:,} timed lookups per row ({ID_LOOKUPS:,} for random ids), each timed alone "
+        "with `perf_counter_ns` "
         f"(~{timer_overhead_ns():.0f} ns of clock overhead included); leads ≤ 100 characters, "
         "about half built from list values (hit rate shown); 30% of company leads upper-cased.",
         "- naive = a Python scan of the list per lead (values pre-casefolded for insensitive), "

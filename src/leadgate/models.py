@@ -6,8 +6,8 @@ from leadgate.leads.models import Lead, LeadHistory
 from leadgate.lists.models import ListChange, ListValue, ListVersion, ValidationList
 from leadgate.processr.models import ProcessrJob
 from leadgate.publishers.models import Publisher, PublisherApiKey
-from leadgate.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 from leadgate.users.models import User, UserSession
+from leadgate.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 
 __all__ = [
     "AdminToken",

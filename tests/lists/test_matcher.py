@@ -1,5 +1,6 @@
 """CompiledList and MatcherCache: examples, a property test against a plain scan, caching."""
 
+import random
 import threading
 from collections.abc import Callable, Iterable
 
@@ -7,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadgate.lists import matcher
 from leadgate.lists.matcher import CompiledList, MatcherCache, MatchOperator, compile_list
 
 OPERATORS: list[MatchOperator] = ["equal", "startswith", "endswith", "contains"]
@@ -199,3 +201,32 @@ def test_anchors_ending_at_the_same_place_are_all_considered() -> None:
     assert compiled.matches("--zab--", "contains", True) == "zab"
     assert compiled.matches("--abcde--", "contains", True) is None
     assert compiled.matches("abcde", "startswith", True) is None
+
+
+@pytest.mark.parametrize("max_anchors", [1, 30, 10_000])
+def test_shorter_anchors_when_there_are_too_many(
+    monkeypatch: pytest.MonkeyPatch, max_anchors: int
+) -> None:
+    monkeypatch.setattr(matcher, "_MAX_ANCHORS", max_anchors)
+    rng = random.Random(max_anchors)
+    alphabet = "abcAB1 -"
+    values = ["".join(rng.choices(alphabet, k=rng.randint(1, 9))) for _ in range(300)]
+    leads = ["".join(rng.choices(alphabet, k=rng.randint(0, 20))) for _ in range(300)]
+    compiled = compile_list(values)
+    for lead in leads:
+        for operator in OPERATORS:
+            for case_sensitive in (True, False):
+                found = compiled.matches(lead, operator, case_sensitive)
+                expected = reference(values, lead, operator, case_sensitive)
+                assert (found is not None) == expected, (lead, operator, case_sensitive)
+
+
+def test_cache_recovers_from_a_failing_loader() -> None:
+    cache = MatcherCache()
+
+    def broken() -> list[str]:
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        cache.get(1, 1, broken)
+    assert cache.get(1, 1, lambda: ["ok"]).matches("ok", "equal", True) == "ok"

@@ -8,9 +8,11 @@ from leadgate.campaigns import service
 from leadgate.campaigns.schemas import CampaignCreate, CampaignOut, CampaignPatch, FieldsReplace
 from leadgate.instances.deps import Admin, DbSession
 from leadgate.kit.pagination import Page
+from leadgate.kit.params import Id
+from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 
-router = APIRouter(tags=["campaigns"])
+router = APIRouter(tags=["campaigns"], responses=problem_responses(401, 404, 413, 422))
 
 
 @router.post("/campaigns", status_code=201, response_model=CampaignOut)
@@ -27,14 +29,14 @@ def list_campaigns(caller: Admin, session: DbSession) -> Page[CampaignOut]:
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
-def get_campaign(campaign_id: int, caller: Admin, session: DbSession) -> CampaignOut:
+def get_campaign(campaign_id: Id, caller: Admin, session: DbSession) -> CampaignOut:
     """One campaign."""
     return service.to_out(service.get(TenantScope(session, caller.instance_id), campaign_id))
 
 
 @router.patch("/campaigns/{campaign_id}", response_model=CampaignOut)
 def patch_campaign(
-    campaign_id: int, body: CampaignPatch, caller: Admin, session: DbSession
+    campaign_id: Id, body: CampaignPatch, caller: Admin, session: DbSession
 ) -> CampaignOut:
     """Rename a campaign or set its status (active, paused, ended)."""
     scope = TenantScope(session, caller.instance_id)
@@ -43,7 +45,7 @@ def patch_campaign(
 
 @router.put("/campaigns/{campaign_id}/fields", response_model=CampaignOut)
 def replace_fields(
-    campaign_id: int, body: FieldsReplace, caller: Admin, session: DbSession
+    campaign_id: Id, body: FieldsReplace, caller: Admin, session: DbSession
 ) -> CampaignOut:
     """Replace the campaign's form fields as a whole."""
     scope = TenantScope(session, caller.instance_id)
@@ -52,7 +54,7 @@ def replace_fields(
 
 @router.put("/campaigns/{campaign_id}/publishers/{publisher_id}", status_code=204)
 def grant_publisher(
-    campaign_id: int, publisher_id: int, caller: Admin, session: DbSession
+    campaign_id: Id, publisher_id: Id, caller: Admin, session: DbSession
 ) -> Response:
     """Grant a publisher access to the campaign."""
     service.grant(TenantScope(session, caller.instance_id), campaign_id, publisher_id)
@@ -61,7 +63,7 @@ def grant_publisher(
 
 @router.delete("/campaigns/{campaign_id}/publishers/{publisher_id}", status_code=204)
 def revoke_publisher(
-    campaign_id: int, publisher_id: int, caller: Admin, session: DbSession
+    campaign_id: Id, publisher_id: Id, caller: Admin, session: DbSession
 ) -> Response:
     """Revoke a publisher's access to the campaign."""
     service.revoke(TenantScope(session, caller.instance_id), campaign_id, publisher_id)

@@ -9,8 +9,8 @@ from sqlalchemy import delete, select
 from leadgate.campaigns.models import Campaign, CampaignPublisher
 from leadgate.campaigns.schemas import CampaignCreate, CampaignOut, CampaignPatch, FormField
 from leadgate.kit.repository import TenantScope
-from leadgate.webhooks import job_events
 from leadgate.publishers.models import Publisher
+from leadgate.webhooks import job_events
 
 
 def to_out(campaign: Campaign) -> CampaignOut:

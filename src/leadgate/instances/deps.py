@@ -9,8 +9,8 @@ from fastapi import Depends, Header, Path, Request
 from sqlalchemy.orm import Session
 
 from leadgate.errors import NotFound, RateLimited, Unauthorized
-from leadgate.kit.ratelimit import RateLimiter
 from leadgate.instances.service import Caller, authenticate
+from leadgate.kit.ratelimit import RateLimiter
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -1,8 +1,9 @@
 """Conditional Validation: several field conditions combined with ANY or ALL.
 
 `sections` is a flat list of conditions, as DESIGN.md and the contract describe it; nesting (a
-section holding several conditions) was left out so configs stay one form deep. A condition on a
-number that is not a number never holds, negated or not: the lead cannot be judged on it.
+section holding several conditions) was left out so configs stay one form deep. A GREATERTHAN or
+LESSTHAN condition on a value that is not a number never holds, negated or not: the lead cannot be
+judged on it.
 """
 
 from collections.abc import Mapping
@@ -22,6 +23,8 @@ _SHOWN_VALUES = 5
 class Condition(OperatorRule):
     """One field condition, optionally negated."""
 
+    model_config = ConfigDict(title="Condition")
+
     negate: bool = Field(
         default=False,
         title="Negate",
@@ -32,7 +35,7 @@ class Condition(OperatorRule):
 class ConditionalConfig(BaseModel):
     """Conditions and how many of them must hold."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Conditional Validation")
 
     overall: Literal["ANY", "ALL"] = Field(
         default="ALL",

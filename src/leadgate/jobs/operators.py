@@ -41,7 +41,9 @@ class OperatorRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     field_name: FieldName = Field(
-        title="Field", description="The lead field to check, for example company or email."
+        title="Field",
+        description="The lead field to check, for example company or email.",
+        json_schema_extra={"x-options": "fields"},
     )
     operator: Operator = Field(
         title="Operator",

@@ -15,13 +15,14 @@ MISSING = "required_fields.missing"
 class RequiredFieldsConfig(BaseModel):
     """The fields a lead must fill in."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Required Fields")
 
     fields: list[FieldName] = Field(
         min_length=1,
         max_length=200,
         title="Required fields",
         description="Leads missing any of these fields, or leaving them blank, fail.",
+        json_schema_extra={"x-options": "fields"},
     )
 
 

@@ -3,6 +3,8 @@
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ConfigDict
+
 from leadgate.jobs.base import JobContext, JobResult, Tab, failed, passed
 from leadgate.jobs.lead_values import as_number, field_text
 from leadgate.jobs.operators import OperatorRule, Outcome, check, first_non_number
@@ -13,6 +15,8 @@ NOT_A_NUMBER = "simple_conditional.not_a_number"
 
 class SimpleConditionalConfig(OperatorRule):
     """Pass a lead when its field satisfies the operator for any of the values."""
+
+    model_config = ConfigDict(title="Simple Conditional Validation")
 
 
 class SimpleConditionalJob:

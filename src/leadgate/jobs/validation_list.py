@@ -31,13 +31,18 @@ _MATCHED = {
 class ValidationListConfig(BaseModel):
     """Which list, which field, how to compare, and whether a match passes or fails the lead."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Validation List")
 
     list_id: int = Field(
-        ge=1, title="List", description="The validation list the lead value is looked up in."
+        ge=1,
+        title="List",
+        description="The validation list the lead value is looked up in.",
+        json_schema_extra={"x-options": "lists"},
     )
     field_name: FieldName = Field(
-        title="Field", description="The lead field to look up, for example company or email."
+        title="Field",
+        description="The lead field to look up, for example company or email.",
+        json_schema_extra={"x-options": "fields"},
     )
     operator: MatchOperator = Field(
         default="equal",

@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadgate.errors import LeadgateError, RateLimited
@@ -90,6 +92,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # A value PostgreSQL cannot hold (a number beyond bigint, say) is bad input, not our fault.
+    log.info("refused out-of-range input on %s %s: %s", request.method, request.url.path, exc)
+    return problem(422, "invalid_request", "A value in the request is out of range.")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
@@ -100,4 +108,29 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LeadgateError, _leadgate_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (extra members such as `errors` or `fields` may follow)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    code: str
+    detail: str
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the problem documents a route can answer."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM: {}},
+        }
+        for status in statuses
+    }

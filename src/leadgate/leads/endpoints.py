@@ -8,16 +8,18 @@ from fastapi import APIRouter, Query
 
 from leadgate.instances.deps import Admin, DbSession
 from leadgate.kit.pagination import Page
+from leadgate.kit.params import MAX_ID, Id
+from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 from leadgate.leads import service
 from leadgate.leads.schemas import LeadOut, LeadSubmit, LeadSummary, StatusChange
 from leadgate.processr import judging as processr
 
-router = APIRouter(tags=["leads"])
+router = APIRouter(tags=["leads"], responses=problem_responses(401, 403, 404, 413, 422))
 
 
 @router.post("/campaigns/{campaign_id}/leads", status_code=201, response_model=LeadOut)
-def submit_lead(campaign_id: int, body: LeadSubmit, caller: Admin, session: DbSession) -> LeadOut:
+def submit_lead(campaign_id: Id, body: LeadSubmit, caller: Admin, session: DbSession) -> LeadOut:
     """Submit a lead; the Processr judges it in the same request unless it must wait."""
     scope = TenantScope(session, caller.instance_id)
     lead = service.accept(scope, campaign_id, dict(body.data))
@@ -32,7 +34,7 @@ def submit_lead(campaign_id: int, body: LeadSubmit, caller: Admin, session: DbSe
 def list_leads(
     caller: Admin,
     session: DbSession,
-    campaign_id: int | None = None,
+    campaign_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
@@ -43,14 +45,14 @@ def list_leads(
 
 
 @router.get("/leads/{lead_id}", response_model=LeadOut)
-def get_lead(lead_id: int, caller: Admin, session: DbSession) -> LeadOut:
+def get_lead(lead_id: Id, caller: Admin, session: DbSession) -> LeadOut:
     """One lead with its flags, per-job results, history and deliveries."""
     scope = TenantScope(session, caller.instance_id)
     return service.to_out(scope, service.get(scope, lead_id))
 
 
 @router.post("/leads/{lead_id}/reprocess", response_model=LeadOut)
-def reprocess_lead(lead_id: int, caller: Admin, session: DbSession) -> LeadOut:
+def reprocess_lead(lead_id: Id, caller: Admin, session: DbSession) -> LeadOut:
     """Run the campaign's Processr on the lead again."""
     scope = TenantScope(session, caller.instance_id)
     lead = service.get(scope, lead_id)
@@ -59,7 +61,7 @@ def reprocess_lead(lead_id: int, caller: Admin, session: DbSession) -> LeadOut:
 
 
 @router.post("/leads/{lead_id}/validate", response_model=LeadOut)
-def validate_lead(lead_id: int, body: StatusChange, caller: Admin, session: DbSession) -> LeadOut:
+def validate_lead(lead_id: Id, body: StatusChange, caller: Admin, session: DbSession) -> LeadOut:
     """Mark a lead valid by hand, with a reason."""
     scope = TenantScope(session, caller.instance_id)
     lead = service.set_status(scope, service.get(scope, lead_id), "valid", body.reason, body.user)
@@ -67,7 +69,7 @@ def validate_lead(lead_id: int, body: StatusChange, caller: Admin, session: DbSe
 
 
 @router.post("/leads/{lead_id}/invalidate", response_model=LeadOut)
-def invalidate_lead(lead_id: int, body: StatusChange, caller: Admin, session: DbSession) -> LeadOut:
+def invalidate_lead(lead_id: Id, body: StatusChange, caller: Admin, session: DbSession) -> LeadOut:
     """Mark a lead invalid by hand, with a reason."""
     scope = TenantScope(session, caller.instance_id)
     lead = service.set_status(scope, service.get(scope, lead_id), "invalid", body.reason, body.user)

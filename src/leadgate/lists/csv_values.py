@@ -99,7 +99,7 @@ def parse(
     header: str = "auto",
     on_line: Callable[[int], None] | None = None,
 ) -> ParsedValues:
-    """Values of the first column; header is `auto` (a known word or the list's name), `yes`, `no`."""
+    """Values of the first column; `header`: auto (a known word or the list name), yes or no."""
     out = ParsedValues()
     for number, raw_line in enumerate(text.split("\n"), start=1):
         line = raw_line[:-1] if raw_line.endswith("\r") else raw_line

@@ -10,6 +10,8 @@ from fastapi.responses import StreamingResponse
 
 from leadgate.instances.deps import Admin, DbSession
 from leadgate.kit.pagination import Page
+from leadgate.kit.params import Id
+from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 from leadgate.lists import service
 from leadgate.lists.schemas import (
@@ -22,7 +24,7 @@ from leadgate.lists.schemas import (
 )
 from leadgate.processr import service as processr
 
-router = APIRouter(tags=["validation lists"])
+router = APIRouter(tags=["validation lists"], responses=problem_responses(401, 404, 409, 413, 422))
 
 
 @router.post("/lists", status_code=201, response_model=ListOut)
@@ -40,13 +42,13 @@ def list_lists(caller: Admin, session: DbSession) -> Page[ListOut]:
 
 
 @router.get("/lists/{list_id}", response_model=ListOut)
-def get_list(list_id: int, caller: Admin, session: DbSession) -> ListOut:
+def get_list(list_id: Id, caller: Admin, session: DbSession) -> ListOut:
     """One list: name, version and value count."""
     return service.to_out(service.get(TenantScope(session, caller.instance_id), list_id))
 
 
 @router.patch("/lists/{list_id}/values", response_model=VersionOut)
-def patch_values(list_id: int, body: ValuesPatch, caller: Admin, session: DbSession) -> VersionOut:
+def patch_values(list_id: Id, body: ValuesPatch, caller: Admin, session: DbSession) -> VersionOut:
     """Add and remove values: one change, one new version."""
     scope = TenantScope(session, caller.instance_id)
     row = service.patch_values(scope, list_id, body.add, body.remove)
@@ -61,7 +63,7 @@ def patch_values(list_id: int, body: ValuesPatch, caller: Admin, session: DbSess
     },
 )
 async def import_values(
-    list_id: int,
+    list_id: Id,
     request: Request,
     caller: Admin,
     session: DbSession,
@@ -85,7 +87,7 @@ async def import_values(
 
 @router.get("/lists/{list_id}/values", response_model=Page[str])
 def list_values(
-    list_id: int,
+    list_id: Id,
     caller: Admin,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -98,7 +100,7 @@ def list_values(
 
 
 @router.get("/lists/{list_id}/download", response_class=StreamingResponse)
-def download(list_id: int, caller: Admin, session: DbSession) -> StreamingResponse:
+def download(list_id: Id, caller: Admin, session: DbSession) -> StreamingResponse:
     """The whole list as a one-column CSV."""
     scope = TenantScope(session, caller.instance_id)
     row = service.get(scope, list_id)
@@ -121,7 +123,7 @@ def download(list_id: int, caller: Admin, session: DbSession) -> StreamingRespon
 
 
 @router.delete("/lists/{list_id}", status_code=204)
-def delete_list(list_id: int, caller: Admin, session: DbSession) -> Response:
+def delete_list(list_id: Id, caller: Admin, session: DbSession) -> Response:
     """Delete a list; 409 list_in_use while a Processr job uses it."""
     scope = TenantScope(session, caller.instance_id)
     service.delete(scope, list_id, in_use_by=processr.jobs_using_list(scope, list_id))

@@ -13,14 +13,14 @@ from leadgate.kit.pagination import Page, decode_cursor
 from leadgate.kit.repository import TenantScope
 from leadgate.lists import csv_values
 from leadgate.lists.models import ListValue, ListVersion, ValidationList
-from leadgate.webhooks import job_events
 from leadgate.lists.schemas import (
+    MAX_VALUE_LENGTH,
     ImportMode,
     ImportResult,
     ListDelta,
     ListOut,
-    MAX_VALUE_LENGTH,
 )
+from leadgate.webhooks import job_events
 
 # A version changing more values than this is logged as a `reset`: mirrors older than it
 # take a full snapshot instead of a delta bigger than the snapshot's gain.

@@ -8,12 +8,14 @@ from leadgate.campaigns import service as campaigns
 from leadgate.instances.deps import Admin, DbSession
 from leadgate.jobs.registry import REGISTRY, describe
 from leadgate.kit.pagination import Page
+from leadgate.kit.params import Id
+from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 from leadgate.processr import options, service
 from leadgate.processr.options import OptionsOut, OptionsRequest
 from leadgate.processr.schemas import JobCreate, JobOut, JobPatch, JobTypeOut, Reorder
 
-router = APIRouter(tags=["processr"])
+router = APIRouter(tags=["processr"], responses=problem_responses(401, 404, 413, 422))
 
 
 @router.get("/job-types", response_model=list[JobTypeOut])
@@ -32,14 +34,14 @@ def job_type_options(
 
 
 @router.post("/campaigns/{campaign_id}/jobs", status_code=201, response_model=JobOut)
-def create_job(campaign_id: int, body: JobCreate, caller: Admin, session: DbSession) -> JobOut:
+def create_job(campaign_id: Id, body: JobCreate, caller: Admin, session: DbSession) -> JobOut:
     """Add a job to the campaign's Processr."""
     scope = TenantScope(session, caller.instance_id)
     return service.to_out(service.create(scope, campaign_id, body))
 
 
 @router.get("/campaigns/{campaign_id}/jobs", response_model=Page[JobOut])
-def list_jobs(campaign_id: int, caller: Admin, session: DbSession) -> Page[JobOut]:
+def list_jobs(campaign_id: Id, caller: Admin, session: DbSession) -> Page[JobOut]:
     """The campaign's jobs in running order."""
     scope = TenantScope(session, caller.instance_id)
     campaigns.get(scope, campaign_id)
@@ -47,7 +49,7 @@ def list_jobs(campaign_id: int, caller: Admin, session: DbSession) -> Page[JobOu
 
 
 @router.get("/campaigns/{campaign_id}/jobs/{job_id}", response_model=JobOut)
-def get_job(campaign_id: int, job_id: int, caller: Admin, session: DbSession) -> JobOut:
+def get_job(campaign_id: Id, job_id: Id, caller: Admin, session: DbSession) -> JobOut:
     """One job."""
     scope = TenantScope(session, caller.instance_id)
     return service.to_out(service.get(scope, campaign_id, job_id))
@@ -55,7 +57,7 @@ def get_job(campaign_id: int, job_id: int, caller: Admin, session: DbSession) ->
 
 @router.patch("/campaigns/{campaign_id}/jobs/{job_id}", response_model=JobOut)
 def patch_job(
-    campaign_id: int, job_id: int, body: JobPatch, caller: Admin, session: DbSession
+    campaign_id: Id, job_id: Id, body: JobPatch, caller: Admin, session: DbSession
 ) -> JobOut:
     """Change a job's config, score, hardfail, visibility, position or group."""
     scope = TenantScope(session, caller.instance_id)
@@ -63,9 +65,7 @@ def patch_job(
 
 
 @router.post("/campaigns/{campaign_id}/jobs/reorder", response_model=Page[JobOut])
-def reorder_jobs(
-    campaign_id: int, body: Reorder, caller: Admin, session: DbSession
-) -> Page[JobOut]:
+def reorder_jobs(campaign_id: Id, body: Reorder, caller: Admin, session: DbSession) -> Page[JobOut]:
     """Put the campaign's jobs in the given order."""
     scope = TenantScope(session, caller.instance_id)
     rows = service.reorder(scope, campaign_id, body.job_ids)
@@ -73,7 +73,7 @@ def reorder_jobs(
 
 
 @router.delete("/campaigns/{campaign_id}/jobs/{job_id}", status_code=204)
-def delete_job(campaign_id: int, job_id: int, caller: Admin, session: DbSession) -> Response:
+def delete_job(campaign_id: Id, job_id: Id, caller: Admin, session: DbSession) -> Response:
     """Remove a job from the Processr."""
     service.delete(TenantScope(session, caller.instance_id), campaign_id, job_id)
     return Response(status_code=204)

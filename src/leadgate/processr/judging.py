@@ -16,7 +16,8 @@ from leadgate.leads.service import record
 from leadgate.lists.matcher import CompiledList, MatcherCache
 from leadgate.lists.models import ValidationList
 from leadgate.lists.service import all_values
-from leadgate.processr.engine import GroupCondition, JobSpec, Verdict, judge as decide
+from leadgate.processr.engine import GroupCondition, JobSpec, Verdict
+from leadgate.processr.engine import judge as decide
 from leadgate.processr.models import ProcessrJob
 from leadgate.processr.service import jobs_of
 

@@ -15,8 +15,8 @@ from leadgate.jobs.registry import REGISTRY, UnknownJobType
 from leadgate.kit.repository import TenantScope
 from leadgate.lists.models import ValidationList
 from leadgate.processr.models import ProcessrJob
-from leadgate.webhooks import job_events
 from leadgate.processr.schemas import GroupCondition, JobCreate, JobOut, JobPatch, Tab
+from leadgate.webhooks import job_events
 
 TAB_ORDER = {"quality": 0, "enrichment": 1, "integration": 2}
 

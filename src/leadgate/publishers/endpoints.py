@@ -6,11 +6,13 @@ from fastapi import APIRouter, Response
 
 from leadgate.instances.deps import Admin, DbSession
 from leadgate.kit.pagination import Page
+from leadgate.kit.params import Id
+from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 from leadgate.publishers import service
 from leadgate.publishers.schemas import ApiKeyCreated, PublisherCreate, PublisherOut
 
-router = APIRouter(tags=["publishers"])
+router = APIRouter(tags=["publishers"], responses=problem_responses(401, 404, 413, 422))
 
 
 @router.post("/publishers", status_code=201, response_model=PublisherOut)
@@ -28,13 +30,13 @@ def list_publishers(caller: Admin, session: DbSession) -> Page[PublisherOut]:
 
 
 @router.post("/publishers/{publisher_id}/api-keys", status_code=201, response_model=ApiKeyCreated)
-def create_api_key(publisher_id: int, caller: Admin, session: DbSession) -> ApiKeyCreated:
+def create_api_key(publisher_id: Id, caller: Admin, session: DbSession) -> ApiKeyCreated:
     """Issue an API key for the publisher. The key is shown only in this answer."""
     return service.issue_key(TenantScope(session, caller.instance_id), publisher_id)
 
 
 @router.delete("/publishers/{publisher_id}/api-keys/{key_id}", status_code=204)
-def revoke_api_key(publisher_id: int, key_id: int, caller: Admin, session: DbSession) -> Response:
+def revoke_api_key(publisher_id: Id, key_id: Id, caller: Admin, session: DbSession) -> Response:
     """Revoke an API key at once."""
     service.revoke_key(TenantScope(session, caller.instance_id), publisher_id, key_id)
     return Response(status_code=204)

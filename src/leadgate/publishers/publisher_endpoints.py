@@ -15,6 +15,8 @@ from leadgate.errors import NotFound
 from leadgate.instances.deps import DbSession, Publisher
 from leadgate.instances.service import Caller
 from leadgate.kit.pagination import Page
+from leadgate.kit.params import Id
+from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 from leadgate.leads import service as leads
 from leadgate.leads.schemas import LeadSubmit, PublisherLeadOut
@@ -23,7 +25,11 @@ from leadgate.processr import publisher_view as view
 from leadgate.webhooks import service as webhooks
 from leadgate.webhooks.schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionOut
 
-router = APIRouter(prefix="/publisher", tags=["publisher API"])
+router = APIRouter(
+    prefix="/publisher",
+    tags=["publisher API"],
+    responses=problem_responses(401, 404, 413, 422, 429),
+)
 
 
 def _publisher_id(caller: Caller) -> int:
@@ -31,7 +37,7 @@ def _publisher_id(caller: Caller) -> int:
     return caller.publisher_id
 
 
-def granted_campaign(scope: TenantScope, caller: Caller, campaign_id: int) -> Campaign:
+def granted_campaign(scope: TenantScope, caller: Caller, campaign_id: Id) -> Campaign:
     """A campaign granted to the calling publisher; any other is 404 campaign_not_found."""
     if campaign_id not in campaigns.granted_ids(scope, _publisher_id(caller)):
         raise NotFound(f"No campaign {campaign_id} for this key.", code="campaign_not_found")
@@ -50,7 +56,7 @@ def list_granted(caller: Publisher, session: DbSession) -> Page[CampaignSummary]
 
 
 @router.get("/campaigns/{campaign_id}/fields", response_model=Page[FormField])
-def campaign_fields(campaign_id: int, caller: Publisher, session: DbSession) -> Page[FormField]:
+def campaign_fields(campaign_id: Id, caller: Publisher, session: DbSession) -> Page[FormField]:
     """The form of a granted campaign."""
     campaign = granted_campaign(TenantScope(session, caller.instance_id), caller, campaign_id)
     return Page[FormField](items=[FormField.model_validate(f) for f in campaign.fields])
@@ -58,10 +64,10 @@ def campaign_fields(campaign_id: int, caller: Publisher, session: DbSession) -> 
 
 @router.get("/campaigns/{campaign_id}/jobs", response_model=Page[view.PublisherJob])
 def visible_jobs(
-    campaign_id: int,
+    campaign_id: Id,
     caller: Publisher,
     session: DbSession,
-    type: Literal["validation_list", "simple_conditional_validation"] | None = None,  # noqa: A002
+    type: Literal["validation_list", "simple_conditional_validation"] | None = None,
 ) -> Page[view.PublisherJob]:
     """The jobs the client made visible to publishers (list and simple conditional checks)."""
     scope = TenantScope(session, caller.instance_id)
@@ -76,8 +82,8 @@ def visible_jobs(
     responses={304: {"description": "Not modified since the ETag sent in If-None-Match."}},
 )
 def job_definition(
-    campaign_id: int,
-    job_id: int,
+    campaign_id: Id,
+    job_id: Id,
     caller: Publisher,
     session: DbSession,
     if_none_match: Annotated[str | None, Header()] = None,
@@ -97,8 +103,8 @@ def job_definition(
     responses={200: {"description": "`mode: delta` (added/removed) or `mode: full` (values)."}},
 )
 def job_values(
-    campaign_id: int,
-    job_id: int,
+    campaign_id: Id,
+    job_id: Id,
     request: Request,
     caller: Publisher,
     session: DbSession,
@@ -120,10 +126,13 @@ def job_values(
     "/campaigns/{campaign_id}/leads",
     status_code=201,
     response_model=PublisherLeadOut,
-    responses={200: {"description": "The same Idempotency-Key and body were sent before."}},
+    responses={
+        200: {"description": "The same Idempotency-Key and body were sent before."},
+        **problem_responses(403, 409),
+    },
 )
 def submit_lead(
-    campaign_id: int,
+    campaign_id: Id,
     body: LeadSubmit,
     response: Response,
     caller: Publisher,
@@ -165,7 +174,7 @@ def submit_lead(
 
 
 @router.get("/leads/{lead_id}", response_model=PublisherLeadOut)
-def lead_status(lead_id: int, caller: Publisher, session: DbSession) -> PublisherLeadOut:
+def lead_status(lead_id: Id, caller: Publisher, session: DbSession) -> PublisherLeadOut:
     """Status, score and flags of one of your leads."""
     scope = TenantScope(session, caller.instance_id)
     return leads.to_publisher_out(leads.publisher_lead(scope, _publisher_id(caller), lead_id))
@@ -189,7 +198,7 @@ def list_webhooks(caller: Publisher, session: DbSession) -> Page[SubscriptionOut
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
-def delete_webhook(webhook_id: int, caller: Publisher, session: DbSession) -> Response:
+def delete_webhook(webhook_id: Id, caller: Publisher, session: DbSession) -> Response:
     """Unsubscribe."""
     webhooks.unsubscribe(
         TenantScope(session, caller.instance_id), _publisher_id(caller), webhook_id

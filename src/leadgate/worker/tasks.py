@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from procrastinate import JobContext
 
-from leadgate.worker.app import queue
-
 # Task modules of the domains, imported so the worker and the periodic scheduler know them.
-import leadgate.processr.tasks  # noqa: E402, F401
-import leadgate.webhooks.tasks  # noqa: E402, F401
+import leadgate.processr.tasks
+import leadgate.webhooks.tasks  # noqa: F401
+from leadgate.worker.app import queue
 
 KEEP_FINISHED_JOBS_HOURS = 14 * 24
 

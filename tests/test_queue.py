@@ -42,10 +42,19 @@ def test_commit_enqueues_and_worker_runs_it(
     assert _jobs(sessions, "committed") == [("leadgate.ping", "succeeded")]
 
 
-def test_periodic_tasks_are_registered() -> None:
-    assert "leadgate.remove_old_jobs" in {
-        t.task.name for t in queue.periodic_registry.periodic_tasks.values()
-    }
+def test_worker_knows_every_task_and_schedule() -> None:
+    queue.perform_import_paths()  # what the worker does on start
+    names = {t.task.name for t in queue.periodic_registry.periodic_tasks.values()}
+    assert {
+        "leadgate.remove_old_jobs",
+        "leadgate.rejudge_unjudged",
+        "leadgate.connect.poll",
+    } <= names
+    assert {
+        "leadgate.connect.sync_mirror",
+        "leadgate.connect.rejudge_waiting",
+        "leadgate.deliver_webhook",
+    } <= set(queue.tasks)
 
 
 @pytest.mark.parametrize("lock", ["same-lock"])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
 from leadgate.campaigns.endpoints import router as campaigns_router
 from leadgate.config import Settings, get_settings
+from leadgate.connect.endpoints import router as connect_router
 from leadgate.db import make_engine, make_sessionmaker, resolve_database_url
 from leadgate.kit import problems
 from leadgate.kit.asgi import BodySizeLimit, HostRouting
@@ -17,6 +18,7 @@ from leadgate.lists.endpoints import router as lists_router
 from leadgate.processr.endpoints import router as processr_router
 from leadgate.publishers.endpoints import router as publishers_router
 from leadgate.publishers.publisher_endpoints import router as publisher_api_router
+from leadgate.ui.router import mount_ui
 
 API_PREFIX = "/i/{subdomain}/api/v1"
 
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         processr_router,
         leads_router,
         publisher_api_router,
+        connect_router,
     ):
         api.include_router(router)
 
@@ -68,8 +71,6 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    mount_ui(app)
 
     return app

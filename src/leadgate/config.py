@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, description="Attempts before a message is dead.")
     webhook_retry_base_s: float = Field(default=5.0, description="First retry delay; doubles.")
     webhook_retry_cap_s: float = Field(default=3600.0, description="Longest retry delay.")
+    connect_max_staleness_s: float | None = Field(
+        default=None,
+        description="Mirrors older than this hold leads pending until the next sync (off: None).",
+    )
     outbound_timeout_s: float = Field(default=10.0, description="Timeout of calls to peers.")
 
 

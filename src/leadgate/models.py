@@ -1,6 +1,7 @@
 """Imports every table module so Base.metadata is complete (for Alembic and tests)."""
 
 from leadgate.campaigns.models import Campaign, CampaignPublisher
+from leadgate.connect.models import ConnectMirror, InboundEvent, MirrorValue
 from leadgate.instances.models import AdminToken, Instance
 from leadgate.leads.models import Lead, LeadHistory
 from leadgate.lists.models import ListChange, ListValue, ListVersion, ValidationList
@@ -13,12 +14,15 @@ __all__ = [
     "AdminToken",
     "Campaign",
     "CampaignPublisher",
+    "ConnectMirror",
+    "InboundEvent",
     "Instance",
     "Lead",
     "LeadHistory",
     "ListChange",
     "ListValue",
     "ListVersion",
+    "MirrorValue",
     "ProcessrJob",
     "Publisher",
     "PublisherApiKey",

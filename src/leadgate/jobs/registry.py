@@ -4,6 +4,7 @@ from typing import Any
 
 from leadgate.jobs.base import JobType
 from leadgate.jobs.conditional import ConditionalJob
+from leadgate.jobs.connect_mirror import ConnectSimpleConditionalJob, ConnectValidationListJob
 from leadgate.jobs.required_fields import RequiredFieldsJob
 from leadgate.jobs.simple_conditional import SimpleConditionalJob
 from leadgate.jobs.validation_list import ValidationListJob
@@ -62,6 +63,8 @@ def builtin_registry() -> JobRegistry:
         SimpleConditionalJob(),
         ConditionalJob(),
         RequiredFieldsJob(),
+        ConnectValidationListJob(),
+        ConnectSimpleConditionalJob(),
     ):
         registry.register(job_type)
     return registry

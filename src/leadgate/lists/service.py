@@ -310,3 +310,27 @@ def changes_since(session: Session, row: ValidationList, since: int) -> ListDelt
     added = [v for v, op in rows if op == "+"]
     removed = [v for v, op in rows if op == "-"]
     return ListDelta(list_version=row.version, mode="delta", added=added, removed=removed)
+
+
+class ListMoved(Exception):
+    """The list changed between reading its version and reading its values."""
+
+
+def values_at(session: Session, list_id: int, version: int) -> list[str]:
+    """The list's values, read in one statement with their version (ListMoved if it moved on).
+
+    One statement sees one snapshot, so a matcher cached under `version` never holds values of
+    another version, even while an import commits next door.
+    """
+    conn = session.connection().connection.driver_connection
+    assert conn is not None
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT l.version, v.value FROM validation_lists l
+               LEFT JOIN list_values v ON v.list_id = l.id WHERE l.id = %s""",
+            (list_id,),
+        )
+        rows = cur.fetchall()
+    if not rows or rows[0][0] != version:
+        raise ListMoved(list_id)
+    return [r[1] for r in rows if r[1] is not None]

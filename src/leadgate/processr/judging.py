@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadgate.config import Settings, get_settings
+from leadgate.connect import context as mirror_context
+from leadgate.connect.context import MIRROR_JOB_TYPES
 from leadgate.jobs.base import JobContext
+from leadgate.jobs.connect_mirror import MirrorView
 from leadgate.kit.repository import TenantScope
 from leadgate.leads.models import Lead
 from leadgate.leads.service import record
 from leadgate.lists.matcher import CompiledList, MatcherCache
 from leadgate.lists.models import ValidationList
-from leadgate.lists.service import all_values
+from leadgate.lists.service import ListMoved, values_at
 from leadgate.processr.engine import GroupCondition, JobSpec, Verdict
 from leadgate.processr.engine import judge as decide
 from leadgate.processr.models import ProcessrJob
@@ -27,10 +32,17 @@ MATCHERS = MatcherCache()
 
 
 class DbContext:
-    """What jobs may read while judging: the instance's lists, compiled and cached."""
+    """What jobs may read while judging: the instance's lists and mirrors, compiled and cached."""
 
-    def __init__(self, session: Session, instance_id: int, list_ids: set[int]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        instance_id: int,
+        list_ids: set[int],
+        mirrors: dict[tuple[str, int, int], MirrorView] | None = None,
+    ) -> None:
         self.session = session
+        self.mirrors = mirrors or {}
         rows = session.execute(
             select(ValidationList.id, ValidationList.name, ValidationList.version).where(
                 ValidationList.instance_id == instance_id, ValidationList.id.in_(list_ids)
@@ -39,14 +51,29 @@ class DbContext:
         self._lists = {r[0]: (r[1], r[2]) for r in rows}
 
     def compiled_list(self, list_id: int) -> CompiledList | None:
-        found = self._lists.get(list_id)
-        if found is None:
-            return None
-        return MATCHERS.get(list_id, found[1], lambda: all_values(self.session, list_id))
+        for _ in range(3):
+            found = self._lists.get(list_id)
+            if found is None:
+                return None
+            version = found[1]
+            try:
+                return MATCHERS.get(
+                    list_id, version, partial(values_at, self.session, list_id, version)
+                )
+            except ListMoved:
+                row = self.session.get(ValidationList, list_id, populate_existing=True)
+                if row is None:
+                    self._lists.pop(list_id, None)
+                else:
+                    self._lists[list_id] = (row.name, row.version)
+        return None
 
     def list_name(self, list_id: int) -> str:
         found = self._lists.get(list_id)
         return found[0] if found else f"#{list_id}"
+
+    def mirror(self, subdomain: str, campaign_id: int, job_id: int) -> MirrorView | None:
+        return self.mirrors.get((subdomain, campaign_id, job_id))
 
 
 def to_spec(job: ProcessrJob) -> JobSpec:
@@ -68,10 +95,15 @@ def to_spec(job: ProcessrJob) -> JobSpec:
     )
 
 
-def context_for(session: Session, instance_id: int, jobs: list[ProcessrJob]) -> JobContext:
-    """A context holding every list these jobs use."""
+def context_for(
+    session: Session, instance_id: int, jobs: list[ProcessrJob], settings: Settings | None = None
+) -> JobContext:
+    """A context holding every list and mirror these jobs use."""
     list_ids = {j.config["list_id"] for j in jobs if isinstance(j.config.get("list_id"), int)}
-    return DbContext(session, instance_id, list_ids)
+    mirror_jobs = [j.id for j in jobs if j.type in MIRROR_JOB_TYPES]
+    staleness = (settings or get_settings()).connect_max_staleness_s
+    mirrors = mirror_context.load(session, mirror_jobs, staleness) if mirror_jobs else {}
+    return DbContext(session, instance_id, list_ids, mirrors)
 
 
 def judge(scope: TenantScope, lead: Lead, reason: str = "received") -> Verdict:

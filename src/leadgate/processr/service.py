@@ -21,14 +21,53 @@ from leadgate.webhooks import job_events
 TAB_ORDER = {"quality": 0, "enrichment": 1, "integration": 2}
 
 
+MASK = "••••••••"
+
+
+def secret_keys(job_type: str) -> set[str]:
+    """Config keys of a type that hold secrets (`x-secret` in its JSON Schema)."""
+    try:
+        props = REGISTRY.get(job_type).config_model.model_json_schema().get("properties", {})
+    except UnknownJobType:
+        return set()
+    return {k for k, v in props.items() if v.get("x-secret") or v.get("format") == "password"}
+
+
+def masked(job_type: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The config with secrets shown as `••••••••` plus their last 4 characters."""
+    out = dict(config)
+    for key in secret_keys(job_type) & set(out):
+        value = str(out[key])
+        out[key] = MASK + value[-4:] if len(value) > 12 else MASK
+    return out
+
+
+def _keep_secrets(job_type: str, new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """A masked secret sent back unchanged keeps the stored one."""
+    out = dict(new)
+    for key in secret_keys(job_type):
+        if isinstance(out.get(key), str) and out[key].startswith(MASK) and key in old:
+            out[key] = old[key]
+    return out
+
+
+def _after_save(scope: TenantScope, job: ProcessrJob) -> None:
+    from leadgate.connect.sync import MIRRORED
+
+    if job.type in MIRRORED:
+        from leadgate.connect.service import on_saved
+
+        on_saved(scope.session, job)
+
+
 def to_out(job: ProcessrJob) -> JobOut:
-    """The API view of a job."""
+    """The API view of a job (secrets masked)."""
     return JobOut(
         id=job.id,
         campaign_id=job.campaign_id,
         type=job.type,
         label=job.label,
-        config=job.config,
+        config=masked(job.type, job.config),
         score=job.score,
         hardfail=job.hardfail,
         visible_to_publishers=job.visible_to_publishers,
@@ -174,6 +213,7 @@ def create(scope: TenantScope, campaign_id: int, body: JobCreate) -> ProcessrJob
     if body.position is not None:
         move(scope, campaign_id, job.id, body.position)
     job_events.updated(scope, job)
+    _after_save(scope, job)
     return job
 
 
@@ -184,7 +224,8 @@ def update(scope: TenantScope, campaign_id: int, job_id: int, body: JobPatch) ->
     was_visible = job.visible_to_publishers
     changes = body.model_dump(exclude_unset=True)
     if "config" in changes and body.config is not None:
-        job.config = _validated_config(scope, campaign, job.type, body.config)
+        incoming = _keep_secrets(job.type, body.config, job.config)
+        job.config = _validated_config(scope, campaign, job.type, incoming)
     if "tab" in changes:
         job.tab = _tab(job.type, body.tab)
     for name in ("label", "score", "hardfail", "visible_to_publishers", "catch_all"):
@@ -209,6 +250,8 @@ def update(scope: TenantScope, campaign_id: int, job_id: int, body: JobPatch) ->
         job_events.deleted(scope, job)
     elif set(changes) - {"position"}:
         job_events.updated(scope, job)
+    if "config" in changes:
+        _after_save(scope, job)
     return job
 
 

@@ -42,9 +42,11 @@ class Problems:
 
     fields: dict[str, str] = field(default_factory=dict)
     form: list[str] = field(default_factory=list)
+    # Messages about a referenced thing (a campaign field, a list) rather than an input.
+    refs: dict[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.fields or self.form)
+        return bool(self.fields or self.form or self.refs)
 
     def add(self, name: str, message: str) -> None:
         """Keep the first message per input (the later ones are usually consequences)."""

@@ -280,6 +280,22 @@ def parse(
     return config, problems
 
 
+def coerce(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """A config typed in a browser (all text) with its top-level scalars converted per schema."""
+    out = dict(config)
+    for key, raw in schema.get("properties", {}).items():
+        prop, _ = _resolve(schema, raw)
+        value = out.get(key)
+        if isinstance(value, str) and prop.get("type") in ("integer", "number", "boolean"):
+            if prop["type"] == "boolean":
+                out[key] = value in ("true", "on", "1", "yes")
+            elif value.strip():
+                out[key] = _scalar(prop, value.strip())
+            else:
+                del out[key]
+    return out
+
+
 def _scalar(prop: Mapping[str, Any], raw: str) -> Any:
     kind = prop.get("type")
     enum = prop.get("enum")

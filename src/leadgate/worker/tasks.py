@@ -5,9 +5,12 @@ from __future__ import annotations
 from procrastinate import JobContext
 
 # Task modules of the domains, imported so the worker and the periodic scheduler know them.
-import leadgate.processr.tasks
-import leadgate.webhooks.tasks  # noqa: F401
+from leadgate.connect import tasks as connect_tasks
+from leadgate.processr import tasks as processr_tasks
+from leadgate.webhooks import tasks as webhook_tasks
 from leadgate.worker.app import queue
+
+TASK_MODULES = (connect_tasks, processr_tasks, webhook_tasks)
 
 KEEP_FINISHED_JOBS_HOURS = 14 * 24
 

@@ -1,0 +1,204 @@
+"""Connect on the publisher side: mirrors' sync state, dropdowns from the client, inbound events."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from leadgate.config import Settings, get_settings
+from leadgate.connect import sync as syncing
+from leadgate.connect.models import ConnectMirror, InboundEvent
+from leadgate.connect.peer import PeerClient, PeerError, PeerUnavailable
+from leadgate.connect.schemas import SyncState
+from leadgate.errors import BadGateway, InvalidRequest, NotFound, Unauthorized
+from leadgate.instances.schemas import check_subdomain
+from leadgate.kit.repository import TenantScope
+from leadgate.processr import options
+from leadgate.processr.models import ProcessrJob
+from leadgate.processr.options import Option, OptionsRequest
+from leadgate.worker.enqueue import enqueue
+
+log = logging.getLogger(__name__)
+
+
+def state_of(mirror: ConnectMirror | None) -> SyncState:
+    """The sync state shown to users."""
+    if mirror is None:
+        return SyncState(
+            state="pending", version=None, list_version=None, synced_at=None, last_error=None
+        )
+    age = (datetime.now(UTC) - mirror.synced_at).total_seconds() if mirror.synced_at else None
+    return SyncState(
+        state=mirror.state,
+        version=mirror.version,
+        list_version=mirror.list_version,
+        synced_at=mirror.synced_at,
+        last_error=mirror.last_error,
+        age_s=round(age, 1) if age is not None else None,
+        error_since=mirror.error_since,
+        value_count=mirror.value_count,
+        events=mirror.webhook_id is not None,
+    )
+
+
+def connect_job(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
+    """A Connect job of this campaign, or 404."""
+    from leadgate.processr import service as processr
+
+    job = processr.get(scope, campaign_id, job_id)
+    if job.type not in syncing.MIRRORED:
+        raise NotFound(f"The job {job_id} is not a Connect job.", code="not_a_connect_job")
+    return job
+
+
+def on_saved(session: Session, job: ProcessrJob) -> None:
+    """After a Connect job is created or changed: point its mirror and queue a sync."""
+    syncing.ensure_mirror(session, job)
+    queue_sync(session, job.id, reason="saved")
+
+
+def queue_sync(session: Session, job_id: int, reason: str) -> None:
+    """Queue one sync of the mirror (a sync already waiting covers this one too)."""
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    from leadgate.connect.tasks import sync_mirror
+
+    try:
+        with session.begin_nested():
+            enqueue(
+                session, sync_mirror, queueing_lock=f"mirror-{job_id}", job_id=job_id, reason=reason
+            )
+    except AlreadyEnqueued:
+        pass
+
+
+def sync_now(scope: TenantScope, job: ProcessrJob, settings: Settings) -> SyncState:
+    """Sync in the request and answer the state afterwards."""
+    before = scope.session.get(ConnectMirror, job.id)
+    was = before.state if before else None
+    mirror = syncing.sync(scope.session, job, settings)
+    after_sync(scope.session, job, was, mirror)
+    return state_of(mirror)
+
+
+def after_sync(session: Session, job: ProcessrJob, was: str | None, mirror: ConnectMirror) -> None:
+    """Leads waiting on this mirror are judged again once it can judge (or is gone)."""
+    if mirror.state in ("ok", "gone") and was != mirror.state:
+        from leadgate.connect.tasks import rejudge_waiting
+
+        try:
+            with session.begin_nested():
+                enqueue(
+                    session,
+                    rejudge_waiting,
+                    queueing_lock=f"rejudge-{job.campaign_id}",
+                    campaign_id=job.campaign_id,
+                )
+        except Exception:
+            pass
+
+
+def receive_event(
+    session: Session, instance_id: int, job_id: int, body: bytes, headers: dict[str, str]
+) -> bool:
+    """Verify, record (once) and act on an event a client sent for one mirror.
+
+    Returns False for a replay. Raises Unauthorized for a bad signature or timestamp and
+    NotFound when the mirror no longer exists (the endpoint answers 410 so the client stops).
+    """
+    mirror = session.get(ConnectMirror, job_id)
+    if mirror is None or mirror.instance_id != instance_id or not mirror.webhook_secret:
+        raise NotFound("There is no mirror for these events any more.", code="mirror_gone")
+    try:
+        payload: dict[str, Any] = Webhook(mirror.webhook_secret).verify(body, headers)
+    except WebhookVerificationError as exc:
+        log.warning("refused an event for mirror %s: %s", job_id, exc)
+        raise Unauthorized(f"The event's signature does not verify: {exc}") from exc
+    data = payload.get("data") or {}
+    if data.get("job_id") not in (None, mirror.remote_job_id):
+        return False  # an event about another of the client's jobs
+    event_id = headers.get("webhook-id") or headers.get("Webhook-Id") or ""
+    try:
+        with session.begin_nested():
+            session.add(
+                InboundEvent(
+                    instance_id=instance_id,
+                    source=f"mirror:{job_id}",
+                    event_id=event_id,
+                    type=str(payload.get("type")),
+                    payload=json.loads(body),
+                )
+            )
+            session.flush()
+    except IntegrityError:
+        return False
+    queue_sync(session, job_id, reason=str(payload.get("type")))
+    return True
+
+
+def _peer(config: dict[str, Any], settings: Settings) -> PeerClient:
+    key, subdomain = config.get("API_Key"), config.get("Subdomain")
+    if not key or not subdomain:
+        raise InvalidRequest("Fill in API_Key and Subdomain first.", code="connect_incomplete")
+    check_subdomain(str(subdomain))
+    return PeerClient(
+        settings.instance_url, str(subdomain), str(key), timeout=settings.outbound_timeout_s
+    )
+
+
+def _remote(call: Any) -> Any:
+    """Run a peer call, mapping its failures to the contract's errors."""
+    try:
+        return call()
+    except PeerUnavailable as exc:
+        if exc.credentials_rejected:
+            raise InvalidRequest(
+                f"The client refused this API key: {exc}", code="connect_credentials_rejected"
+            ) from exc
+        raise BadGateway(
+            f"The client instance is unreachable: {exc}", code="connect_unreachable"
+        ) from exc
+    except PeerError as exc:
+        raise InvalidRequest(str(exc), code="connect_rejected") from exc
+
+
+def campaign_options(scope: TenantScope, request: OptionsRequest) -> list[Option]:
+    """The client's campaigns this key can see."""
+    with _peer(request.config, get_settings()) as peer:
+        items = _remote(peer.campaigns)
+    return [Option(value=c["id"], label=f"{c['name']} ({c['status']})") for c in items]
+
+
+def job_options_for(mirrored_type: str) -> options.Provider:
+    """The client's visible jobs of one type in the chosen campaign."""
+
+    def provide(scope: TenantScope, request: OptionsRequest) -> list[Option]:
+        campaign = request.config.get("Campaign")
+        if not campaign:
+            raise InvalidRequest("Choose the client's Campaign first.", code="connect_incomplete")
+        with _peer(request.config, get_settings()) as peer:
+            jobs = _remote(lambda: peer.jobs(int(campaign), mirrored_type))
+            out = []
+            for j in jobs:
+                size = ""
+                if mirrored_type == "validation_list":
+                    d = _remote(lambda j=j: peer.job(int(campaign), int(j["id"])))
+                    listing = d.get("list") or {} if isinstance(d, dict) else {}
+                    size = f", {listing.get('value_count', '?')} values"
+                label = f"{j['label']} — {j['field_name']} {j['operator']}{size}"
+                out.append(Option(value=j["id"], label=label))
+        return out
+
+    return provide
+
+
+for _type, _mirrored in syncing.MIRRORED.items():
+    options.register(_type, "Campaign", campaign_options)
+    options.register(_type, "Campaign_Processr_Job", job_options_for(_mirrored))

@@ -1,0 +1,324 @@
+"""Pages: leads with filters and counts per status, one lead, and a person's verdict on it.
+
+The list must stay fast with 100 000+ leads: pages are keyset-paginated (no OFFSET), and the
+counts per status are one grouped query the (instance, campaign, status, id) indexes answer.
+A date range is turned into a range of lead ids first (ids grow with time; ~20 primary-key
+probes), so the counts never read the table itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from leadgate.campaigns import service as campaigns
+from leadgate.campaigns.models import Campaign
+from leadgate.errors import InvalidRequest
+from leadgate.instances.deps import DbSession
+from leadgate.jobs.registry import REGISTRY
+from leadgate.kit.pagination import Page, paginate
+from leadgate.kit.params import Id
+from leadgate.kit.repository import TenantScope
+from leadgate.leads import service
+from leadgate.leads.models import Lead
+from leadgate.leads.schemas import LeadOut, StatusChange
+from leadgate.processr.models import ProcessrJob
+from leadgate.publishers import service as publishers
+from leadgate.ui.deps import AdminPost, AdminUser, scope_of
+from leadgate.ui.forms import Problems, from_validation
+from leadgate.ui.templating import base_url, render, see_other
+
+router = APIRouter()
+
+PAGE_SIZE = 50
+STATUS_WORDS = {
+    "pending": "Pending: not judged yet",
+    "valid": "Valid",
+    "caution": "Caution: held for a person to check",
+    "invalid": "Invalid",
+    "test": "Test",
+}
+EVENT_WORDS = {
+    "received": "Received",
+    "judged": "Checked by the Processr",
+    "waiting": "Waiting before it can be checked",
+    "status_changed": "Status changed",
+}
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    """What the lead list shows: all optional; dates are whole days in UTC, both included."""
+
+    campaign_id: int | None = None
+    status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    publisher_id: int | None = None
+
+    def query_string(self, with_status: bool = True) -> str:
+        """The filter as URL parameters (for pagination links)."""
+        parts = []
+        if self.campaign_id:
+            parts.append(f"campaign_id={self.campaign_id}")
+        if self.status and with_status:
+            parts.append(f"status={self.status}")
+        if self.date_from:
+            parts.append(f"date_from={self.date_from.isoformat()}")
+        if self.date_to:
+            parts.append(f"date_to={self.date_to.isoformat()}")
+        return "&".join(parts)
+
+
+def parse_filter(campaign_id: str, status: str, date_from: str, date_to: str) -> LeadFilter:
+    """The filter from the query string; anything unreadable is InvalidRequest."""
+    try:
+        cid = int(campaign_id) if campaign_id else None
+        start = date.fromisoformat(date_from) if date_from else None
+        end = date.fromisoformat(date_to) if date_to else None
+    except ValueError:
+        raise InvalidRequest("Dates are written as YYYY-MM-DD.") from None
+    if status and status not in service.STATUSES:
+        raise InvalidRequest(f"The status is one of {', '.join(service.STATUSES)}.")
+    if cid is not None and not 1 <= cid < 2**63:
+        raise InvalidRequest("There is no such campaign.")
+    return LeadFilter(campaign_id=cid, status=status or None, date_from=start, date_to=end)
+
+
+def _first_id_from(session: Session, moment: datetime) -> int:
+    """The smallest lead id created at or after `moment` (binary search over the primary key)."""
+    low = session.scalar(select(func.min(Lead.id))) or 1
+    high = (session.scalar(select(func.max(Lead.id))) or 0) + 1
+    while low < high:
+        middle = (low + high) // 2
+        row = session.execute(
+            select(Lead.id, Lead.created_at).where(Lead.id >= middle).order_by(Lead.id).limit(1)
+        ).first()
+        if row is None or row.created_at >= moment:
+            high = middle
+        else:
+            low = row.id + 1
+    return low
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _filtered(scope: TenantScope, flt: LeadFilter, query: Select[Any]) -> Select[Any]:
+    query = query.where(Lead.instance_id == scope.instance_id)
+    if flt.campaign_id is not None:
+        query = query.where(Lead.campaign_id == flt.campaign_id)
+    if flt.publisher_id is not None:
+        query = query.where(Lead.publisher_id == flt.publisher_id)
+    if flt.date_from is not None:
+        query = query.where(Lead.id >= _first_id_from(scope.session, _midnight(flt.date_from)))
+    if flt.date_to is not None:
+        end = _midnight(flt.date_to + timedelta(days=1))
+        query = query.where(Lead.id < _first_id_from(scope.session, end))
+    return query
+
+
+def find_leads(
+    scope: TenantScope, flt: LeadFilter, *, limit: int, cursor: str | None
+) -> Page[dict[str, Any]]:
+    """A page of leads, newest first, with a short preview of each."""
+    query = _filtered(scope, flt, select(Lead))
+    if flt.status is not None:
+        query = query.where(Lead.status == flt.status)
+    if flt.date_from is not None:
+        query = query.where(Lead.created_at >= _midnight(flt.date_from))
+    if flt.date_to is not None:
+        query = query.where(Lead.created_at < _midnight(flt.date_to + timedelta(days=1)))
+    return paginate(
+        scope.session,
+        query,
+        Lead.id,
+        limit=limit,
+        cursor=cursor,
+        to_item=_item,
+        descending=True,
+    )
+
+
+def _item(lead: Lead) -> dict[str, Any]:
+    data = lead.data or {}
+    preview = next(
+        (str(data[k]) for k in ("email", "company", "companyName", "name") if data.get(k)), ""
+    )
+    return {"summary": service.to_summary(lead), "preview": preview}
+
+
+def status_counts(scope: TenantScope, flt: LeadFilter) -> dict[str, int]:
+    """Leads per status under the filter (its status aside), from the indexes alone."""
+    query = _filtered(scope, flt, select(Lead.status, func.count())).group_by(Lead.status)
+    counts = {s: 0 for s in service.STATUSES}
+    for status, n in scope.session.execute(query).all():
+        counts[status] = int(n)
+    return counts
+
+
+@router.get("/leads", response_class=HTMLResponse)
+def leads_page(
+    request: Request,
+    me: AdminUser,
+    session: DbSession,
+    campaign_id: str = "",
+    status: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    cursor: str | None = None,
+) -> HTMLResponse:
+    """Leads, newest first, filtered by campaign, status and dates, with counts per status."""
+    scope = scope_of(session, me)
+    flt = parse_filter(campaign_id, status, date_from, date_to)
+    page = find_leads(scope, flt, limit=PAGE_SIZE, cursor=cursor)
+    all_campaigns = campaigns.list_all(scope)
+    return render(
+        request,
+        "leads/list.html",
+        {
+            "title": "Leads",
+            "filter": flt,
+            "page": page,
+            "counts": status_counts(scope, flt),
+            "campaigns": all_campaigns,
+            "campaign_names": {c.id: c.name for c in all_campaigns},
+            "publisher_names": {p.id: p.name for p in publishers.list_all(scope)},
+            "status_words": STATUS_WORDS,
+            "first_page": cursor is None,
+        },
+        me=me,
+    )
+
+
+def job_rows(scope: TenantScope, lead: LeadOut) -> list[dict[str, Any]]:
+    """Each job's result on the lead, with the job's current label (the job may be gone)."""
+    ids = [j.job_id for j in lead.jobs]
+    labels: dict[int, str] = {}
+    if ids:
+        rows = scope.session.execute(
+            select(ProcessrJob.id, ProcessrJob.label).where(
+                ProcessrJob.instance_id == scope.instance_id, ProcessrJob.id.in_(ids)
+            )
+        ).all()
+        labels = {r.id: r.label for r in rows}
+    out = []
+    for j in lead.jobs:
+        title = REGISTRY.get(j.type).title if j.type in REGISTRY else j.type
+        out.append(
+            {
+                "label": labels.get(j.job_id, f"Job {j.job_id} (since removed)"),
+                "type": title,
+                "passed": j.passed,
+                "mirror_version": j.mirror_version,
+                "flags": [f.message for f in lead.flags if f.job_id == j.job_id],
+            }
+        )
+    return out
+
+
+def history_rows(lead: LeadOut) -> list[dict[str, Any]]:
+    """The lead's history in plain words."""
+    out = []
+    for h in lead.history:
+        d = h.detail
+        if h.event == "status_changed":
+            who = d.get("user") or ("the Processr" if d.get("by") == "processr" else d.get("by"))
+            text = f"From {d.get('from')} to {d.get('to')}" + (f" by {who}" if who else "")
+            if d.get("reason"):
+                text += f": {d['reason']}"
+        elif h.event in ("judged", "waiting"):
+            text = f"Score {d.get('score')} of {d.get('max_score')}, {d.get('status')}"
+            if d.get("reason"):
+                text += f" ({d['reason']})"
+            if d.get("trigger") and d["trigger"] != "received":
+                text += f"; {d['trigger']}"
+        else:
+            text = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in d.items() if v is not None)
+        out.append({"at": h.at, "event": EVENT_WORDS.get(h.event, h.event), "text": text})
+    return out
+
+
+def data_rows(campaign: Campaign | None, data: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(key, label, value) in the form's order, then any other keys."""
+    rows: list[tuple[str, str, Any]] = []
+    seen = set()
+    for f in campaign.fields if campaign else []:
+        seen.add(f["name"])
+        rows.append((f["name"], f.get("label") or f["name"], data.get(f["name"])))
+    rows.extend((k, k, v) for k, v in data.items() if k not in seen)
+    return rows
+
+
+def _lead_page(
+    request: Request,
+    me: AdminUser,
+    scope: TenantScope,
+    lead_id: int,
+    *,
+    problems: Problems | None = None,
+    reason: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    lead = service.to_out(scope, service.get(scope, lead_id))
+    campaign = scope.session.scalars(
+        scope.select(Campaign).where(Campaign.id == lead.campaign_id)
+    ).one_or_none()
+    publisher = publishers.get(scope, lead.publisher_id) if lead.publisher_id else None
+    return render(
+        request,
+        "leads/detail.html",
+        {
+            "title": f"Lead {lead.id}",
+            "lead": lead,
+            "campaign": campaign,
+            "publisher": publisher,
+            "data": data_rows(campaign, dict(lead.data)),
+            "jobs": job_rows(scope, lead),
+            "history": history_rows(lead),
+            "status_words": STATUS_WORDS,
+            "problems": problems or Problems(),
+            "reason": reason,
+        },
+        me=me,
+        status=status,
+    )
+
+
+@router.get("/leads/{lead_id}", response_class=HTMLResponse)
+def lead_page(request: Request, lead_id: Id, me: AdminUser, session: DbSession) -> HTMLResponse:
+    """One lead: data, score, flags, per-job results, history, deliveries; mark it by hand."""
+    return _lead_page(request, me, scope_of(session, me), lead_id)
+
+
+@router.post("/leads/{lead_id}/verdict", response_class=HTMLResponse, response_model=None)
+def verdict(
+    request: Request,
+    lead_id: Id,
+    me: AdminPost,
+    session: DbSession,
+    status: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    """Mark the lead valid or invalid with a reason; recorded in its history under your email."""
+    scope = scope_of(session, me)
+    if status not in ("valid", "invalid"):
+        raise InvalidRequest("Choose valid or invalid.")
+    try:
+        body = StatusChange(reason=reason.strip(), user=me.email)
+    except ValidationError as exc:
+        problems = from_validation(exc)
+        return _lead_page(
+            request, me, scope, lead_id, problems=problems, reason=reason, status=422
+        )
+    service.set_status(scope, service.get(scope, lead_id), status, body.reason, body.user)
+    return see_other(f"{base_url(me.subdomain)}/leads/{lead_id}?notice=status_changed")
+

@@ -32,8 +32,9 @@ typecheck: install
 ## check: lint, types and tests (what CI runs)
 check: lint typecheck test
 
+## bench: every benchmark at quick sizes (~10 min); `make bench BENCH_FLAGS=--full` for the targets' sizes
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .leadgate .mypy_cache .ruff_cache .pytest_cache

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from leadgate.campaigns.endpoints import router as campaigns_router
 from leadgate.config import Settings, get_settings
+from leadgate.connect.delivery_endpoints import router as delivery_router
 from leadgate.connect.endpoints import router as connect_router
 from leadgate.db import make_engine, make_sessionmaker, resolve_database_url
 from leadgate.kit import problems
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         leads_router,
         publisher_api_router,
         connect_router,
+        delivery_router,
     ):
         api.include_router(router)
 

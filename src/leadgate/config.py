@@ -43,6 +43,21 @@ class Settings(BaseSettings):
         default=None,
         description="Mirrors older than this hold leads pending until the next sync (off: None).",
     )
+    delivery_max_attempts: int = Field(default=8, description="Attempts before a delivery is dead.")
+    delivery_retry_base_s: float = Field(default=2.0, description="First delivery retry delay.")
+    delivery_retry_cap_s: float = Field(default=1800.0, description="Longest delivery retry delay.")
+    circuit_threshold: int = Field(
+        default=10, description="Consecutive failed deliveries that pause a client connection."
+    )
+    status_poll_days: int = Field(
+        default=14, description="How far back the client's verdicts are polled."
+    )
+    worker_heartbeat_s: float = Field(default=10.0, description="How often workers say alive.")
+    stalled_after_s: float = Field(
+        default=60.0,
+        description="A worker silent this long is presumed dead; its jobs are retried "
+        "(never less than three heartbeats).",
+    )
     outbound_timeout_s: float = Field(default=10.0, description="Timeout of calls to peers.")
 
 

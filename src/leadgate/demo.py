@@ -18,6 +18,8 @@ from leadgate.leads import service as leads
 from leadgate.processr import judging as processr
 from leadgate.publishers import service as publishers
 from leadgate.publishers.models import Publisher
+from leadgate.users import service as users
+from leadgate.users.schemas import Role
 
 FORM = [
     FormField(name="firstName", label="First name", required=True),
@@ -67,10 +69,21 @@ def _instance(session: Session, subdomain: str, name: str) -> tuple[int, str]:
     """The instance (created if missing) and a fresh admin token for the demo."""
     existing = get_instance(session, subdomain)
     if existing is None:
-        create_instance(session, subdomain, name)
+        create_instance(session, subdomain, name, admin_email=f"admin@{subdomain}.example")
         existing = get_instance(session, subdomain)
     assert existing is not None
     return existing.id, issue_admin_token(session, existing.id, "demo")
+
+
+def _user(scope: TenantScope, email: str, role: Role, publisher_id: int | None = None) -> str:
+    """A demo user (created if missing) with a fresh password, printed like the tokens."""
+    password = users.new_password()
+    found = users.find(scope, email)
+    if found is None:
+        users.create_user(scope, email, password, role, publisher_id=publisher_id)
+    else:
+        users.set_password(scope, found.id, password, must_change=False)
+    return password
 
 
 def _campaign(scope: TenantScope, name: str) -> Campaign:
@@ -113,6 +126,19 @@ def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
                 )
                 processr.judge(leadco, lead)
 
+        web_users = {
+            "acme": [
+                {"email": "admin@acme.example", "role": "admin"},
+                {"email": "portal@leadco.example", "role": "publisher LeadCo"},
+            ],
+            "leadco": [{"email": "admin@leadco.example", "role": "admin"}],
+        }
+        web_users["acme"][0]["password"] = _user(acme, "admin@acme.example", "admin")
+        web_users["acme"][1]["password"] = _user(
+            acme, "portal@leadco.example", "publisher", leadco_pub.id
+        )
+        web_users["leadco"][0]["password"] = _user(leadco, "admin@leadco.example", "admin")
+
     base = settings.instance_url
     return {
         "acme": {
@@ -120,11 +146,15 @@ def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
             "admin_token": acme_token,
             "campaign_id": acme_campaign.id,
             "publisher_key_for_leadco": leadco_key,
+            "web": base.format(subdomain="acme") + "/ui/",
+            "web_users": web_users["acme"],
         },
         "leadco": {
             "url": base.format(subdomain="leadco"),
             "admin_token": leadco_token,
             "campaign_id": leadco_campaign.id,
+            "web": base.format(subdomain="leadco") + "/ui/",
+            "web_users": web_users["leadco"],
         },
         "api_docs": base.format(subdomain="acme").split("/i/")[0] + "/docs",
     }

@@ -1,7 +1,14 @@
 """Imports every table module so Base.metadata is complete (for Alembic and tests)."""
 
 from leadgate.campaigns.models import Campaign, CampaignPublisher
-from leadgate.connect.models import ConnectMirror, InboundEvent, MirrorValue
+from leadgate.connect.models import (
+    ConnectMirror,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryConnection,
+    InboundEvent,
+    MirrorValue,
+)
 from leadgate.instances.models import AdminToken, Instance
 from leadgate.leads.models import Lead, LeadHistory
 from leadgate.lists.models import ListChange, ListValue, ListVersion, ValidationList
@@ -15,6 +22,9 @@ __all__ = [
     "Campaign",
     "CampaignPublisher",
     "ConnectMirror",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryConnection",
     "InboundEvent",
     "Instance",
     "Lead",

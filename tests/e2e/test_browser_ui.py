@@ -141,7 +141,9 @@ def test_admin_and_publisher_walk(
     page.get_by_role("button", name="Save form fields").click()
     expect(page.get_by_role("status")).to_contain_text("Saved.")
     expect(page.get_by_label("Key of field 2")).to_have_value("email")
-    campaign_id = int(page.url.split("/campaigns/")[1].split("?")[0])
+    found = re.search(r"/campaigns/(\d+)", page.url)
+    assert found, page.url
+    campaign_id = int(found.group(1))
 
     # A validation list, filled by a CSV import with a line that cannot be a value.
     page.get_by_role("link", name="Validation lists").click()
@@ -232,6 +234,7 @@ def test_admin_and_publisher_walk(
     page.get_by_label("New publisher").fill("LeadCo")
     page.get_by_role("button", name="Create publisher").click()
     publisher_key = page.locator("#new-key").inner_text()
+    page.screenshot(path=str(shots / "campaign.png"), full_page=True)
     href = page.get_by_role("link", name="LeadCo").get_attribute("href") or ""
     with transaction(sessions) as session:
         instance = get_instance(session, sub)

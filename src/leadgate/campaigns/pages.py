@@ -19,6 +19,7 @@ from leadgate.campaigns.schemas import (
 )
 from leadgate.errors import InvalidRequest, LeadgateError
 from leadgate.instances.deps import DbSession
+from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
 from leadgate.publishers import service as publishers
 from leadgate.ui.deps import AdminPost, AdminUser, scope_of
@@ -92,9 +93,7 @@ def create_campaign(
     try:
         body = CampaignCreate(name=name.strip(), fields=[])
     except ValidationError as exc:
-        return _list(
-            request, me, scope, problems=from_validation(exc), name=name, status=422
-        )
+        return _list(request, me, scope, problems=from_validation(exc), name=name, status=422)
     campaign = service.create(scope, body)
     return see_other(f"{base_url(me.subdomain)}/campaigns/{campaign.id}?notice=created")
 
@@ -112,6 +111,16 @@ def _detail(
 ) -> HTMLResponse:
     pubs = publishers.list_all(scope)
     granted = [p for p in pubs if campaign.id in service.granted_ids(scope, p.id)]
+    problems = problems or Problems()
+    count = len(rows) if rows is not None else len(campaign.fields)
+    problems.settle(
+        ["name", "publisher_id", "publisher_name"]
+        + [
+            f"fields.{i}{part}"
+            for i in range(count)
+            for part in ("", ".name", ".label", ".options")
+        ]
+    )
     return render(
         request,
         "campaigns/detail.html",
@@ -123,7 +132,7 @@ def _detail(
             "status_words": STATUS_WORDS,
             "granted": granted,
             "grantable": [(str(p.id), p.name) for p in pubs if p not in granted],
-            "problems": problems or Problems(),
+            "problems": problems,
             "new_key": new_key,
         },
         me=me,
@@ -143,7 +152,7 @@ def _row(field: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign_page(
-    request: Request, campaign_id: int, me: AdminUser, session: DbSession
+    request: Request, campaign_id: Id, me: AdminUser, session: DbSession
 ) -> HTMLResponse:
     """A campaign: its status, its form fields and its publishers."""
     scope = scope_of(session, me)
@@ -153,7 +162,7 @@ def campaign_page(
 @router.post("/campaigns/{campaign_id}/settings", response_class=HTMLResponse, response_model=None)
 def rename(
     request: Request,
-    campaign_id: int,
+    campaign_id: Id,
     me: AdminPost,
     session: DbSession,
     name: Annotated[str, Form(max_length=1000)] = "",
@@ -171,7 +180,7 @@ def rename(
 
 @router.post("/campaigns/{campaign_id}/status", response_class=RedirectResponse)
 def set_status(
-    campaign_id: int,
+    campaign_id: Id,
     me: AdminPost,
     session: DbSession,
     status: Annotated[str, Form(max_length=20)] = "",
@@ -214,7 +223,7 @@ def posted_rows(form: FormData, prefix: str = "fields") -> list[dict[str, Any]]:
 
 @router.post("/campaigns/{campaign_id}/fields", response_class=HTMLResponse, response_model=None)
 async def save_fields(
-    request: Request, campaign_id: int, me: AdminPost, session: DbSession
+    request: Request, campaign_id: Id, me: AdminPost, session: DbSession
 ) -> Response:
     """Replace the form's fields with the rows as shown (added, removed, reordered)."""
     rows = posted_rows(await request.form())
@@ -244,10 +253,12 @@ async def save_fields(
     return see_other(f"{base_url(me.subdomain)}/campaigns/{campaign_id}?notice=saved#fields")
 
 
-@router.post("/campaigns/{campaign_id}/publishers", response_class=HTMLResponse, response_model=None)
+@router.post(
+    "/campaigns/{campaign_id}/publishers", response_class=HTMLResponse, response_model=None
+)
 def grant(
     request: Request,
-    campaign_id: int,
+    campaign_id: Id,
     me: AdminPost,
     session: DbSession,
     publisher_id: Annotated[str, Form(max_length=20)] = "",
@@ -259,22 +270,18 @@ def grant(
         problems = Problems(fields={"publisher_id": "Choose a publisher."})
         return _detail(request, me, scope, campaign, problems=problems, status=422)
     service.grant(scope, campaign_id, int(publisher_id))
-    return see_other(
-        f"{base_url(me.subdomain)}/campaigns/{campaign_id}?notice=granted#publishers"
-    )
+    return see_other(f"{base_url(me.subdomain)}/campaigns/{campaign_id}?notice=granted#publishers")
 
 
 @router.post(
     "/campaigns/{campaign_id}/publishers/{publisher_id}/revoke", response_class=RedirectResponse
 )
 def revoke(
-    campaign_id: int, publisher_id: int, me: AdminPost, session: DbSession
+    campaign_id: Id, publisher_id: Id, me: AdminPost, session: DbSession
 ) -> RedirectResponse:
     """Withdraw a publisher's access to this campaign."""
     service.revoke(scope_of(session, me), campaign_id, publisher_id)
-    return see_other(
-        f"{base_url(me.subdomain)}/campaigns/{campaign_id}?notice=revoked#publishers"
-    )
+    return see_other(f"{base_url(me.subdomain)}/campaigns/{campaign_id}?notice=revoked#publishers")
 
 
 @router.post(
@@ -282,7 +289,7 @@ def revoke(
 )
 def new_publisher(
     request: Request,
-    campaign_id: int,
+    campaign_id: Id,
     me: AdminPost,
     session: DbSession,
     publisher_name: Annotated[str, Form(max_length=1000)] = "",

@@ -76,9 +76,10 @@ def sync(
 ) -> ConnectMirror:
     """Bring the mirror up to date with the client; the state says how that went."""
     mirror = ensure_mirror(session, job)
-    session.execute(
-        text("SELECT 1 FROM connect_mirrors WHERE job_id = :j FOR UPDATE"), {"j": job.id}
-    )
+    # Lock the row, then re-read it: a sync that waited here for another one must see what that
+    # one committed (versions, webhook), or it pulls every value again and subscribes twice
+    # (found by bench/bench_connect.py: 3 subscriptions, 2 of them with a lost secret).
+    session.refresh(mirror, with_for_update=True)
     config = ConnectConfig.model_validate(job.config)
     now = datetime.now(UTC)
     mirror.checked_at = now

@@ -4,6 +4,7 @@ from typing import Any
 
 from leadgate.jobs.base import JobType
 from leadgate.jobs.conditional import ConditionalJob
+from leadgate.jobs.connect_delivery import ConnectDeliveryJob
 from leadgate.jobs.connect_mirror import ConnectSimpleConditionalJob, ConnectValidationListJob
 from leadgate.jobs.required_fields import RequiredFieldsJob
 from leadgate.jobs.simple_conditional import SimpleConditionalJob
@@ -65,6 +66,7 @@ def builtin_registry() -> JobRegistry:
         RequiredFieldsJob(),
         ConnectValidationListJob(),
         ConnectSimpleConditionalJob(),
+        ConnectDeliveryJob(),
     ):
         registry.register(job_type)
     return registry

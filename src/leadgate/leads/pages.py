@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVarTuple
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -36,6 +36,8 @@ from leadgate.ui.forms import Problems, from_validation
 from leadgate.ui.templating import base_url, render, see_other
 
 router = APIRouter()
+
+Ts = TypeVarTuple("Ts")
 
 PAGE_SIZE = 50
 STATUS_WORDS = {
@@ -112,7 +114,7 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _filtered(scope: TenantScope, flt: LeadFilter, query: Select[Any]) -> Select[Any]:
+def _filtered(scope: TenantScope, flt: LeadFilter, query: Select[*Ts]) -> Select[*Ts]:
     query = query.where(Lead.instance_id == scope.instance_id)
     if flt.campaign_id is not None:
         query = query.where(Lead.campaign_id == flt.campaign_id)
@@ -316,9 +318,6 @@ def verdict(
         body = StatusChange(reason=reason.strip(), user=me.email)
     except ValidationError as exc:
         problems = from_validation(exc)
-        return _lead_page(
-            request, me, scope, lead_id, problems=problems, reason=reason, status=422
-        )
+        return _lead_page(request, me, scope, lead_id, problems=problems, reason=reason, status=422)
     service.set_status(scope, service.get(scope, lead_id), status, body.reason, body.user)
     return see_other(f"{base_url(me.subdomain)}/leads/{lead_id}?notice=status_changed")
-

@@ -102,10 +102,29 @@ def to_out(scope: TenantScope, lead: Lead) -> LeadOut:
             "flags": lead.flags,
             "jobs": lead.jobs,
             "history": history(scope, lead),
-            "deliveries": [],
+            "deliveries": deliveries_of(scope, lead),
             "created_at": lead.created_at,
         }
     )
+
+
+def deliveries_of(scope: TenantScope, lead: Lead) -> list[dict[str, Any]]:
+    """The lead's deliveries to clients, with the client's answer."""
+    from leadgate.connect.models import Delivery
+
+    rows = scope.session.scalars(
+        scope.select(Delivery).where(Delivery.lead_id == lead.id).order_by(Delivery.id)
+    ).all()
+    return [
+        {
+            "id": d.id,
+            "state": d.state,
+            "attempts": d.attempts,
+            "client_lead_id": str(d.client_lead_id) if d.client_lead_id is not None else None,
+            "client_status": d.client_status,
+        }
+        for d in rows
+    ]
 
 
 def to_summary(lead: Lead) -> LeadSummary:

@@ -203,9 +203,7 @@ async def import_form(
 
         def run() -> ImportResult:
             with attempt(session):
-                return service.import_csv(
-                    scope, list_id, body, checked_mode, header=checked_header
-                )
+                return service.import_csv(scope, list_id, body, checked_mode, header=checked_header)
 
         report = await run_in_threadpool(run)
     except LeadgateError as exc:
@@ -223,9 +221,7 @@ def download(list_id: Id, me: AdminUser, session: DbSession) -> StreamingRespons
 
 
 @router.post("/lists/{list_id}/delete", response_class=HTMLResponse, response_model=None)
-def delete_list(
-    request: Request, list_id: Id, me: AdminPost, session: DbSession
-) -> Response:
+def delete_list(request: Request, list_id: Id, me: AdminPost, session: DbSession) -> Response:
     """Delete a list no job uses."""
     scope = scope_of(session, me)
     try:

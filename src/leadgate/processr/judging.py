@@ -135,6 +135,10 @@ def apply_verdict(scope: TenantScope, lead: Lead, verdict: Verdict, *, trigger: 
     if verdict.waiting_job_ids:
         detail["waiting_for_jobs"] = verdict.waiting_job_ids
     record(scope, lead, "judged" if verdict.status != "pending" else "waiting", **detail)
+    if verdict.integration_job_ids and verdict.status in ("valid", "test"):
+        from leadgate.connect.delivery import create_for
+
+        create_for(scope.session, lead, verdict.integration_job_ids)
     if previous != verdict.status:
         record(
             scope,

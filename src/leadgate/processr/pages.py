@@ -153,9 +153,7 @@ def _field_choices(campaign: Campaign) -> list[Choice]:
     ]
 
 
-def _loader(
-    scope: TenantScope, type_name: str, campaign_id: int
-) -> schema_form.OptionsLoader:
+def _loader(scope: TenantScope, type_name: str, campaign_id: int) -> schema_form.OptionsLoader:
     """Fills option dropdowns through the options service; its errors show beside the field."""
 
     def load(key: str, config: dict[str, Any]) -> tuple[list[Choice], str | None]:
@@ -251,10 +249,8 @@ def _place_reference_errors(
             problems.add("condition.field", message)
             placed = True
         for item in inputs:
-            if name == "list_id" and item.key == "list_id":
-                problems.add(item.name, message)
-                placed = True
-            elif item.key in schema_form.FIELD_NAME_KEYS and item.value == name:
+            names_field = item.key in schema_form.FIELD_NAME_KEYS and item.value == name
+            if names_field or (name == "list_id" and item.key == "list_id"):
                 problems.add(item.name, message)
                 placed = True
         if not placed and message not in problems.form:
@@ -337,7 +333,9 @@ def new_job_page(
     )
 
 
-@router.post("/campaigns/{campaign_id}/processr/new", response_class=HTMLResponse, response_model=None)
+@router.post(
+    "/campaigns/{campaign_id}/processr/new", response_class=HTMLResponse, response_model=None
+)
 async def create_job(
     request: Request, campaign_id: Id, me: AdminPost, session: DbSession, type: str = ""
 ) -> Response:
@@ -493,7 +491,9 @@ def job_type_options(
     config = dict(body.config)
     if body.job_id is not None and body.campaign_id is not None:
         stored = service.get(scope, body.campaign_id, body.job_id).config
-        schema = REGISTRY.get(job_type).config_model.model_json_schema() if job_type in REGISTRY else {}
+        schema = (
+            REGISTRY.get(job_type).config_model.model_json_schema() if job_type in REGISTRY else {}
+        )
         for key, prop in schema.get("properties", {}).items():
             if schema_form.is_secret(prop) and not config.get(key) and key in stored:
                 config[key] = stored[key]

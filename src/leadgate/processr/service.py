@@ -52,12 +52,18 @@ def _keep_secrets(job_type: str, new: dict[str, Any], old: dict[str, Any]) -> di
 
 
 def _after_save(scope: TenantScope, job: ProcessrJob) -> None:
+    """Job types with a remote side set it up in the same transaction as the save."""
     from leadgate.connect.sync import MIRRORED
 
     if job.type in MIRRORED:
         from leadgate.connect.service import on_saved
 
         on_saved(scope.session, job)
+    elif job.type == "connect_delivery":
+        from leadgate.config import get_settings
+        from leadgate.connect import delivery
+
+        delivery.on_saved(scope.session, job, get_settings())
 
 
 def to_out(job: ProcessrJob) -> JobOut:

@@ -66,9 +66,7 @@ def _index(
         {
             "title": "Publishers",
             "publishers": rows,
-            "campaign_counts": {
-                p.id: len(campaigns.granted_ids(scope, p.id)) for p in rows
-            },
+            "campaign_counts": {p.id: len(campaigns.granted_ids(scope, p.id)) for p in rows},
             "problems": problems or Problems(),
         },
         me=me,
@@ -136,21 +134,15 @@ def publisher_page(
 
 
 @router.post("/publishers/{publisher_id}/keys", response_class=HTMLResponse)
-def new_key(
-    request: Request, publisher_id: Id, me: AdminPost, session: DbSession
-) -> HTMLResponse:
+def new_key(request: Request, publisher_id: Id, me: AdminPost, session: DbSession) -> HTMLResponse:
     """A new API key for the publisher, shown once."""
     scope = scope_of(session, me)
     key = service.issue_key(scope, publisher_id)
     return _detail(request, me, scope, service.get(scope, publisher_id), new_key=key.key)
 
 
-@router.post(
-    "/publishers/{publisher_id}/keys/{key_id}/revoke", response_class=RedirectResponse
-)
-def revoke_key(
-    publisher_id: Id, key_id: Id, me: AdminPost, session: DbSession
-) -> RedirectResponse:
+@router.post("/publishers/{publisher_id}/keys/{key_id}/revoke", response_class=RedirectResponse)
+def revoke_key(publisher_id: Id, key_id: Id, me: AdminPost, session: DbSession) -> RedirectResponse:
     """Revoke a key at once."""
     service.revoke_key(scope_of(session, me), publisher_id, key_id)
     return see_other(f"{base_url(me.subdomain)}/publishers/{publisher_id}?notice=key_revoked")

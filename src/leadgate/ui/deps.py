@@ -112,12 +112,16 @@ async def _check_csrf(request: Request, me: SignedIn) -> SignedIn:
     return me
 
 
-async def get_signed_in_post(me: Annotated[SignedIn, Depends(get_signed_in)], request: Request) -> SignedIn:
+async def get_signed_in_post(
+    me: Annotated[SignedIn, Depends(get_signed_in)], request: Request
+) -> SignedIn:
     """A signed-in person's form post with the right CSRF token."""
     return await _check_csrf(request, me)
 
 
-async def get_admin_post(me: Annotated[SignedIn, Depends(get_admin_user)], request: Request) -> SignedIn:
+async def get_admin_post(
+    me: Annotated[SignedIn, Depends(get_admin_user)], request: Request
+) -> SignedIn:
     """An admin's form post with the right CSRF token."""
     return await _check_csrf(request, me)
 

@@ -28,7 +28,8 @@ def plain_message(error: Mapping[str, Any]) -> str:
     """A validation message in words for people (Pydantic's, tidied up)."""
     kind = str(error.get("type", ""))
     msg = str(error.get("msg", ""))
-    if kind in _PLAIN and not (kind == "string_too_short" and "at least 1" not in msg):
+    shortest = (error.get("ctx") or {}).get("min_length")
+    if kind in _PLAIN and not (kind in ("string_too_short", "too_short") and shortest != 1):
         return _PLAIN[kind]
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)

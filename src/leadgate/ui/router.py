@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
@@ -133,7 +133,7 @@ landing = APIRouter(include_in_schema=False)
 
 @landing.get("/", response_class=HTMLResponse)
 def landing_page(request: Request) -> HTMLResponse:
-    """How to reach an instance (instances are not listed: that would tell strangers who uses us)."""
+    """How to reach an instance (not a list of them: that would tell strangers who uses us)."""
     return TEMPLATES.TemplateResponse(request, "landing.html", {"error": None})
 
 
@@ -175,7 +175,7 @@ def mount_ui(app: FastAPI) -> None:
         (StarletteHTTPException, _http_page),
         (Exception, _unexpected_page),
     ):
-        original = app.exception_handlers[exc_type]
+        original = cast(Handler, app.exception_handlers[exc_type])
         app.add_exception_handler(exc_type, _wrap(original, page))
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(PasswordChangeRequired, _password_change_required)

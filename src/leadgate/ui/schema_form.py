@@ -1,4 +1,4 @@
-"""Forms generated from a job type's config JSON Schema, and the posted form read back into a config.
+"""Forms generated from a job type's config JSON Schema, and posted forms read back as configs.
 
 Each schema property becomes one input, named by its dotted path (`config.list_id`,
 `config.sections.0.field_name`) so that `errors[].loc` of an `InvalidRequest` lands beside it.
@@ -64,7 +64,7 @@ OptionsLoader = Callable[[str, dict[str, Any]], tuple[list[Choice], str | None]]
 
 
 def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-    """The node with `$ref` followed and `anyOf [X, null]` unwrapped; and whether null is allowed."""
+    """The node with `$ref` followed and `anyOf [X, null]` unwrapped; and whether it may be null."""
     nullable = False
     node = dict(node)
     if "anyOf" in node:
@@ -120,7 +120,9 @@ def build(
     `stored` is the saved config of the job being edited: its secrets are never written into the
     page (the input stays blank and says a value is kept).
     """
-    return _object(schema, schema, values, prefix, load_options, field_choices, stored or {}, top=True)
+    return _object(
+        schema, schema, values, prefix, load_options, field_choices, stored or {}, top=True
+    )
 
 
 def _object(

@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func
 
-from leadgate.errors import LeadgateError
+from leadgate.errors import Conflict, LeadgateError
 from leadgate.instances.deps import DbSession
 from leadgate.instances.models import AdminToken
 from leadgate.instances.service import issue_admin_token
+from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
 from leadgate.publishers import service as publishers
 from leadgate.ui.deps import (
@@ -64,7 +65,13 @@ def _sign_in_form(
     response = render(
         request,
         "users/sign_in.html",
-        {"title": "Sign in", "csrf_token": token, "next": next_path, "error": error, "email": email},
+        {
+            "title": "Sign in",
+            "csrf_token": token,
+            "next": next_path,
+            "error": error,
+            "email": email,
+        },
         subdomain=subdomain,
         status=status,
     )
@@ -266,18 +273,20 @@ def create_user(
 
 @router.post("/users/{user_id}/reset-password", response_class=HTMLResponse)
 def reset_password(
-    request: Request, user_id: int, me: AdminPost, session: DbSession
+    request: Request, user_id: Id, me: AdminPost, session: DbSession
 ) -> HTMLResponse:
     """Give a user a new one-time password (shown once) and end their sessions."""
     scope = scope_of(session, me)
     user = service.get(scope, user_id)
+    if user.id == me.user_id:
+        raise Conflict("Change your own password on the “Your password” page.")
     password = service.new_password()
     service.set_password(scope, user.id, password, must_change=True)
     return _users_page(request, me, scope, created=(user.email, password))
 
 
 @router.post("/users/{user_id}/remove", response_class=RedirectResponse)
-def remove_user(user_id: int, me: AdminPost, session: DbSession) -> RedirectResponse:
+def remove_user(user_id: Id, me: AdminPost, session: DbSession) -> RedirectResponse:
     """Remove a user; their sessions end with them."""
     service.delete_user(scope_of(session, me), user_id, acting_user_id=me.user_id)
     return see_other(f"{base_url(me.subdomain)}/users?notice=user_removed")
@@ -333,7 +342,7 @@ def create_token(
 
 
 @router.post("/tokens/{token_id}/revoke", response_class=RedirectResponse)
-def revoke_token(token_id: int, me: AdminPost, session: DbSession) -> RedirectResponse:
+def revoke_token(token_id: Id, me: AdminPost, session: DbSession) -> RedirectResponse:
     """Revoke an admin token at once."""
     token = scope_of(session, me).get(AdminToken, token_id, missing="token_not_found", what="token")
     if token.revoked_at is None:

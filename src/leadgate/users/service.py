@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from leadgate.errors import Conflict, InvalidRequest, NotFound, Unauthorized
+from leadgate.errors import Conflict, InvalidRequest, Unauthorized
 from leadgate.instances.models import Instance
 from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret
@@ -57,7 +57,7 @@ def to_out(user: User) -> UserOut:
     return UserOut(
         id=user.id,
         email=user.email,
-        role=user.role,  # type: ignore[arg-type]
+        role=user.role,
         publisher_id=user.publisher_id,
         must_change_password=user.must_change_password,
     )
@@ -248,12 +248,3 @@ def end_session(session: Session, token: str | None) -> None:
     if token:
         session.execute(delete(UserSession).where(UserSession.token_hash == hash_secret(token)))
 
-
-def publisher_name(scope: TenantScope, publisher_id: int | None) -> str | None:
-    """The publisher's name for display, or None."""
-    if publisher_id is None:
-        return None
-    try:
-        return scope.get(Publisher, publisher_id, what="publisher").name
-    except NotFound:
-        return None

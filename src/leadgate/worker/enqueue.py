@@ -19,6 +19,7 @@ def enqueue(
     task: Task[Any, Any, Any],
     *,
     queueing_lock: str | None = None,
+    lock: str | None = None,
     schedule_in: TimeDeltaParams | None = None,
     **kwargs: Any,
 ) -> int:
@@ -30,6 +31,7 @@ def enqueue(
         connection=connection,
         queue=task.queue,
         queueing_lock=queueing_lock,
+        lock=lock,
         schedule_in=schedule_in,
     )
     job_id: int = deferrer.defer(**kwargs)

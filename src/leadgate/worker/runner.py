@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import procrastinate
 
+from leadgate.config import Settings, get_settings
 from leadgate.db import libpq_url
 from leadgate.worker.app import queue
 from leadgate.worker.db import configure
 
 
+def stalled_after(settings: Settings) -> float:
+    """Seconds of silence after which a worker counts as dead (at least three heartbeats)."""
+    return max(settings.stalled_after_s, 3 * settings.worker_heartbeat_s)
+
+
 async def run_worker(database_url: str, *, concurrency: int = 4, wait: bool = True) -> None:
     """Process queued tasks until stopped (or, with wait=False, until the queue is empty)."""
+    settings = get_settings()
     configure(database_url)
     connector = procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
     with queue.replace_connector(connector):
@@ -20,4 +27,6 @@ async def run_worker(database_url: str, *, concurrency: int = 4, wait: bool = Tr
                 wait=wait,
                 install_signal_handlers=wait,
                 name="leadgate-worker",
+                update_heartbeat_interval=settings.worker_heartbeat_s,
+                stalled_worker_timeout=stalled_after(settings),
             )

@@ -12,6 +12,13 @@
     return e;
   }
 
+  /* A notice is said once: reloading the page should not say it again. */
+  if (window.history.replaceState && /[?&]notice=/.test(window.location.search)) {
+    var url = new URL(window.location.href);
+    url.searchParams.delete("notice");
+    window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+
   /* Buttons that ask first. */
   document.addEventListener("click", function (ev) {
     var b = ev.target.closest("[data-confirm]");

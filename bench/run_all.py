@@ -1,0 +1,123 @@
+"""Run every benchmark, one after the other, and collect the results into bench/RESULTS.md.
+
+    python bench/run_all.py            # quick sizes: about 10 minutes on the 2-core VM
+    python bench/run_all.py --full     # the sizes of the issues' targets (about 45 minutes)
+    python bench/run_all.py --only import,snapshot
+
+Each benchmark writes bench/results/<name>.md; this script then rebuilds bench/RESULTS.md from
+bench/results/summary.md (the hand-kept summary of findings and targets) followed by every
+result file. Tools: `wrk` (Debian package) for the lead benchmark; py-spy, uvloop and httptools
+are installed into bench/.deps (pip --target, outside the project's venv) when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+import common
+
+ORDER = ["matching", "import", "snapshot", "leads", "connect"]
+
+QUICK = {
+    "matching": ["--sizes", "1000,100000,1000000", "--lookups", "5000"],
+    "import": ["--values", "1000000", "--naive", "20000"],
+    "snapshot": ["--values", "1000000", "--small", "100000"],
+    "leads": ["--values", "1000000", "--duration", "8", "--warmup", "3"],
+    "connect": ["--values", "1000000", "--changes", "50", "--dropped-changes", "20"],
+}
+FULL = {
+    "matching": ["--sizes", "1000,100000,1000000", "--lookups", "20000"],
+    "import": ["--values", "1000000", "--naive", "50000"],
+    "snapshot": ["--values", "1000000", "--small", "100000"],
+    "leads": ["--values", "1000000", "--full"],
+    "connect": ["--values", "1000000", "--full"],
+}
+SCRIPTS = {
+    "matching": "bench_matching.py",
+    "import": "bench_import.py",
+    "snapshot": "bench_snapshot.py",
+    "leads": "bench_leads.py",
+    "connect": "bench_connect.py",
+}
+DEPS = ["py-spy", "uvloop", "httptools"]
+
+
+def ensure_deps() -> None:
+    """Bench-only tools into bench/.deps (never into the project's venv)."""
+    missing = [d for d in DEPS if not any(common.DEPS.glob(f"{d.replace('-', '_')}*"))]
+    if missing:
+        print(f"installing {', '.join(missing)} into {common.DEPS}", file=sys.stderr)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--target",
+                str(common.DEPS),
+                *missing,
+            ],
+            check=True,
+        )
+    if common.tool("wrk") is None:
+        print(
+            "wrk is missing (apt-get install -y wrk): the lead benchmark will fail", file=sys.stderr
+        )
+
+
+def rebuild_results() -> None:
+    """bench/RESULTS.md = the summary, then every result file in benchmark order."""
+    parts = []
+    summary = common.RESULTS / "summary.md"
+    if summary.exists():
+        parts.append(summary.read_text().rstrip())
+    for name in ORDER:
+        path = common.RESULTS / f"{name}.md"
+        if path.exists():
+            parts.append(path.read_text().rstrip())
+    text = "\n\n".join(parts).replace("\n## ", "\n\n## ")
+    (common.BENCH / "RESULTS.md").write_text(text + "\n")
+    print(f"wrote {common.BENCH / 'RESULTS.md'}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--full", action="store_true", help="the full sizes of the targets")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {ORDER}")
+    parser.add_argument(
+        "--collect",
+        action="store_true",
+        help="only rebuild bench/RESULTS.md from bench/results/*.md",
+    )
+    args = parser.parse_args(argv)
+    if not args.collect:
+        ensure_deps()
+        chosen = [n for n in ORDER if not args.only or n in args.only.split(",")]
+        sizes = FULL if args.full else QUICK
+        failed = []
+        for name in chosen:
+            cmd = [sys.executable, str(common.BENCH / SCRIPTS[name]), *sizes[name]]
+            print(f"\n=== {name}: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            done = subprocess.run(cmd, cwd=common.ROOT)
+            print(
+                f"=== {name}: exit {done.returncode} after {time.perf_counter() - start:.0f} s",
+                file=sys.stderr,
+            )
+            if done.returncode:
+                failed.append(name)
+        rebuild_results()
+        if failed:
+            sys.exit(f"failed: {', '.join(failed)}")
+    else:
+        rebuild_results()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Every page renders for a signed-in admin; bad addresses are pages too, never tracebacks."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from leadgate.jobs.registry import REGISTRY
+from tests.ui.conftest import Site
+
+
+def test_every_page_renders_for_an_admin(site: Site) -> None:
+    b = site.browser()
+    api = site.api
+    cid = api.campaign("Solar")["id"]
+    lst = api.ok("POST", "/lists", 201, json={"name": "Targets", "values": ["Acme"]})
+    job = api.ok(
+        "POST",
+        f"/campaigns/{cid}/jobs",
+        201,
+        json={
+            "type": "validation_list",
+            "config": {"list_id": lst["id"], "field_name": "company", "rule": "pass"},
+        },
+    )
+    pub, _ = api.publisher("P1")
+    lead = api.ok("POST", f"/campaigns/{cid}/leads", 201, json={"data": {"company": "Acme"}})
+    paths = [
+        "/campaigns",
+        f"/campaigns/{cid}",
+        f"/campaigns/{cid}/processr",
+        f"/campaigns/{cid}/processr?tab=enrichment",
+        f"/campaigns/{cid}/processr?tab=integration",
+        f"/campaigns/{cid}/processr/jobs/{job['id']}",
+        "/lists",
+        f"/lists/{lst['id']}",
+        f"/lists/{lst['id']}?search=ac",
+        "/leads",
+        f"/leads?campaign_id={cid}&status=valid&date_from=2020-01-01&date_to=2099-12-31",
+        f"/leads/{lead['id']}",
+        "/publishers",
+        f"/publishers/{pub['id']}",
+        "/users",
+        "/tokens",
+        "/password",
+    ]
+    paths += [f"/campaigns/{cid}/processr/new?type={t.type}" for t in REGISTRY.all_types()]
+    for path in paths:
+        r = b.get(path)
+        assert r.status_code == 200, (path, r.text[-2000:])
+        assert r.headers["content-type"].startswith("text/html"), path
+        assert 'name="csrf_token"' in r.text, path
+    r = b.get(f"/lists/{lst['id']}/download")
+    assert r.status_code == 200 and r.text == "value\r\nAcme\r\n"
+
+
+def test_missing_things_are_plain_pages(site: Site) -> None:
+    b = site.browser()
+    cid = site.api.campaign("Solar")["id"]
+    for path, status in (
+        ("/campaigns/999999999", 404),
+        ("/campaigns/not-a-number", 404),
+        ("/campaigns/99999999999999999999999", 404),
+        ("/leads/999999999", 404),
+        ("/lists/999999999", 404),
+        ("/no/such/page", 404),
+        ("/leads?status=lost", 422),
+        ("/leads?date_from=yesterday", 422),
+        (f"/campaigns/{cid}/processr/new?type=nope", 422),
+        (f"/campaigns/{cid}/processr/jobs/999999999", 404),
+    ):
+        r = b.get(path)
+        assert r.status_code == status, (path, r.status_code)
+        assert r.headers["content-type"].startswith("text/html"), path
+        assert "Traceback" not in r.text and "<main" in r.text, path
+
+
+def test_static_files_and_landing_page(site: Site, client: TestClient) -> None:
+    b = site.browser()
+    for name in ("app.css", "app.js"):
+        r = b.client.get(f"{b.base}/static/{name}")
+        assert r.status_code == 200 and len(r.content) > 1000
+    r = client.get("/")
+    assert r.status_code == 200 and "/i/<em>instance</em>/ui/" in r.text
+    r = client.post("/", data={"subdomain": "Acme "}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/i/acme/ui/sign-in"
+    assert client.post("/", data={"subdomain": "../x"}).status_code == 422
+    # The API's own errors are still problem+json.
+    r = client.get(f"/i/{site.api.subdomain}/api/v1/campaigns/999999")
+    assert r.headers["content-type"] == "application/problem+json"

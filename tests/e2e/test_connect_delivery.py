@@ -24,20 +24,35 @@ from leadgate.instances.service import create_instance
 from tests.e2e.test_connect_mirror import Instance
 from tests.servers import Server, free_port, server_env, wait_for
 
-CLIENT_FORM = [{"name": "company", "required": True}, {"name": "email", "required": True},
-               {"name": "country"}]
-OUR_FORM = [{"name": "companyName", "label": "Company"}, {"name": "workEmail", "label": "Email"},
-            {"name": "countryCode", "label": "Country"}]
+CLIENT_FORM = [
+    {"name": "company", "required": True},
+    {"name": "email", "required": True},
+    {"name": "country"},
+]
+OUR_FORM = [
+    {"name": "companyName", "label": "Company"},
+    {"name": "workEmail", "label": "Email"},
+    {"name": "countryCode", "label": "Country"},
+]
 MAPPING = {"company": "companyName", "email": "workEmail", "country": "countryCode"}
 
 
 @pytest.fixture(scope="module")
-def deployment(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+def deployment(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Server]]:
     logs = tmp_path_factory.mktemp("delivery-logs")
     a_port, b_port = free_port(), free_port()
-    env = server_env(database_url, a_port, LEADGATE_DELIVERY_RETRY_BASE_S="0.3",
-                     LEADGATE_DELIVERY_RETRY_CAP_S="2", LEADGATE_CIRCUIT_THRESHOLD="3",
-                     LEADGATE_STALLED_AFTER_S="4", LEADGATE_WORKER_HEARTBEAT_S="1", LEADGATE_DELIVERY_MAX_ATTEMPTS="30")
+    env = server_env(
+        database_url,
+        a_port,
+        LEADGATE_DELIVERY_RETRY_BASE_S="0.3",
+        LEADGATE_DELIVERY_RETRY_CAP_S="2",
+        LEADGATE_CIRCUIT_THRESHOLD="3",
+        LEADGATE_STALLED_AFTER_S="4",
+        LEADGATE_WORKER_HEARTBEAT_S="1",
+        LEADGATE_DELIVERY_MAX_ATTEMPTS="30",
+    )
     a = Server(a_port, env, Path(logs / "a.log")).start()
     b = Server(b_port, env, Path(logs / "b.log")).start()
     yield a, b
@@ -52,31 +67,53 @@ class World:
             acme_sub, leadco_sub = f"acme-{secrets.token_hex(3)}", f"leadco-{secrets.token_hex(3)}"
             self.acme = Instance(a, acme_sub, create_instance(s, acme_sub).admin_token)
             self.leadco = Instance(b, leadco_sub, create_instance(s, leadco_sub).admin_token)
-        self.client_campaign = self.acme.ok("POST", "/campaigns", 201,
-                                            json={"name": "Acme inbound", "fields": CLIENT_FORM})
+        self.client_campaign = self.acme.ok(
+            "POST", "/campaigns", 201, json={"name": "Acme inbound", "fields": CLIENT_FORM}
+        )
         self.pub = self.acme.ok("POST", "/publishers", 201, json={"name": "LeadCo"})
         self.key = self.acme.ok("POST", f"/publishers/{self.pub['id']}/api-keys", 201)["key"]
-        self.acme.ok("PUT", f"/campaigns/{self.client_campaign['id']}/publishers/{self.pub['id']}", 204)
-        self.acme.ok("POST", f"/campaigns/{self.client_campaign['id']}/jobs", 201, json={
-            "type": "required_fields", "config": {"fields": ["company", "email"]}})
-        self.campaign = self.leadco.ok("POST", "/campaigns", 201,
-                                       json={"name": "Outbound", "fields": OUR_FORM})
-        self.leadco.ok("POST", f"/campaigns/{self.campaign['id']}/jobs", 201, json={
-            "type": "required_fields", "config": {"fields": ["workEmail"]}})
+        self.acme.ok(
+            "PUT", f"/campaigns/{self.client_campaign['id']}/publishers/{self.pub['id']}", 204
+        )
+        self.acme.ok(
+            "POST",
+            f"/campaigns/{self.client_campaign['id']}/jobs",
+            201,
+            json={"type": "required_fields", "config": {"fields": ["company", "email"]}},
+        )
+        self.campaign = self.leadco.ok(
+            "POST", "/campaigns", 201, json={"name": "Outbound", "fields": OUR_FORM}
+        )
+        self.leadco.ok(
+            "POST",
+            f"/campaigns/{self.campaign['id']}/jobs",
+            201,
+            json={"type": "required_fields", "config": {"fields": ["workEmail"]}},
+        )
 
     def config(self, **extra: Any) -> dict[str, Any]:
-        return {"API_Key": self.key, "Subdomain": self.acme.subdomain,
-                "Campaign": self.client_campaign["id"], "Field_mapping": MAPPING, **extra}
+        return {
+            "API_Key": self.key,
+            "Subdomain": self.acme.subdomain,
+            "Campaign": self.client_campaign["id"],
+            "Field_mapping": MAPPING,
+            **extra,
+        }
 
     def add_delivery(self) -> dict[str, Any]:
-        job: dict[str, Any] = self.leadco.ok("POST", f"/campaigns/{self.campaign['id']}/jobs", 201,
-                                             json={"type": "connect_delivery", "config": self.config()})
+        job: dict[str, Any] = self.leadco.ok(
+            "POST",
+            f"/campaigns/{self.campaign['id']}/jobs",
+            201,
+            json={"type": "connect_delivery", "config": self.config()},
+        )
         self.job = job
         return job
 
     def lead(self, **data: Any) -> dict[str, Any]:
-        lead: dict[str, Any] = self.leadco.ok("POST", f"/campaigns/{self.campaign['id']}/leads", 201,
-                                              json={"data": data})
+        lead: dict[str, Any] = self.leadco.ok(
+            "POST", f"/campaigns/{self.campaign['id']}/leads", 201, json={"data": data}
+        )
         return lead
 
     def deliveries(self, lead_id: int) -> list[dict[str, Any]]:
@@ -90,7 +127,9 @@ class World:
     def client_leads(self) -> list[dict[str, Any]]:
         out, cursor = [], None
         while True:
-            q = f"/leads?campaign_id={self.client_campaign['id']}&limit=500" + (f"&cursor={cursor}" if cursor else "")
+            q = f"/leads?campaign_id={self.client_campaign['id']}&limit=500" + (
+                f"&cursor={cursor}" if cursor else ""
+            )
             page = self.acme.ok("GET", q)
             out += page["items"]
             cursor = page["next_cursor"]
@@ -99,7 +138,8 @@ class World:
 
     def connection(self) -> dict[str, Any]:
         out: dict[str, Any] = self.leadco.ok(
-            "GET", f"/campaigns/{self.campaign['id']}/jobs/{self.job['id']}/connection")
+            "GET", f"/campaigns/{self.campaign['id']}/jobs/{self.job['id']}/connection"
+        )
         return out
 
 
@@ -110,18 +150,32 @@ def world(deployment: tuple[Server, Server], sessions: sessionmaker[Session]) ->
 
 def test_mapping_is_pulled_suggested_and_checked(world: World) -> None:
     w = world
-    view = w.leadco.ok("POST", "/connect/field-mapping", json={**w.config(), "campaign_id": w.campaign["id"]})
+    view = w.leadco.ok(
+        "POST", "/connect/field-mapping", json={**w.config(), "campaign_id": w.campaign["id"]}
+    )
     assert [f["name"] for f in view["client_fields"]] == ["company", "email", "country"]
     assert view["suggested"] == MAPPING
-    r = w.leadco.call("POST", f"/campaigns/{w.campaign['id']}/jobs", json={
-        "type": "connect_delivery", "config": w.config(Field_mapping={"company": "companyName"})})
+    r = w.leadco.call(
+        "POST",
+        f"/campaigns/{w.campaign['id']}/jobs",
+        json={
+            "type": "connect_delivery",
+            "config": w.config(Field_mapping={"company": "companyName"}),
+        },
+    )
     assert r.status_code == 422 and r.json()["code"] == "mapping_incomplete"
     assert r.json()["problems"] == ["the client's required field email is not mapped"]
     assert r.json()["suggested"] == MAPPING
-    assert [j for j in w.leadco.ok("GET", f"/campaigns/{w.campaign['id']}/jobs")["items"]
-            if j["type"] == "connect_delivery"] == []
-    r = w.leadco.call("POST", f"/campaigns/{w.campaign['id']}/jobs", json={
-        "type": "connect_delivery", "config": w.config(API_Key="lgp_wrong_key_000")})
+    assert [
+        j
+        for j in w.leadco.ok("GET", f"/campaigns/{w.campaign['id']}/jobs")["items"]
+        if j["type"] == "connect_delivery"
+    ] == []
+    r = w.leadco.call(
+        "POST",
+        f"/campaigns/{w.campaign['id']}/jobs",
+        json={"type": "connect_delivery", "config": w.config(API_Key="lgp_wrong_key_000")},
+    )
     assert r.status_code == 422 and r.json()["code"] == "connect_credentials_rejected"
 
 
@@ -138,7 +192,10 @@ def test_delivery_status_sync_and_replays(world: World) -> None:
     (theirs,) = w.client_leads()
     assert str(theirs["id"]) == d["client_lead_id"]
     assert w.acme.ok("GET", f"/leads/{theirs['id']}")["data"] == {
-        "company": "Globex", "email": "kim@globex.example", "country": "US"}
+        "company": "Globex",
+        "email": "kim@globex.example",
+        "country": "US",
+    }
 
     # Sending the same delivery again (as after a crash) makes no second lead at the client.
     with w.sessions() as s:
@@ -150,8 +207,14 @@ def test_delivery_status_sync_and_replays(world: World) -> None:
     assert len(w.client_leads()) == 1
 
     # The client marks the lead invalid: the event updates our lead and its history.
-    w.acme.ok("POST", f"/leads/{theirs['id']}/invalidate", json={"reason": "wrong person", "user": "kim@acme"})
-    ours = wait_for(lambda: (x := w.leadco.ok("GET", f"/leads/{lead['id']}"))["status"] == "invalid" and x)
+    w.acme.ok(
+        "POST",
+        f"/leads/{theirs['id']}/invalidate",
+        json={"reason": "wrong person", "user": "kim@acme"},
+    )
+    ours = wait_for(
+        lambda: (x := w.leadco.ok("GET", f"/leads/{lead['id']}"))["status"] == "invalid" and x
+    )
     change = [h for h in ours["history"] if h["event"] == "status_changed"][-1]
     assert change["detail"]["by"] == "client" and change["detail"]["user"] == "kim@acme"
     assert "wrong person" in change["detail"]["reason"]
@@ -159,24 +222,41 @@ def test_delivery_status_sync_and_replays(world: World) -> None:
 
     # Replayed, forged, stale and foreign events change nothing.
     with w.sessions() as s:
-        secret = s.execute(text("SELECT webhook_secret FROM delivery_connections WHERE job_id = :j"),
-                           {"j": job["id"]}).scalar_one()
+        secret = s.execute(
+            text("SELECT webhook_secret FROM delivery_connections WHERE job_id = :j"),
+            {"j": job["id"]},
+        ).scalar_one()
     url = f"{w.leadco.server.url}/i/{w.leadco.subdomain}/api/v1/connect/lead-events/{job['id']}"
 
-    def send(data: dict[str, Any], *, msg_id: str | None = None, key: str = secret,
-             at: datetime | None = None) -> httpx.Response:
+    def send(
+        data: dict[str, Any],
+        *,
+        msg_id: str | None = None,
+        key: str = secret,
+        at: datetime | None = None,
+    ) -> httpx.Response:
         body = json.dumps({"type": "lead.status_changed", "timestamp": "x", "data": data})
         msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
         at = at or datetime.now(UTC)
-        headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
-                   "webhook-signature": Webhook(key).sign(msg_id, at, body),
-                   "content-type": "application/json"}
+        headers = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": Webhook(key).sign(msg_id, at, body),
+            "content-type": "application/json",
+        }
         return httpx.post(url, content=body, headers=headers)
 
-    valid_again = {"lead_id": theirs["id"], "status": "valid", "reason": "called back", "user": "kim"}
+    valid_again = {
+        "lead_id": theirs["id"],
+        "status": "valid",
+        "reason": "called back",
+        "user": "kim",
+    }
     assert send(valid_again, msg_id="msg_replay").status_code == 204
     assert w.leadco.ok("GET", f"/leads/{lead['id']}")["status"] == "valid"
-    w.leadco.ok("POST", f"/leads/{lead['id']}/invalidate", json={"reason": "our call", "user": "me"})
+    w.leadco.ok(
+        "POST", f"/leads/{lead['id']}/invalidate", json={"reason": "our call", "user": "me"}
+    )
     assert send(valid_again, msg_id="msg_replay").status_code == 204  # replay: ignored
     assert w.leadco.ok("GET", f"/leads/{lead['id']}")["status"] == "invalid"
     forged = send(valid_again, key="whsec_" + "A" * 32)
@@ -188,7 +268,9 @@ def test_delivery_status_sync_and_replays(world: World) -> None:
     assert w.leadco.ok("GET", f"/leads/{lead['id']}")["status"] == "invalid"
 
 
-def test_client_down_then_dead_letters_and_circuit(world: World, deployment: tuple[Server, Server]) -> None:
+def test_client_down_then_dead_letters_and_circuit(
+    world: World, deployment: tuple[Server, Server]
+) -> None:
     a, _ = deployment
     w = world
     w.add_delivery()
@@ -207,7 +289,8 @@ def test_client_down_then_dead_letters_and_circuit(world: World, deployment: tup
         wait_for(lambda x=x: w.delivered(x["id"]), timeout=60)
     assert w.connection()["state"] == "open"
     assert sorted(c["id"] for c in w.client_leads()) == sorted(
-        int(w.deliveries(x["id"])[0]["client_lead_id"]) for x in leads)
+        int(w.deliveries(x["id"])[0]["client_lead_id"]) for x in leads
+    )
     first = w.deliveries(leads[0]["id"])[0]
     attempts = w.leadco.ok("GET", f"/deliveries/{first['id']}")["attempt_log"]
     assert [x["outcome"] for x in attempts][-1] == "delivered" and len(attempts) >= 2
@@ -223,13 +306,19 @@ def test_client_down_then_dead_letters_and_circuit(world: World, deployment: tup
     wait_for(lambda: w.delivered(refused["id"]))
 
     # A user pause holds deliveries until the user resumes; then they drain.
-    w.leadco.ok("PATCH", f"/campaigns/{w.campaign['id']}/jobs/{w.job['id']}/connection",
-                json={"paused": True})
+    w.leadco.ok(
+        "PATCH",
+        f"/campaigns/{w.campaign['id']}/jobs/{w.job['id']}/connection",
+        json={"paused": True},
+    )
     held = w.lead(companyName="Held", workEmail="h@co.example")
     wait_for(lambda: w.deliveries(held["id"])[0]["state"] == "held")
     assert w.connection()["paused_by"] == "user"
-    w.leadco.ok("PATCH", f"/campaigns/{w.campaign['id']}/jobs/{w.job['id']}/connection",
-                json={"paused": False})
+    w.leadco.ok(
+        "PATCH",
+        f"/campaigns/{w.campaign['id']}/jobs/{w.job['id']}/connection",
+        json={"paused": False},
+    )
     wait_for(lambda: w.delivered(held["id"]))
     assert w.connection()["state"] == "open"
 
@@ -258,26 +347,45 @@ def test_crash_safety_exactly_once(world: World, deployment: tuple[Server, Serve
 
     def states() -> dict[str, int]:
         with w.sessions() as s:
-            rows = s.execute(text("SELECT state, count(*) FROM deliveries WHERE job_id = :j "
-                                  "GROUP BY state"), {"j": w.job["id"]}).all()
+            rows = s.execute(
+                text("SELECT state, count(*) FROM deliveries WHERE job_id = :j GROUP BY state"),
+                {"j": w.job["id"]},
+            ).all()
         return {state: int(n) for state, n in rows}
 
     try:
         wait_for(lambda: states() == {"delivered": 200}, timeout=180, interval=1)
     except AssertionError:
         with w.sessions() as s:
-            jobs = s.execute(text("SELECT task_name, status, count(*) FROM procrastinate_jobs "
-                                  "GROUP BY 1, 2")).all()
-            conn = s.execute(text("SELECT state, paused_by, paused_reason FROM delivery_connections "
-                                  "WHERE job_id = :j"), {"j": w.job["id"]}).all()
-            todo = s.execute(text("SELECT id, lock, scheduled_at, now(), worker_id FROM "
-                                  "procrastinate_jobs WHERE status = 'todo' ORDER BY id LIMIT 3")).all()
-            workers = s.execute(text("SELECT id, last_heartbeat, now() FROM procrastinate_workers")).all()
+            jobs = s.execute(
+                text("SELECT task_name, status, count(*) FROM procrastinate_jobs GROUP BY 1, 2")
+            ).all()
+            conn = s.execute(
+                text(
+                    "SELECT state, paused_by, paused_reason FROM delivery_connections "
+                    "WHERE job_id = :j"
+                ),
+                {"j": w.job["id"]},
+            ).all()
+            todo = s.execute(
+                text(
+                    "SELECT id, lock, scheduled_at, now(), worker_id FROM "
+                    "procrastinate_jobs WHERE status = 'todo' ORDER BY id LIMIT 3"
+                )
+            ).all()
+            workers = s.execute(
+                text("SELECT id, last_heartbeat, now() FROM procrastinate_workers")
+            ).all()
             conn = [*conn, todo, workers]
         raise AssertionError(f"deliveries {states()}; queue {jobs}; connection {conn}") from None
     theirs = w.client_leads()
     assert len(theirs) == 200
     with w.sessions() as s:
-        client_ids = s.execute(text("SELECT client_lead_id FROM deliveries WHERE job_id = :j"),
-                               {"j": w.job["id"]}).scalars().all()
+        client_ids = (
+            s.execute(
+                text("SELECT client_lead_id FROM deliveries WHERE job_id = :j"), {"j": w.job["id"]}
+            )
+            .scalars()
+            .all()
+        )
     assert sorted(client_ids) == sorted(t["id"] for t in theirs)

@@ -332,7 +332,7 @@ def test_no_mirror_yet_leads_wait_then_are_judged(world: World) -> None:
 
 
 def test_client_restart(world: World, deployment: tuple[Server, Server]) -> None:
-    a, b = deployment
+    a, _ = deployment
     w = world
     job = w.add_connect("connect_validation_list", w.list_job["id"], "companyName")
     wait_for(lambda: w.sync_state(job)["state"] == "ok")

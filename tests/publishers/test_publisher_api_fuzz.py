@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.factories import Api
 from tests.publishers.test_publisher_api import Setup

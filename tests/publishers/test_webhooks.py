@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from leadgate.worker.runner import run_worker
 from tests import receiver
@@ -113,7 +114,7 @@ def test_job_changes_send_signed_events(
     assert all(r.path == "/events" for r in hook.requests)
     # A tampered body fails verification.
     req = hook.requests[0]
-    with pytest.raises(Exception):
+    with pytest.raises(WebhookVerificationError):
         Webhook(sub["secret"]).verify(req.body.replace(b"job", b"jab"), req.headers)
 
 

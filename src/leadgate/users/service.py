@@ -247,4 +247,3 @@ def end_session(session: Session, token: str | None) -> None:
     """Sign out: the session row goes, so the cookie is worthless even if kept."""
     if token:
         session.execute(delete(UserSession).where(UserSession.token_hash == hash_secret(token)))
-

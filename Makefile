@@ -15,8 +15,7 @@ install: $(BIN)/.installed
 
 ## run: the platform with demo data on the embedded PostgreSQL, at http://127.0.0.1:8000
 run: install
-	$(BIN)/leadgate demo
-	$(BIN)/leadgate serve
+	$(BIN)/leadgate serve --demo
 
 ## test: the whole test suite
 test: install

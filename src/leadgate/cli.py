@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -45,6 +47,10 @@ def serve(
         bool, typer.Option("--no-worker", help="Do not run a task worker in this process.")
     ] = False,
     workers: Annotated[int, typer.Option(help="Task worker concurrency.")] = 4,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Once listening, create the demo data (see `leadgate demo`)."),
+    ] = False,
 ) -> None:
     """Run the API and UI (and a task worker, unless --no-worker). Migrates on start."""
     import uvicorn
@@ -68,8 +74,29 @@ def serve(
 
         api.router.lifespan_context = lifespan
 
+    if demo:
+        threading.Thread(
+            target=_seed_when_up, args=(f"http://{host}:{port}/healthz", url), daemon=True
+        ).start()
     err.print(f"[green]leadgate[/] serving on http://{host}:{port}  (API docs: /docs)")
     uvicorn.run(api, host=host, port=port, log_level="info")
+
+
+def _seed_when_up(health_url: str, url: str) -> None:
+    """Seed the demo once the server answers (Connect setup calls it over real HTTP)."""
+    import httpx
+
+    from leadgate.demo import seed
+
+    for _ in range(300):
+        try:
+            if httpx.get(health_url, timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    summary = seed(make_sessionmaker(make_engine(url)), get_settings())
+    err.print("[green]demo data ready[/]; sign in at the `web` URLs with these users:")
+    typer.echo(json.dumps(summary, indent=2))
 
 
 @app.command()

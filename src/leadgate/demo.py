@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgate.campaigns import service as campaigns
@@ -12,10 +11,14 @@ from leadgate.campaigns.models import Campaign
 from leadgate.campaigns.schemas import CampaignCreate, FormField
 from leadgate.config import Settings
 from leadgate.db import transaction
+from leadgate.errors import LeadgateError
 from leadgate.instances.service import create_instance, get_instance, issue_admin_token
 from leadgate.kit.repository import TenantScope
 from leadgate.leads import service as leads
+from leadgate.lists import service as lists
 from leadgate.processr import judging as processr
+from leadgate.processr import service as processr_jobs
+from leadgate.processr.schemas import JobCreate
 from leadgate.publishers import service as publishers
 from leadgate.publishers.models import Publisher
 from leadgate.users import service as users
@@ -96,6 +99,120 @@ def _publisher(scope: TenantScope, name: str) -> Publisher:
     return found or publishers.create(scope, name)
 
 
+TARGET_ACCOUNTS = ["Northwind Traders", "Contoso Ltd", "Globex", "Initech", "Umbrella Corp"]
+COMPETITOR_DOMAINS = ["rival.example", "mailinator.com", "guerrillamail.com"]
+
+
+def _client_processr(acme: TenantScope, campaign_id: int) -> None:
+    """acme's checks: the ones it shares with publishers are what Connect mirrors."""
+    targets = lists.create(acme, "Target Accounts", TARGET_ACCOUNTS)
+    competitors = lists.create(acme, "Competitor and disposable domains", COMPETITOR_DOMAINS)
+    for body in (
+        JobCreate(
+            type="required_fields",
+            label="Contact details present",
+            config={"fields": ["email", "company"]},
+            hardfail=True,
+        ),
+        JobCreate(
+            type="validation_list",
+            label="Target accounts only",
+            visible_to_publishers=True,
+            config={
+                "list_id": targets.id,
+                "field_name": "company",
+                "operator": "equal",
+                "rule": "pass",
+            },
+        ),
+        JobCreate(
+            type="validation_list",
+            label="No competitors or throwaway mail",
+            visible_to_publishers=True,
+            config={
+                "list_id": competitors.id,
+                "field_name": "email",
+                "operator": "endswith",
+                "rule": "fail",
+            },
+        ),
+        JobCreate(
+            type="simple_conditional_validation",
+            label="Countries we sell in",
+            visible_to_publishers=True,
+            config={"field_name": "country", "operator": "EQUAL", "values": ["US", "CA", "GB"]},
+        ),
+    ):
+        processr_jobs.create(acme, campaign_id, body)
+
+
+def _publisher_processr(
+    leadco: TenantScope, campaign_id: int, client_campaign: int, key: str, acme: TenantScope
+) -> list[str]:
+    """leadco mirrors acme's shared checks and delivers valid leads to acme through Connect."""
+    shared = processr_jobs.jobs_of(acme, client_campaign)
+    by_label = {j.label: j for j in shared}
+    base = {"API_Key": key, "Subdomain": "acme", "Campaign": client_campaign}
+    processr_jobs.create(
+        leadco,
+        campaign_id,
+        JobCreate(
+            type="connect_validation_list",
+            label="Connect - acme target accounts",
+            config={
+                **base,
+                "Campaign_Processr_Job": by_label["Target accounts only"].id,
+                "Field_name": "company",
+            },
+        ),
+    )
+    processr_jobs.create(
+        leadco,
+        campaign_id,
+        JobCreate(
+            type="connect_validation_list",
+            label="Connect - acme suppression",
+            config={
+                **base,
+                "Campaign_Processr_Job": by_label["No competitors or throwaway mail"].id,
+                "Field_name": "email",
+                "Pass_if_job_is_gone": True,
+            },
+        ),
+    )
+    processr_jobs.create(
+        leadco,
+        campaign_id,
+        JobCreate(
+            type="connect_simple_conditional_validation",
+            label="Connect - acme countries",
+            config={
+                **base,
+                "Campaign_Processr_Job": by_label["Countries we sell in"].id,
+                "Field_name": "country",
+            },
+        ),
+    )
+    mapping = {f.name: f.name for f in FORM}
+    try:
+        with leadco.session.begin_nested():
+            processr_jobs.create(
+                leadco,
+                campaign_id,
+                JobCreate(
+                    type="connect_delivery",
+                    label="Deliver to acme",
+                    config={**base, "Field_mapping": mapping},
+                ),
+            )
+    except LeadgateError as exc:
+        return [
+            f"Connect delivery was not added ({exc.code}): acme must be reachable over "
+            "HTTP; run `leadgate demo` again while `leadgate serve` runs."
+        ]
+    return []
+
+
 def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
     """Create or complete the demo data; returns URLs and fresh tokens to print."""
     with transaction(sessions) as session:
@@ -113,12 +230,17 @@ def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
         in_house = _publisher(leadco, "LeadCo Call Center")
         campaigns.grant(leadco, leadco_campaign.id, in_house.id)
 
-        has_leads = (
-            session.scalar(select(Campaign.id).where(Campaign.id == leadco_campaign.id))
-            and leads.search(
-                leadco, campaign_id=leadco_campaign.id, status=None, limit=1, cursor=None
-            ).items
-        )
+        notes: list[str] = []
+        if not processr_jobs.jobs_of(acme, acme_campaign.id):
+            _client_processr(acme, acme_campaign.id)
+        if not processr_jobs.jobs_of(leadco, leadco_campaign.id):
+            notes += _publisher_processr(
+                leadco, leadco_campaign.id, acme_campaign.id, leadco_key, acme
+            )
+
+        has_leads = leads.search(
+            leadco, campaign_id=leadco_campaign.id, status=None, limit=1, cursor=None
+        ).items
         if not has_leads:
             for data in SAMPLE_LEADS:
                 lead = leads.accept(
@@ -141,6 +263,7 @@ def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
 
     base = settings.instance_url
     return {
+        "notes": notes,
         "acme": {
             "url": base.format(subdomain="acme"),
             "admin_token": acme_token,

@@ -193,17 +193,25 @@ def _publisher_processr(
             },
         ),
     )
-    mapping = {f.name: f.name for f in FORM}
+    return []
+
+
+def _delivery(leadco: TenantScope, campaign_id: int, client_campaign: int, key: str) -> list[str]:
+    """leadco delivers valid leads to acme (saving it pulls acme's form over HTTP)."""
+    if any(j.type == "connect_delivery" for j in processr_jobs.jobs_of(leadco, campaign_id)):
+        return []
+    config = {
+        "API_Key": key,
+        "Subdomain": "acme",
+        "Campaign": client_campaign,
+        "Field_mapping": {f.name: f.name for f in FORM},
+    }
     try:
         with leadco.session.begin_nested():
             processr_jobs.create(
                 leadco,
                 campaign_id,
-                JobCreate(
-                    type="connect_delivery",
-                    label="Deliver to acme",
-                    config={**base, "Field_mapping": mapping},
-                ),
+                JobCreate(type="connect_delivery", label="Deliver to acme", config=config),
             )
     except LeadgateError as exc:
         return [
@@ -238,16 +246,6 @@ def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
                 leadco, leadco_campaign.id, acme_campaign.id, leadco_key, acme
             )
 
-        has_leads = leads.search(
-            leadco, campaign_id=leadco_campaign.id, status=None, limit=1, cursor=None
-        ).items
-        if not has_leads:
-            for data in SAMPLE_LEADS:
-                lead = leads.accept(
-                    leadco, leadco_campaign.id, dict(data), publisher_id=in_house.id
-                )
-                processr.judge(leadco, lead)
-
         web_users = {
             "acme": [
                 {"email": "admin@acme.example", "role": "admin"},
@@ -260,6 +258,21 @@ def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
             acme, "portal@leadco.example", "publisher", leadco_pub.id
         )
         web_users["leadco"][0]["password"] = _user(leadco, "admin@leadco.example", "admin")
+
+    # The key above is committed now, so acme accepts it when the delivery job pulls its form.
+    with transaction(sessions) as session:
+        leadco = TenantScope(session, leadco_id)
+        notes += _delivery(leadco, leadco_campaign.id, acme_campaign.id, leadco_key)
+        in_house = _publisher(leadco, "LeadCo Call Center")
+        has_leads = leads.search(
+            leadco, campaign_id=leadco_campaign.id, status=None, limit=1, cursor=None
+        ).items
+        if not has_leads:
+            for data in SAMPLE_LEADS:
+                lead = leads.accept(
+                    leadco, leadco_campaign.id, dict(data), publisher_id=in_house.id
+                )
+                processr.judge(leadco, lead)
 
     base = settings.instance_url
     return {

@@ -13,6 +13,9 @@ Schema keywords the form understands (beyond type, enum, default, title, descrip
   change the browser asks again, and an error of the options call shows beside the dropdown.
 - `"x-secret": true` or `"format": "password"`: a password input; when a saved job is edited, a
   blank one keeps the stored secret.
+- `"x-mapping": true` on an object of strings: a mapping editor, one dropdown of our fields per
+  field of the other side (`config.Field_mapping.<their field>`), filled by a `MappingLoader`
+  once the required inputs are (or `"x-depends-on"`); it is posted back as a dict.
 """
 
 from __future__ import annotations
@@ -33,6 +36,28 @@ FIELD_NAME_KEYS = frozenset({"field_name", "Field_name", "field"})
 class Choice:
     value: str
     label: str
+
+
+@dataclass
+class MappingRow:
+    """One field of the other side in a mapping editor, and the field of ours chosen for it."""
+
+    key: str
+    label: str
+    required: bool = False
+    value: str = ""
+    suggested: str | None = None
+    error: str | None = None
+    name: str = ""  # set by the form: `<mapping input>.<key>`
+
+
+@dataclass
+class MappingView:
+    """What a mapping editor shows: a row per field of theirs, our fields, what is wrong."""
+
+    rows: list[MappingRow]
+    choices: list[Choice]
+    issues: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -57,10 +82,14 @@ class Input:
     min_items: int = 0
     max_items: int | None = None
     max_length: int | None = None
+    rows: list[MappingRow] = field(default_factory=list)
+    issues: list[str] = field(default_factory=list)
 
 
 # (options key, config so far) -> (choices, error message); None when deps are missing.
 OptionsLoader = Callable[[str, dict[str, Any]], tuple[list[Choice], str | None]]
+# (mapping key, config so far) -> (the editor's rows, or None; error message).
+MappingLoader = Callable[[str, dict[str, Any]], tuple[MappingView | None, str | None]]
 
 
 def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -83,6 +112,20 @@ def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[dict[s
 def is_secret(node: Mapping[str, Any]) -> bool:
     """Whether a property holds a secret (shown as a password input, kept when left blank)."""
     return bool(node.get("x-secret")) or node.get("format") == "password"
+
+
+def is_mapping(node: Mapping[str, Any], top_level: bool) -> bool:
+    """Whether a top-level property is edited with the mapping editor."""
+    return top_level and bool(node.get("x-mapping"))
+
+
+def mapping_depends_on(schema: Mapping[str, Any], key: str) -> list[str]:
+    """What a mapping waits for: its `x-depends-on`, else every other required property."""
+    prop, _ = _resolve(schema, schema.get("properties", {}).get(key, {}))
+    deps = prop.get("x-depends-on")
+    if isinstance(deps, list):
+        return [str(d) for d in deps]
+    return [k for k in schema.get("required", []) if k != key]
 
 
 def options_key(key: str, node: Mapping[str, Any], top_level: bool) -> bool:
@@ -114,15 +157,78 @@ def build(
     field_choices: list[Choice],
     stored: Mapping[str, Any] | None = None,
     prefix: str = "config",
+    load_mapping: MappingLoader | None = None,
 ) -> list[Input]:
     """The inputs of an object schema, filled with `values` (a config, or what was posted).
 
     `stored` is the saved config of the job being edited: its secrets are never written into the
     page (the input stays blank and says a value is kept).
     """
-    return _object(
-        schema, schema, values, prefix, load_options, field_choices, stored or {}, top=True
+    loaders = _Loaders(load_options, load_mapping)
+    return _object(schema, schema, values, prefix, loaders, field_choices, stored or {}, top=True)
+
+
+@dataclass(frozen=True)
+class _Loaders:
+    options: OptionsLoader
+    mapping: MappingLoader | None
+
+
+def _missing_note(root: Mapping[str, Any], deps: list[str], values: Mapping[str, Any]) -> str:
+    """"Fill in X and Y first." for the dependencies not filled in yet (empty when all are)."""
+    missing = [d for d in deps if values.get(d) in (None, "")]
+    if not missing:
+        return ""
+    titles = [
+        str(_resolve(root, root.get("properties", {}).get(d, {}))[0].get("title") or d)
+        for d in missing
+    ]
+    return f"Fill in {' and '.join(titles)} first."
+
+
+def _mapping_input(
+    root: Mapping[str, Any], item: Input, values: Mapping[str, Any], loader: MappingLoader | None
+) -> None:
+    """Fill a mapping editor: its rows once what it depends on is there."""
+    item.widget = "mapping"
+    deps = mapping_depends_on(root, item.key)
+    item.depends_on = [f"{item.name.rsplit('.', 1)[0]}.{d}" for d in deps]
+    item.value = ""
+    note = _missing_note(root, deps, values)
+    if note:
+        item.note = note
+        return
+    if loader is None:
+        item.note = "This mapping cannot be edited here."
+        return
+    view, error = loader(item.key, dict(values))
+    item.error = item.error or error
+    if view is None:
+        return
+    for row in view.rows:
+        row.name = f"{item.name}.{row.key}"
+    item.rows, item.choices, item.issues = view.rows, view.choices, view.issues
+
+
+def mapping_input(
+    schema: Mapping[str, Any],
+    key: str,
+    values: Mapping[str, Any],
+    load_mapping: MappingLoader,
+    prefix: str = "config",
+) -> Input:
+    """One mapping editor alone (the page's script asks for it when its dependencies change)."""
+    prop, _ = _resolve(schema, schema.get("properties", {}).get(key, {}))
+    item = Input(
+        name=f"{prefix}.{key}",
+        key=key,
+        label=str(prop.get("title") or key.replace("_", " ")),
+        widget="mapping",
+        required=key in set(schema.get("required", [])),
+        help=str(prop.get("description") or ""),
     )
+    _mapping_input(schema, item, values, load_mapping)
+    return item
 
 
 def _object(
@@ -130,7 +236,7 @@ def _object(
     node: Mapping[str, Any],
     values: Mapping[str, Any],
     prefix: str,
-    load_options: OptionsLoader,
+    loaders: _Loaders,
     field_choices: list[Choice],
     stored: Mapping[str, Any],
     *,
@@ -153,21 +259,18 @@ def _object(
             max_length=prop.get("maxLength"),
         )
         kind = prop.get("type")
-        if options_key(key, prop, top):
+        if is_mapping(prop, top):
+            _mapping_input(root, item, values, loaders.mapping)
+        elif options_key(key, prop, top):
             item.options_key = key
             item.depends_on = [f"{prefix}.{d}" for d in prop.get("x-depends-on", [])]
             item.widget = "checkboxes" if kind == "array" else "options"
             item.value = [str(v) for v in value] if isinstance(value, list) else _display(value)
-            deps = prop.get("x-depends-on", [])
-            missing = [d for d in deps if values.get(d) in (None, "")]
-            if missing:
-                titles = [
-                    str(_resolve(root, node["properties"].get(d, {}))[0].get("title") or d)
-                    for d in missing
-                ]
-                item.note = f"Fill in {' and '.join(titles)} first."
+            note = _missing_note(root, list(prop.get("x-depends-on", [])), values)
+            if note:
+                item.note = note
             else:
-                item.choices, item.error = load_options(key, dict(values))
+                item.choices, item.error = loaders.options(key, dict(values))
         elif key in FIELD_NAME_KEYS and kind == "string":
             item.widget = "select"
             item.choices = field_choices
@@ -199,7 +302,7 @@ def _object(
                         items_node,
                         row if isinstance(row, dict) else {},
                         f"{name}.{i}",
-                        load_options,
+                        loaders,
                         field_choices,
                         {},
                         top=False,
@@ -211,7 +314,7 @@ def _object(
                     items_node,
                     {},
                     f"{name}.__index__",
-                    load_options,
+                    loaders,
                     field_choices,
                     {},
                     top=False,
@@ -230,8 +333,9 @@ def names(inputs: list[Input]) -> list[str]:
     out = []
     for item in inputs:
         out.append(item.name)
-        for row in item.items:
-            out.extend(names(row))
+        out.extend(row.name for row in item.rows)
+        for group_row in item.items:
+            out.extend(names(group_row))
     return out
 
 
@@ -240,8 +344,10 @@ def attach(inputs: list[Input], problems: Problems) -> None:
     for item in inputs:
         if item.name in problems.fields:
             item.error = problems.fields[item.name]
-        for row in item.items:
-            attach(row, problems)
+        for row in item.rows:
+            row.error = problems.fields.get(row.name, row.error)
+        for group_row in item.items:
+            attach(group_row, problems)
 
 
 class FormValues(Mapping[str, Any]):
@@ -333,6 +439,9 @@ def _parse_object(
         prop, nullable = _resolve(root, raw)
         name = f"{prefix}.{key}"
         kind = prop.get("type")
+        if is_mapping(prop, top):
+            out[key] = _parse_mapping(form, name)
+            continue
         if kind == "boolean":
             out[key] = form.get(name) in ("true", "on", "1", "yes")
             continue
@@ -363,6 +472,16 @@ def _parse_object(
                 problems.add(name, "This is not valid JSON.")
         else:
             out[key] = _scalar(prop, text)
+    return out
+
+
+def _parse_mapping(form: FormValues, name: str) -> dict[str, str]:
+    """A mapping editor's choices: `<name>.<their field>` = our field; "not sent" is left out."""
+    marker = name + "."
+    out = {}
+    for posted, value in form.items():
+        if posted.startswith(marker) and isinstance(value, str) and value.strip():
+            out[posted[len(marker) :]] = value.strip()
     return out
 
 

@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
@@ -20,6 +21,7 @@ from leadgate.connect.schemas import SyncState
 from leadgate.errors import BadGateway, InvalidRequest, NotFound, Unauthorized
 from leadgate.instances.schemas import check_subdomain
 from leadgate.kit.repository import TenantScope
+from leadgate.leads.models import Lead
 from leadgate.processr import options
 from leadgate.processr.models import ProcessrJob
 from leadgate.processr.options import Option, OptionsRequest
@@ -89,20 +91,38 @@ def sync_now(scope: TenantScope, job: ProcessrJob, settings: Settings) -> SyncSt
 
 
 def after_sync(session: Session, job: ProcessrJob, was: str | None, mirror: ConnectMirror) -> None:
-    """Leads waiting on this mirror are judged again once it can judge (or is gone)."""
-    if mirror.state in ("ok", "gone") and was != mirror.state:
-        from leadgate.connect.tasks import rejudge_waiting
+    """Leads waiting on this mirror are judged again once it can judge (or is gone).
 
-        try:
-            with session.begin_nested():
-                enqueue(
-                    session,
-                    rejudge_waiting,
-                    queueing_lock=f"rejudge-{job.campaign_id}",
-                    campaign_id=job.campaign_id,
-                )
-        except Exception:
-            pass
+    Not only on a change of state: a lead judged (waiting) while the mirror became ready in
+    another transaction would otherwise wait for good; the next sync picks it up.
+    """
+    if mirror.state not in ("ok", "gone"):
+        return
+    waiting = session.scalar(
+        select(Lead.id)
+        .where(
+            Lead.campaign_id == job.campaign_id,
+            Lead.status == "pending",
+            Lead.judged_at.is_not(None),
+        )
+        .limit(1)
+    )
+    if waiting is None and was == mirror.state:
+        return
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    from leadgate.connect.tasks import rejudge_waiting
+
+    try:
+        with session.begin_nested():
+            enqueue(
+                session,
+                rejudge_waiting,
+                queueing_lock=f"rejudge-{job.campaign_id}",
+                campaign_id=job.campaign_id,
+            )
+    except AlreadyEnqueued:
+        pass
 
 
 def receive_event(

@@ -119,6 +119,7 @@ def judge(scope: TenantScope, lead: Lead, reason: str = "received") -> Verdict:
 def apply_verdict(scope: TenantScope, lead: Lead, verdict: Verdict, *, trigger: str) -> None:
     """Store a verdict on the lead, with history entries for the judging and any status change."""
     previous = lead.status
+    was_judged = lead.judged_at is not None
     lead.status = verdict.status
     lead.score = verdict.score
     lead.max_score = verdict.max_score
@@ -134,7 +135,9 @@ def apply_verdict(scope: TenantScope, lead: Lead, verdict: Verdict, *, trigger: 
     }
     if verdict.waiting_job_ids:
         detail["waiting_for_jobs"] = verdict.waiting_job_ids
-    record(scope, lead, "judged" if verdict.status != "pending" else "waiting", **detail)
+    still_waiting = previous == "pending" and verdict.status == "pending" and was_judged
+    if not still_waiting:  # a lead re-checked while it keeps waiting adds no history
+        record(scope, lead, "judged" if verdict.status != "pending" else "waiting", **detail)
     if verdict.integration_job_ids and verdict.status in ("valid", "test"):
         from leadgate.connect.delivery import create_for
 

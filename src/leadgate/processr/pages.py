@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
+from leadgate.connect import pages as connect_pages
 from leadgate.errors import InvalidRequest, LeadgateError
 from leadgate.instances.deps import DbSession
 from leadgate.jobs.base import JobType
@@ -96,8 +97,17 @@ def summary(job: ProcessrJob, list_names: dict[int, str]) -> str:
         parts.append(f"{n} condition{'s' if n != 1 else ''}, {c.get('overall', 'ALL')} must hold")
     if c.get("rule"):
         parts.append("(match passes)" if c["rule"] == "pass" else "(match fails)")
-    if c.get("Subdomain"):
-        parts.append(f"from {c['Subdomain']}")
+    if job.type == "connect_delivery":
+        mapped = len(c.get("Field_mapping") or {})
+        parts.append(
+            f"valid leads to {c.get('Subdomain')}, their campaign {c.get('Campaign')}; "
+            f"{mapped} field{'s' if mapped != 1 else ''} mapped"
+        )
+    elif c.get("Subdomain"):
+        parts.append(
+            f"by the rule of {c['Subdomain']} (their campaign {c.get('Campaign')}, "
+            f"job {c.get('Campaign_Processr_Job')})"
+        )
     return " ".join(parts)
 
 
@@ -111,14 +121,14 @@ def processr_page(
     current = _tab_of(tab)
     jobs = service.jobs_of(scope, campaign_id)
     list_names = {row.id: row.name for row in lists.list_all(scope)}
+    shown = [j for j in jobs if j.tab == current]
     rows = [
         {
             "job": j,
             "type_title": REGISTRY.get(j.type).title if j.type in REGISTRY else j.type,
             "summary": summary(j, list_names),
         }
-        for j in jobs
-        if j.tab == current
+        for j in shown
     ]
     return render(
         request,
@@ -139,6 +149,7 @@ def processr_page(
                 for t in types_for(current)
             ],
             "highlight": request.query_params.get("job"),
+            "panels": connect_pages.panels_for(scope, shown),
         },
         me=me,
     )
@@ -215,6 +226,9 @@ def _form_page(
         load_options=_loader(scope, jt.type, campaign.id),
         field_choices=_field_choices(campaign),
         stored=job.config if job else None,
+        load_mapping=connect_pages.mapping_loader(
+            scope, jt.type, campaign.id, connect_pages.settings_of(request)
+        ),
     )
     _place_reference_errors(problems, inputs, common)
     problems.settle([*schema_form.names(inputs), *COMMON_NAMES])
@@ -233,6 +247,7 @@ def _form_page(
             "problems": problems,
             "field_choices": _field_choices(campaign),
             "tabs": TABS,
+            "panel": connect_pages.panel_of(scope, job) if job else None,
         },
         me=me,
         status=status,
@@ -257,9 +272,20 @@ def _place_reference_errors(
             problems.form.append(message)
 
 
+# Errors of the Connect services, by the input they are about.
+CONNECT_ERRORS = {
+    "mapping_incomplete": "config.Field_mapping",
+    "connect_credentials_rejected": "config.API_Key",
+    "connect_unreachable": "config.Subdomain",
+    "connect_rejected": "config.Campaign",
+}
+
+
 def _problems_of(exc: LeadgateError) -> Problems:
     if exc.extra.get("errors"):
         return from_error(exc)
+    if exc.code in CONNECT_ERRORS:
+        return Problems(fields={CONNECT_ERRORS[exc.code]: exc.detail})
     if exc.code == "unknown_fields":
         fields = [str(f) for f in exc.extra.get("fields") or []]
         return Problems(refs={f: exc.detail for f in fields})

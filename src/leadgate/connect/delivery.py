@@ -8,7 +8,6 @@ in `dead`, which a user can retry; a broken mapping or an open circuit `held`s d
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -18,17 +17,14 @@ from typing import Any
 import httpx
 from procrastinate.types import TimeDeltaParams
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from standardwebhooks import Webhook
-from standardwebhooks.webhooks import WebhookVerificationError
 
 from leadgate.campaigns.models import Campaign
 from leadgate.config import Settings
-from leadgate.connect import mapping
-from leadgate.connect.models import Delivery, DeliveryAttempt, DeliveryConnection, InboundEvent
+from leadgate.connect import inbound, mapping, remote
+from leadgate.connect.models import Delivery, DeliveryAttempt, DeliveryConnection
 from leadgate.connect.peer import PeerClient, PeerError, PeerGone, PeerRejected, PeerUnavailable
-from leadgate.errors import BadGateway, InvalidRequest, NotFound, Unauthorized
+from leadgate.errors import InvalidRequest, NotFound
 from leadgate.instances.models import Instance
 from leadgate.jobs.connect_delivery import ConnectDeliveryConfig
 from leadgate.kit.backoff import delay
@@ -56,21 +52,6 @@ def _peer(
     )
 
 
-def _remote(call: Any) -> Any:
-    try:
-        return call()
-    except PeerUnavailable as exc:
-        if exc.credentials_rejected:
-            raise InvalidRequest(
-                f"The client refused this API key: {exc}", code="connect_credentials_rejected"
-            ) from exc
-        raise BadGateway(
-            f"The client instance is unreachable: {exc}", code="connect_unreachable"
-        ) from exc
-    except PeerError as exc:
-        raise InvalidRequest(str(exc), code="connect_rejected") from exc
-
-
 def field_mapping_view(
     scope: TenantScope, config: dict[str, Any], campaign_id: int, settings: Settings
 ) -> dict[str, Any]:
@@ -78,7 +59,7 @@ def field_mapping_view(
     cfg = ConnectDeliveryConfig.model_validate({"Field_mapping": {}, **config})
     campaign = scope.get(Campaign, campaign_id, missing="campaign_not_found", what="campaign")
     with _peer(cfg, settings) as peer:
-        client_fields = _remote(lambda: peer.fields(cfg.Campaign))
+        client_fields = remote.call(lambda: peer.fields(cfg.Campaign))
     current = dict(cfg.Field_mapping)
     return {
         "client_fields": client_fields,
@@ -96,7 +77,7 @@ def on_saved(session: Session, job: ProcessrJob, settings: Settings) -> None:
     campaign = session.get(Campaign, job.campaign_id)
     assert campaign is not None
     with _peer(config, settings) as peer:
-        client_fields = _remote(lambda: peer.fields(config.Campaign))
+        client_fields = remote.call(lambda: peer.fields(config.Campaign))
         wrong = mapping.problems(config.Field_mapping, client_fields, campaign.fields)
         if wrong:
             raise InvalidRequest(
@@ -139,7 +120,7 @@ def refresh_fields(session: Session, job: ProcessrJob, settings: Settings) -> li
     config = ConnectDeliveryConfig.model_validate(job.config)
     conn = _connection(session, job.id)
     with _peer(config, settings) as peer:
-        conn.client_fields = _remote(lambda: peer.fields(config.Campaign))
+        conn.client_fields = remote.call(lambda: peer.fields(config.Campaign))
     conn.fields_pulled_at = datetime.now(UTC)
     campaign = session.get(Campaign, job.campaign_id)
     assert campaign is not None
@@ -458,11 +439,8 @@ def receive_status_event(
     conn = session.get(DeliveryConnection, job_id)
     if conn is None or conn.instance_id != instance_id or not conn.webhook_secret:
         raise NotFound("There is no delivery connection for these events.", code="mirror_gone")
-    try:
-        payload: dict[str, Any] = Webhook(conn.webhook_secret).verify(body, headers)
-    except WebhookVerificationError as exc:
-        log.warning("refused a status event for connection %s: %s", job_id, exc)
-        raise Unauthorized(f"The event's signature does not verify: {exc}") from exc
+    source = f"delivery:{job_id}"
+    payload = inbound.verify(conn.webhook_secret, body, headers, source)
     data = payload.get("data") or {}
     d = session.scalars(
         select(Delivery).where(
@@ -472,20 +450,7 @@ def receive_status_event(
     if d is None:
         log.warning("refused a status event for a lead we never delivered: %s", data)
         raise InvalidRequest("No lead of ours has that client lead id.", code="unknown_lead")
-    event_id = headers.get("webhook-id") or ""
-    try:
-        with session.begin_nested():
-            session.add(
-                InboundEvent(
-                    instance_id=instance_id,
-                    source=f"delivery:{job_id}",
-                    event_id=event_id,
-                    type=str(payload.get("type")),
-                    payload=json.loads(body),
-                )
-            )
-            session.flush()
-    except IntegrityError:
+    if not inbound.record_once(session, instance_id, source, headers, payload, body):
         return False
     apply_client_status(
         session, d, str(data.get("status")), data.get("reason"), data.get("user"), via="event"

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from standardwebhooks import Webhook
-from standardwebhooks.webhooks import WebhookVerificationError
 
 from leadgate.config import Settings, get_settings
+from leadgate.connect import inbound, remote
 from leadgate.connect import sync as syncing
-from leadgate.connect.models import ConnectMirror, InboundEvent
-from leadgate.connect.peer import PeerClient, PeerError, PeerUnavailable
+from leadgate.connect.models import ConnectMirror
+from leadgate.connect.peer import PeerClient
 from leadgate.connect.schemas import SyncState
-from leadgate.errors import BadGateway, InvalidRequest, NotFound, Unauthorized
+from leadgate.errors import InvalidRequest, NotFound
 from leadgate.instances.schemas import check_subdomain
 from leadgate.kit.repository import TenantScope
 from leadgate.leads.models import Lead
@@ -136,28 +134,12 @@ def receive_event(
     mirror = session.get(ConnectMirror, job_id)
     if mirror is None or mirror.instance_id != instance_id or not mirror.webhook_secret:
         raise NotFound("There is no mirror for these events any more.", code="mirror_gone")
-    try:
-        payload: dict[str, Any] = Webhook(mirror.webhook_secret).verify(body, headers)
-    except WebhookVerificationError as exc:
-        log.warning("refused an event for mirror %s: %s", job_id, exc)
-        raise Unauthorized(f"The event's signature does not verify: {exc}") from exc
+    source = f"mirror:{job_id}"
+    payload = inbound.verify(mirror.webhook_secret, body, headers, source)
     data = payload.get("data") or {}
     if data.get("job_id") not in (None, mirror.remote_job_id):
         return False  # an event about another of the client's jobs
-    event_id = headers.get("webhook-id") or headers.get("Webhook-Id") or ""
-    try:
-        with session.begin_nested():
-            session.add(
-                InboundEvent(
-                    instance_id=instance_id,
-                    source=f"mirror:{job_id}",
-                    event_id=event_id,
-                    type=str(payload.get("type")),
-                    payload=json.loads(body),
-                )
-            )
-            session.flush()
-    except IntegrityError:
+    if not inbound.record_once(session, instance_id, source, headers, payload, body):
         return False
     queue_sync(session, job_id, reason=str(payload.get("type")))
     return True
@@ -173,26 +155,10 @@ def _peer(config: dict[str, Any], settings: Settings) -> PeerClient:
     )
 
 
-def _remote(call: Any) -> Any:
-    """Run a peer call, mapping its failures to the contract's errors."""
-    try:
-        return call()
-    except PeerUnavailable as exc:
-        if exc.credentials_rejected:
-            raise InvalidRequest(
-                f"The client refused this API key: {exc}", code="connect_credentials_rejected"
-            ) from exc
-        raise BadGateway(
-            f"The client instance is unreachable: {exc}", code="connect_unreachable"
-        ) from exc
-    except PeerError as exc:
-        raise InvalidRequest(str(exc), code="connect_rejected") from exc
-
-
 def campaign_options(scope: TenantScope, request: OptionsRequest) -> list[Option]:
     """The client's campaigns this key can see."""
     with _peer(request.config, get_settings()) as peer:
-        items = _remote(peer.campaigns)
+        items = remote.call(peer.campaigns)
     return [Option(value=c["id"], label=f"{c['name']} ({c['status']})") for c in items]
 
 
@@ -204,12 +170,12 @@ def job_options_for(mirrored_type: str) -> options.Provider:
         if not campaign:
             raise InvalidRequest("Choose the client's Campaign first.", code="connect_incomplete")
         with _peer(request.config, get_settings()) as peer:
-            jobs = _remote(lambda: peer.jobs(int(campaign), mirrored_type))
+            jobs = remote.call(lambda: peer.jobs(int(campaign), mirrored_type))
             out = []
             for j in jobs:
                 size = ""
                 if mirrored_type == "validation_list":
-                    d = _remote(lambda j=j: peer.job(int(campaign), int(j["id"])))
+                    d = remote.call(partial(peer.job, int(campaign), int(j["id"])))
                     listing = d.get("list") or {} if isinstance(d, dict) else {}
                     size = f", {listing.get('value_count', '?')} values"
                 label = f"{j['label']} — {j['field_name']} {j['operator']}{size}"

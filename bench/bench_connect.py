@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> str:
     ]
     out: dict[str, Any] = {}
     with (
-        common.bench_database("connect") as url,
+        common.bench_database("connect", keep=args.keep_db) as url,
         tempfile.TemporaryDirectory(prefix="bench-connect-") as tmp,
     ):
         logs = Path(tmp)
@@ -601,6 +601,11 @@ def main(argv: list[str] | None = None) -> None:
         "--keep-logs",
         action="store_true",
         help="copy the server logs to bench/results/connect-*.log",
+    )
+    parser.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="keep the bench database (to inspect it; drop it by hand)",
     )
     parser.add_argument("--full", action="store_true", help="200 changes in both modes")
     args = parser.parse_args(argv)

@@ -67,7 +67,9 @@ def serve(
 
         @asynccontextmanager
         async def lifespan(application: object) -> AsyncIterator[None]:
-            task = asyncio.create_task(run_worker(url, concurrency=workers, wait=True))
+            task = asyncio.create_task(
+                run_worker(url, concurrency=workers, wait=True, own_signals=False)
+            )
             async with inner(api):
                 yield
             task.cancel()

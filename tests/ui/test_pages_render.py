@@ -37,6 +37,8 @@ def test_every_page_renders_for_an_admin(site: Site) -> None:
         "/leads",
         f"/leads?campaign_id={cid}&status=valid&date_from=2020-01-01&date_to=2099-12-31",
         f"/leads/{lead['id']}",
+        "/deliveries",
+        f"/deliveries?campaign_id={cid}&state=dead",
         "/publishers",
         f"/publishers/{pub['id']}",
         "/users",
@@ -65,6 +67,9 @@ def test_missing_things_are_plain_pages(site: Site) -> None:
         ("/no/such/page", 404),
         ("/leads?status=lost", 422),
         ("/leads?date_from=yesterday", 422),
+        ("/deliveries?state=lost", 422),
+        ("/deliveries?campaign_id=x", 422),
+        ("/deliveries?cursor=nope", 422),
         (f"/campaigns/{cid}/processr/new?type=nope", 422),
         (f"/campaigns/{cid}/processr/jobs/999999999", 404),
     ):

@@ -188,3 +188,5 @@ def job_options_for(mirrored_type: str) -> options.Provider:
 for _type, _mirrored in syncing.MIRRORED.items():
     options.register(_type, "Campaign", campaign_options)
     options.register(_type, "Campaign_Processr_Job", job_options_for(_mirrored))
+# The delivery job picks the client's campaign from the same list.
+options.register("connect_delivery", "Campaign", campaign_options)

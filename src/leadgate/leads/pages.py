@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
+from leadgate.connect import delivery_pages
 from leadgate.errors import InvalidRequest
 from leadgate.instances.deps import DbSession
 from leadgate.jobs.registry import REGISTRY
@@ -52,7 +53,12 @@ EVENT_WORDS = {
     "judged": "Checked by the Processr",
     "waiting": "Waiting before it can be checked",
     "status_changed": "Status changed",
+    "delivery_queued": "Queued for delivery",
+    "delivered": "Delivered to the client",
+    "delivery_failed": "Delivery gave up",
+    "client_status_changed": "The client's verdict",
 }
+VIA_WORDS = {"event": "sent by the client", "poll": "found by asking the client"}
 
 
 @dataclass(frozen=True)
@@ -237,6 +243,22 @@ def history_rows(lead: LeadOut) -> list[dict[str, Any]]:
             text = f"From {d.get('from')} to {d.get('to')}" + (f" by {who}" if who else "")
             if d.get("reason"):
                 text += f": {d['reason']}"
+        elif h.event == "client_status_changed":
+            text = f"From {d.get('from') or 'none'} to {d.get('to')}"
+            text += f" by {d['user']}" if d.get("user") else ""
+            text += f": {d['reason']}" if d.get("reason") else ""
+            via = str(d.get("via") or "")
+            text += f" ({VIA_WORDS.get(via, via)})" if via else ""
+        elif h.event == "delivery_queued":
+            ids = d.get("deliveries")
+            text = ", ".join(f"#{i}" for i in ids) if isinstance(ids, list) else ""
+        elif h.event == "delivery_failed":
+            text = f"Delivery #{d.get('delivery_id')}: {d.get('error')}"
+        elif h.event == "delivered":
+            text = (
+                f"Delivery #{d.get('delivery_id')}: the client's lead {d.get('client_lead_id')}, "
+                f"judged {d.get('client_status')} there"
+            )
         elif h.event in ("judged", "waiting"):
             text = f"Score {d.get('score')} of {d.get('max_score')}, {d.get('status')}"
             if d.get("reason"):
@@ -286,6 +308,7 @@ def _lead_page(
             "data": data_rows(campaign, dict(lead.data)),
             "jobs": job_rows(scope, lead),
             "history": history_rows(lead),
+            "deliveries": delivery_pages.lead_deliveries(scope, lead.id),
             "status_words": STATUS_WORDS,
             "problems": problems or Problems(),
             "reason": reason,

@@ -227,7 +227,7 @@ def _form_page(
         field_choices=_field_choices(campaign),
         stored=job.config if job else None,
         load_mapping=connect_pages.mapping_loader(
-            scope, jt.type, campaign.id, connect_pages.settings_of(request)
+            scope, jt.type, campaign.id, connect_pages.settings_of(request), saved=job is not None
         ),
     )
     _place_reference_errors(problems, inputs, common)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 
 from leadgate.errors import NotFound
 from leadgate.kit.repository import TenantScope
@@ -133,16 +133,20 @@ def full_snapshot(engine: Engine, list_id: int, batch: int = 20_000) -> Iterator
                 select(ValidationList.version).where(ValidationList.id == list_id)
             )
             yield f'{{"list_version":{json.dumps(version)},"mode":"full","values":['.encode()
-            result = conn.execution_options(yield_per=batch).execute(
-                text("SELECT value FROM list_values WHERE list_id = :lid ORDER BY value"),
-                {"lid": list_id},
-            )
+            # A server-side cursor of the driver in the same transaction, `batch` rows per fetch,
+            # one encoder call per batch: 1M values in ~1 s instead of ~3.2 s through
+            # SQLAlchemy's yield_per and one json.dumps per value (bench/bench_snapshot.py).
+            driver = conn.connection.driver_connection
+            assert driver is not None
             first = True
-            for rows in result.partitions(batch):
-                # One encoder call per batch (4x faster than one per value), same bytes.
-                chunk = json.dumps([r[0] for r in rows], ensure_ascii=False, separators=(",", ":"))
-                chunk = chunk[1:-1]
-                if chunk:
+            with driver.cursor(name="list_snapshot") as cur:
+                cur.execute(
+                    "SELECT value FROM list_values WHERE list_id = %s ORDER BY value", (list_id,)
+                )
+                while rows := cur.fetchmany(batch):
+                    chunk = json.dumps(
+                        [r[0] for r in rows], ensure_ascii=False, separators=(",", ":")
+                    )[1:-1]
                     yield (chunk if first else "," + chunk).encode()
                     first = False
             yield b"]}"

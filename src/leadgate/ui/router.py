@@ -18,6 +18,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadgate.campaigns.pages import router as campaigns_pages
+from leadgate.connect.delivery_pages import router as delivery_pages
+from leadgate.connect.pages import router as connect_pages
 from leadgate.errors import LeadgateError
 from leadgate.instances.schemas import SUBDOMAIN_RE
 from leadgate.kit import problems
@@ -162,6 +164,8 @@ def mount_ui(app: FastAPI) -> None:
         publishers_pages,
         lists_pages,
         processr_pages,
+        connect_pages,
+        delivery_pages,
         leads_pages,
     ):
         pages.include_router(router)

@@ -48,6 +48,7 @@ class MappingRow:
     value: str = ""
     suggested: str | None = None
     error: str | None = None
+    gone: bool = False  # still in the mapping, no longer in their form
     name: str = ""  # set by the form: `<mapping input>.<key>`
 
 
@@ -58,6 +59,7 @@ class MappingView:
     rows: list[MappingRow]
     choices: list[Choice]
     issues: list[str] = field(default_factory=list)
+    issues_heading: str = ""
 
 
 @dataclass
@@ -84,6 +86,7 @@ class Input:
     max_length: int | None = None
     rows: list[MappingRow] = field(default_factory=list)
     issues: list[str] = field(default_factory=list)
+    issues_heading: str = ""
 
 
 # (options key, config so far) -> (choices, error message); None when deps are missing.
@@ -175,7 +178,7 @@ class _Loaders:
 
 
 def _missing_note(root: Mapping[str, Any], deps: list[str], values: Mapping[str, Any]) -> str:
-    """"Fill in X and Y first." for the dependencies not filled in yet (empty when all are)."""
+    """The “Fill in X and Y first.” note for the dependencies not filled in yet (or "")."""
     missing = [d for d in deps if values.get(d) in (None, "")]
     if not missing:
         return ""
@@ -208,6 +211,7 @@ def _mapping_input(
     for row in view.rows:
         row.name = f"{item.name}.{row.key}"
     item.rows, item.choices, item.issues = view.rows, view.choices, view.issues
+    item.issues_heading = view.issues_heading
 
 
 def mapping_input(

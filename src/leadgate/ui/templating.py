@@ -37,6 +37,15 @@ NOTICES = {
     "token_revoked": "The token no longer works.",
     "key_revoked": "The key no longer works.",
     "user_removed": "The user is removed.",
+    "sync_ok": "Synced with the client.",
+    "sync_failed": "The sync did not succeed: the job's sync state says why.",
+    "sync_gone": "The client's job is gone: the job's sync state says what happens to leads.",
+    "connection_paused": "Deliveries to the client are paused: new ones are held.",
+    "connection_resumed": "Deliveries to the client resume; held ones go first.",
+    "fields_pulled": "The client's form is pulled again; the mapping fits.",
+    "fields_broken": "The client's form changed: fix the mapping (deliveries are held).",
+    "retried": "The delivery is queued again.",
+    "retried_all": "Every dead delivery of the campaign is queued again.",
 }
 
 

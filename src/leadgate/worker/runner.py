@@ -15,8 +15,14 @@ def stalled_after(settings: Settings) -> float:
     return max(settings.stalled_after_s, 3 * settings.worker_heartbeat_s)
 
 
-async def run_worker(database_url: str, *, concurrency: int = 4, wait: bool = True) -> None:
-    """Process queued tasks until stopped (or, with wait=False, until the queue is empty)."""
+async def run_worker(
+    database_url: str, *, concurrency: int = 4, wait: bool = True, own_signals: bool | None = None
+) -> None:
+    """Process queued tasks until stopped (or, with wait=False, until the queue is empty).
+
+    `own_signals`: let the worker handle SIGINT/SIGTERM (when it runs alone); inside `serve`
+    uvicorn owns the signals and stops the worker by cancelling it.
+    """
     settings = get_settings()
     configure(database_url)
     connector = procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
@@ -25,7 +31,7 @@ async def run_worker(database_url: str, *, concurrency: int = 4, wait: bool = Tr
             await queue.run_worker_async(
                 concurrency=concurrency,
                 wait=wait,
-                install_signal_handlers=wait,
+                install_signal_handlers=wait if own_signals is None else own_signals,
                 name="leadgate-worker",
                 update_heartbeat_interval=settings.worker_heartbeat_s,
                 stalled_worker_timeout=stalled_after(settings),

@@ -217,6 +217,117 @@
   }
   $$("form[data-options-url]").forEach(wireOptions);
 
+  /* Mapping editors (a Connect delivery's field mapping): the client's fields beside ours,
+     asked for again when what they depend on changes. A required client field left "not sent"
+     is marked at once; the server checks the whole mapping when the job is saved. */
+  function missingOf(form, deps) {
+    return deps.filter(function (name) {
+      var input = form.querySelector("[name='" + name + "']");
+      return input && input.value.trim() === "" && !input.dataset.stored;
+    });
+  }
+
+  function labelOf(form, name) {
+    var label = form.querySelector("label[for='f-" + name + "']");
+    return label ? label.firstChild.textContent.trim() : name;
+  }
+
+  function markRow(row) {
+    var select = $("select", row);
+    var error = $(".error", row);
+    var wrong = "";
+    if (row.hasAttribute("data-gone")) {
+      if (select.value) wrong = "The client's form has no such field any more: choose “not sent”.";
+    } else if (row.hasAttribute("data-required") && !select.value) {
+      wrong = "The client requires this field: choose one of ours.";
+    }
+    error.textContent = wrong;
+    error.hidden = !wrong;
+    row.classList.toggle("has-error", !!wrong);
+    if (wrong) select.setAttribute("aria-invalid", "true"); else select.removeAttribute("aria-invalid");
+  }
+
+  $$("[data-mapping]").forEach(function (box) {
+    var form = box.closest("form");
+    var body = $("[data-mapping-body]", box);
+    var deps = (box.getAttribute("data-depends-on") || "").split(" ").filter(Boolean);
+    var timer = null;
+    function say(cls, text) {
+      body.innerHTML = "";
+      body.appendChild(el("p", { class: cls }, text));
+    }
+    function reload() {
+      var missing = missingOf(form, deps);
+      if (missing.length) {
+        say("note", "Fill in " + missing.map(function (n) { return labelOf(form, n); }).join(" and ") + " first.");
+        return;
+      }
+      say("note", "Loading the client's form…");
+      body.setAttribute("aria-busy", "true");
+      fetch(box.getAttribute("data-mapping-url"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfOf(form) },
+        body: JSON.stringify({
+          campaign_id: parseInt(box.getAttribute("data-campaign-id"), 10) || null,
+          job_id: parseInt(box.getAttribute("data-job-id"), 10) || null,
+          key: box.getAttribute("data-mapping-key"),
+          config: configOf(form)
+        })
+      }).then(function (r) {
+        return r.text().then(function (text) { return { ok: r.ok, text: text }; });
+      }).then(function (res) {
+        body.removeAttribute("aria-busy");
+        if (res.ok) { body.innerHTML = res.text; return; }
+        var detail = "The client's form could not be loaded.";
+        try { detail = JSON.parse(res.text).detail || detail; } catch (e) { /* not JSON */ }
+        say("error", detail);
+      }).catch(function () {
+        body.removeAttribute("aria-busy");
+        say("error", "The client's form could not be loaded: check your connection and try again.");
+      });
+    }
+    deps.forEach(function (name) {
+      var input = form.querySelector("[name='" + name + "']");
+      if (!input) return;
+      var last = input.value;
+      function changed() {
+        if (input.value === last) return;
+        last = input.value;
+        clearTimeout(timer);
+        timer = setTimeout(reload, input.tagName === "SELECT" ? 0 : 500);
+      }
+      input.addEventListener("input", changed);
+      input.addEventListener("change", changed);
+    });
+    box.addEventListener("change", function (ev) {
+      var row = ev.target.closest("[data-mapping-row]");
+      if (!row) return;
+      markRow(row);
+      var issues = $("[data-mapping-issues]", box);
+      if (issues && !$("[data-mapping-row].has-error", box)) issues.hidden = true;
+    });
+  });
+
+  /* A Connect job's first sync runs in the background: its panel asks again until it is done. */
+  function watchSync(panel, round) {
+    if (round > 40) return;
+    setTimeout(function () {
+      fetch(panel.getAttribute("data-connect-panel"), { credentials: "same-origin" }).then(function (r) {
+        return r.ok ? r.text() : null;
+      }).then(function (html) {
+        if (!html) return;
+        var holder = document.createElement("div");
+        holder.innerHTML = html.trim();
+        var fresh = holder.firstElementChild;
+        if (fresh && fresh.getAttribute("data-sync-state") !== panel.getAttribute("data-sync-state")) {
+          panel.replaceWith(fresh);
+        } else watchSync(panel, round + 1);
+      }).catch(function () { watchSync(panel, round + 1); });
+    }, 1500);
+  }
+  $$("[data-connect-panel][data-sync-state=pending]").forEach(function (panel) { watchSync(panel, 0); });
+
   /* "Add a job": a searchable list of job types (type to filter; arrows, Enter, Escape). */
   $$("select[data-combobox]").forEach(function (select, n) {
     var form = select.form;

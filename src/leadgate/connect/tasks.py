@@ -40,13 +40,20 @@ def sync_mirror(job_id: int, reason: str = "") -> str:
         return mirror.state
 
 
-# croniter reads a sixth field as seconds: every 10 s.
-@queue.periodic(cron="* * * * * */10", periodic_id="connect-poll")
+POLL_TICK_S = 2
+
+
+# croniter reads a sixth field as seconds: every POLL_TICK_S seconds.
+@queue.periodic(cron=f"* * * * * */{POLL_TICK_S}", periodic_id="connect-poll")
 @queue.task(name="leadgate.connect.poll", queue="connect", queueing_lock="connect-poll")
 def poll(timestamp: int) -> int:
-    """Every 10 s: queue a sync of each mirror not checked within the poll interval."""
-    interval = timedelta(seconds=get_settings().sync_poll_interval_s)
-    cutoff = datetime.now(UTC) - interval
+    """Queue a sync of each mirror that will be due before the next tick.
+
+    Checking one tick early keeps a missed event's worst case at the poll interval (plus the
+    sync itself) instead of interval + tick.
+    """
+    interval = get_settings().sync_poll_interval_s
+    cutoff = datetime.now(UTC) - timedelta(seconds=max(0, interval - POLL_TICK_S))
     with unit_of_work() as session:
         due = session.scalars(
             select(ConnectMirror.job_id)

@@ -12,13 +12,15 @@ from leadgate.worker.app import queue
 
 TASK_MODULES = (connect_tasks, processr_tasks, webhook_tasks)
 
-KEEP_FINISHED_JOBS_HOURS = 14 * 24
+# Finished queue jobs are only a log (rows of ours are the truth); frequent periodic ticks
+# would otherwise pile up.
+KEEP_FINISHED_JOBS_HOURS = 48
 
 
 @queue.periodic(cron="17 3 * * *", periodic_id="remove-old-jobs")
 @queue.task(name="leadgate.remove_old_jobs", queue="housekeeping", pass_context=True)
 async def remove_old_jobs(context: JobContext, timestamp: int) -> None:
-    """Daily: forget finished queue jobs older than 14 days (our own rows stay the truth)."""
+    """Daily: forget finished queue jobs older than two days."""
     await context.app.job_manager.delete_old_jobs(
         nb_hours=KEEP_FINISHED_JOBS_HOURS, include_cancelled=True, include_aborted=True
     )

@@ -31,7 +31,7 @@ typecheck: install
 ## check: lint, types and tests (what CI runs)
 check: lint typecheck test
 
-## bench: every benchmark at quick sizes (~10 min); `make bench BENCH_FLAGS=--full` for the targets' sizes
+## bench: every benchmark at quick sizes (~8 min); `make bench BENCH_FLAGS=--full` for the targets' sizes
 bench: install
 	$(BIN)/python bench/run_all.py $(BENCH_FLAGS)
 

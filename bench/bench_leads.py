@@ -497,10 +497,15 @@ def wrk(
         raise SystemExit("wrk is missing: apt-get install -y wrk")
     script = bodies_file.with_suffix(f".{abs(hash(path)) % 10000}.lua")
     script.write_text(LUA % {"bodies": bodies_file, "token": token, "path": path})
-    pg = common.backend_pids(db_url) if db_url else common.postgres_pids()
+
+    def backends() -> list[int]:
+        return common.backend_pids(db_url) if db_url else common.postgres_pids()
+
+    # Per backend: those that close during the run drop out, those that open count whole.
+    pg_start = {pid: common.cpu_seconds([pid]) for pid in backends()}
     cpu0, pg0, sys0, kids0 = (
         common.cpu_seconds(server_pids),
-        common.cpu_seconds(pg),
+        0.0,
         common.busy(),
         common.children_cpu(),
     )
@@ -523,7 +528,7 @@ def wrk(
     )
     cpu1, pg1, sys1, kids1 = (
         common.cpu_seconds(server_pids),
-        common.cpu_seconds(pg),
+        sum(common.cpu_seconds([pid]) - pg_start.get(pid, 0.0) for pid in backends()),
         common.busy(),
         common.children_cpu(),
     )

@@ -280,6 +280,14 @@ def run(sizes: list[int], lookups: int, seed: int) -> str:
     return report(lookup_rows, build_rows, time.perf_counter() - began, lookups)
 
 
+def _memory() -> str:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    return "?"
+
+
 def report(lookup_rows: list[str], build_rows: list[str], elapsed: float, lookups: int) -> str:
     """The Markdown report."""
     uname = " ".join(os.uname())
@@ -288,7 +296,11 @@ def report(lookup_rows: list[str], build_rows: list[str], elapsed: float, lookup
         "## List matching (`bench/bench_matching.py`)",
         "",
         f"- date: {now}; run time {elapsed:.0f} s",
-        f"- machine: `{uname}`; nproc {os.cpu_count()}; Python {platform.python_version()}",
+        f"- machine: `{uname}`; nproc {os.cpu_count()}; memory {_memory()}; "
+        f"Python {platform.python_version()}",
+        f"- load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (a shared "
+        "2-core VM: other engineers' tests may have been running during the measurement)",
+        f"- command: `python bench/bench_matching.py {' '.join(sys.argv[1:])}`",
         f"- {lookups:,} timed lookups per row ({ID_LOOKUPS:,} for random ids), each timed alone "
         "with `perf_counter_ns` "
         f"(~{timer_overhead_ns():.0f} ns of clock overhead included); leads ≤ 100 characters, "

@@ -33,7 +33,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-RESULTS = BENCH / "results"
+# BENCH_RESULTS redirects the result files (e.g. to try the scripts without touching these).
+RESULTS = Path(os.environ.get("BENCH_RESULTS", BENCH / "results"))
 DEPS = Path(os.environ.get("BENCH_DEPS", BENCH / ".deps"))
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 LOOPBACK = "127.0.0.1"
@@ -136,7 +137,8 @@ def write_result(name: str, markdown: str) -> Path:
     path = RESULTS / f"{name}.md"
     path.write_text(markdown.rstrip() + "\n")
     print(markdown)
-    print(f"\n(written to {path.relative_to(ROOT)})")
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    print(f"\n(written to {shown})")
     return path
 
 

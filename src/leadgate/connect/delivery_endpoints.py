@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -254,11 +255,14 @@ async def receive_status(
 ) -> Response:
     """Signed `lead.status_changed` events from the client (Standard Webhooks)."""
     body = await request.body()
-    instance = get_instance(session, subdomain)
+    # The database work runs in the thread pool: this handler is async only to read the raw body.
+    instance = await run_in_threadpool(get_instance, session, subdomain)
     if instance is None:
         return problem(410, "mirror_gone", "There is no such instance.")
     try:
-        service.receive_status_event(session, instance.id, job_id, body, dict(request.headers))
+        await run_in_threadpool(
+            service.receive_status_event, session, instance.id, job_id, body, dict(request.headers)
+        )
     except NotFound as exc:
         return problem(410, "mirror_gone", exc.detail)
     except Unauthorized as exc:

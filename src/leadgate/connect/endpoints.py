@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from leadgate.connect import service
 from leadgate.connect.models import ConnectMirror
@@ -41,11 +42,14 @@ async def receive_event(
 ) -> Response:
     """Signed `job.updated` / `job.deleted` events from a client (Standard Webhooks)."""
     body = await request.body()
-    instance = get_instance(session, subdomain)
+    # The database work runs in the thread pool: this handler is async only to read the raw body.
+    instance = await run_in_threadpool(get_instance, session, subdomain)
     if instance is None:
         return problem(410, "mirror_gone", "There is no such instance.")
     try:
-        service.receive_event(session, instance.id, job_id, body, dict(request.headers))
+        await run_in_threadpool(
+            service.receive_event, session, instance.id, job_id, body, dict(request.headers)
+        )
     except NotFound as exc:
         # 410 tells the client to end the subscription.
         return problem(410, "mirror_gone", exc.detail)

@@ -20,7 +20,16 @@ import time
 
 import common
 
-ORDER = ["matching", "import", "snapshot", "leads", "connect", "pages"]
+ORDER = [
+    "matching",
+    "import",
+    "snapshot",
+    "leads",
+    "connect",
+    "pages",
+    "delivery",
+    "delivery-crash",
+]
 
 QUICK = {
     "matching": ["--sizes", "1000,100000,1000000", "--lookups", "5000"],
@@ -29,6 +38,8 @@ QUICK = {
     "leads": ["--values", "1000000", "--duration", "8", "--warmup", "3"],
     "connect": ["--values", "1000000", "--changes", "50", "--dropped-changes", "20"],
     "pages": ["--leads", "100000", "--runs", "5"],
+    "delivery": ["--leads", "300"],
+    "delivery-crash": ["--leads", "200", "--crash"],
 }
 FULL = {
     "matching": ["--sizes", "1000,100000,1000000", "--lookups", "20000"],
@@ -37,6 +48,8 @@ FULL = {
     "leads": ["--values", "1000000", "--full"],
     "connect": ["--values", "1000000", "--full"],
     "pages": ["--leads", "100000", "--runs", "9"],
+    "delivery": ["--leads", "2000"],
+    "delivery-crash": ["--leads", "2000", "--crash"],
 }
 SCRIPTS = {
     "matching": "bench_matching.py",
@@ -45,6 +58,8 @@ SCRIPTS = {
     "leads": "bench_leads.py",
     "connect": "bench_connect.py",
     "pages": "bench_pages.py",
+    "delivery": "bench_delivery.py",
+    "delivery-crash": "bench_delivery.py",
 }
 DEPS = ["py-spy", "uvloop", "httptools"]
 

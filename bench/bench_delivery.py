@@ -1,0 +1,212 @@
+"""Connect delivery throughput and crash safety (issue 6).
+
+Two `leadgate serve` processes of one deployment (A on the template's port: the client side;
+B: the publisher's API), one database. N leads are submitted to the publisher's campaign, which
+delivers valid leads into the client's campaign through a `connect_delivery` job. Measured:
+leads/s from valid to acknowledged by the client, and the latency a delivery adds per lead
+(lead created → delivered), against the naive way in the same run: posting the same leads
+directly to the client's Publisher API. With `--crash`, both processes are killed (SIGKILL) at
+random points while the leads are delivered; afterwards every valid lead must exist exactly once
+at the client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+import common
+
+FORM = [{"name": "company", "required": True}, {"name": "email", "required": True}]
+
+
+def setup(url: str, base: str) -> dict[str, Any]:
+    """acme (client) with a campaign granted to LeadCo's key; leadco delivering into it."""
+    acme_sub, acme_token = common.new_instance(url, "acme")
+    leadco_sub, leadco_token = common.new_instance(url, "leadco")
+    acme = common.Api(base, acme_sub, acme_token)
+    leadco = common.Api(base, leadco_sub, leadco_token)
+    client_campaign = acme.ok("POST", "/campaigns", 201, json={"name": "In", "fields": FORM})
+    pub = acme.ok("POST", "/publishers", 201, json={"name": "LeadCo"})
+    key = acme.ok("POST", f"/publishers/{pub['id']}/api-keys", 201)["key"]
+    acme.ok("PUT", f"/campaigns/{client_campaign['id']}/publishers/{pub['id']}", 204)
+    direct = acme.ok("POST", "/campaigns", 201, json={"name": "Direct", "fields": FORM})
+    acme.ok("PUT", f"/campaigns/{direct['id']}/publishers/{pub['id']}", 204)
+    ours = leadco.ok("POST", "/campaigns", 201, json={"name": "Out", "fields": FORM})
+    leadco.ok(
+        "POST",
+        f"/campaigns/{ours['id']}/jobs",
+        201,
+        json={"type": "required_fields", "config": {"fields": ["email"]}},
+    )
+    job = leadco.ok(
+        "POST",
+        f"/campaigns/{ours['id']}/jobs",
+        201,
+        json={
+            "type": "connect_delivery",
+            "config": {
+                "API_Key": key,
+                "Subdomain": acme_sub,
+                "Campaign": client_campaign["id"],
+                "Field_mapping": {"company": "company", "email": "email"},
+            },
+        },
+    )
+    return {
+        "acme": acme,
+        "leadco": leadco,
+        "key": key,
+        "client_campaign": client_campaign["id"],
+        "direct_campaign": direct["id"],
+        "campaign": ours["id"],
+        "job": job["id"],
+    }
+
+
+def delivered(url: str, job_id: int) -> tuple[int, list[float]]:
+    """How many deliveries of the job are delivered, and their added latencies (s)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            """SELECT extract(epoch FROM d.delivered_at - l.created_at)
+               FROM deliveries d JOIN leads l ON l.id = d.lead_id
+               WHERE d.job_id = %s AND d.state = 'delivered'""",
+            (job_id,),
+        ).fetchall()
+    return len(rows), [float(r[0]) for r in rows]
+
+
+def run(args: argparse.Namespace) -> str:
+    m = common.machine()
+    with common.bench_database("delivery") as url, tempfile.TemporaryDirectory() as logs:
+        a_port, b_port = common.free_port(), common.free_port()
+        env = common.server_env(
+            url,
+            a_port,
+            LEADGATE_STALLED_AFTER_S="6",
+            LEADGATE_WORKER_HEARTBEAT_S="2",
+            LEADGATE_DELIVERY_RETRY_BASE_S="0.5",
+            LEADGATE_DELIVERY_MAX_ATTEMPTS="50",
+        )
+        a = common.leadgate_serve("a", a_port, env, Path(logs)).start()
+        b = common.leadgate_serve("b", b_port, env, Path(logs)).start()
+        a.wait_http(f"http://127.0.0.1:{a_port}")
+        b.wait_http(f"http://127.0.0.1:{b_port}")
+        try:
+            w = setup(url, f"http://127.0.0.1:{b_port}")
+            acme_on_a = common.Api(f"http://127.0.0.1:{a_port}", w["acme"].subdomain, w["key"])
+            leads = [
+                {"company": f"Company {i}", "email": f"lead{i}@example.com"}
+                for i in range(args.leads)
+            ]
+
+            # The naive way: the same leads posted straight to the client's Publisher API.
+            start = time.perf_counter()
+            for i, data in enumerate(leads):
+                acme_on_a.ok(
+                    "POST",
+                    f"/publisher/campaigns/{w['direct_campaign']}/leads",
+                    201,
+                    json={"data": data},
+                    headers={"Idempotency-Key": f"direct-{i}"},
+                )
+            direct_s = time.perf_counter() - start
+
+            # Through Connect: submit to the publisher, wait until the client acknowledged all.
+            rng = random.Random(11)
+            kills = sorted(rng.sample(range(args.leads), 3)) if args.crash else []
+            start = time.perf_counter()
+            for i, data in enumerate(leads):
+                w["leadco"].ok(
+                    "POST", f"/campaigns/{w['campaign']}/leads", 201, json={"data": data}
+                )
+                if i in kills:
+                    victim = b if kills.index(i) != 1 else a
+                    assert victim.proc is not None
+                    victim.proc.kill()
+                    victim.proc.wait()
+                    time.sleep(rng.uniform(0.05, 0.5))
+                    victim.start().wait_http(
+                        f"http://127.0.0.1:{a_port if victim is a else b_port}"
+                    )
+            submitted_s = time.perf_counter() - start
+            deadline = time.monotonic() + args.timeout
+            while time.monotonic() < deadline:
+                n, latencies = delivered(url, w["job"])
+                if n == args.leads:
+                    break
+                time.sleep(0.2)
+            total_s = time.perf_counter() - start
+            n, latencies = delivered(url, w["job"])
+            with psycopg.connect(url) as conn:
+                at_client = conn.execute(
+                    "SELECT count(*), count(DISTINCT data->>'email') FROM leads "
+                    "WHERE campaign_id = %s",
+                    (w["client_campaign"],),
+                ).fetchone()
+            assert at_client is not None
+        finally:
+            a.stop()
+            b.stop()
+
+    mode = "crash (3 kills with SIGKILL while delivering)" if args.crash else "steady"
+    exactly_once = at_client[0] == at_client[1] == args.leads and n == args.leads
+    rows = [
+        [
+            "Connect delivery (submit to publisher → acknowledged by client)",
+            args.leads,
+            f"{total_s:.1f}",
+            f"{args.leads / total_s:.0f}",
+            f"{common.median(latencies) * 1000:.0f}" if latencies else "-",
+            f"{common.percentile(latencies, 99) * 1000:.0f}" if latencies else "-",
+        ],
+        [
+            "naive: the same leads posted directly to the client",
+            args.leads,
+            f"{direct_s:.1f}",
+            f"{args.leads / direct_s:.0f}",
+            "-",
+            "-",
+        ],
+    ]
+    lines = [
+        "## Connect delivery (`bench/bench_delivery.py`)",
+        "",
+        *common.header_lines(common.command_line(), m),
+        f"- mode: {mode}; leads submitted one after the other from this process "
+        f"({submitted_s:.1f} s to submit); two `leadgate serve` processes on one database.",
+        "",
+        common.table(
+            ["path", "leads", "seconds", "leads/s", "added latency p50 ms", "p99 ms"], rows
+        ),
+        "",
+        f"At the client: {at_client[0]} leads, {at_client[1]} distinct; delivered rows: {n} of "
+        f"{args.leads}. Exactly once: **{'yes' if exactly_once else 'NO'}**.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--leads", type=int, default=300, help="leads to deliver")
+    parser.add_argument("--crash", action="store_true", help="kill -9 the servers meanwhile")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for all")
+    parser.add_argument("--out", default=None, help="result file (default results/delivery.md)")
+    args = parser.parse_args(argv)
+    text = run(args)
+    print(text)
+    name = "delivery-crash" if args.crash else "delivery"
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    else:
+        common.write_result(name, text)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,18 +6,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from leadgate.connect import delivery as service
+from leadgate.connect.endpoints import receive_signed
 from leadgate.connect.models import Delivery, DeliveryAttempt, DeliveryConnection
-from leadgate.errors import InvalidRequest, NotFound, Unauthorized
+from leadgate.errors import InvalidRequest, NotFound
 from leadgate.instances.deps import Admin, DbSession
-from leadgate.instances.service import get_instance
 from leadgate.kit.pagination import Page, paginate
 from leadgate.kit.params import MAX_ID, Id
-from leadgate.kit.problems import problem, problem_responses
+from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 from leadgate.processr import service as processr
 from leadgate.processr.models import ProcessrJob
@@ -254,19 +253,4 @@ async def receive_status(
     subdomain: str, job_id: Id, request: Request, session: DbSession
 ) -> Response:
     """Signed `lead.status_changed` events from the client (Standard Webhooks)."""
-    body = await request.body()
-    # The database work runs in the thread pool: this handler is async only to read the raw body.
-    instance = await run_in_threadpool(get_instance, session, subdomain)
-    if instance is None:
-        return problem(410, "mirror_gone", "There is no such instance.")
-    try:
-        await run_in_threadpool(
-            service.receive_status_event, session, instance.id, job_id, body, dict(request.headers)
-        )
-    except NotFound as exc:
-        return problem(410, "mirror_gone", exc.detail)
-    except Unauthorized as exc:
-        return problem(401, "bad_signature", exc.detail)
-    except InvalidRequest as exc:
-        return problem(422, exc.code, exc.detail)
-    return Response(status_code=204)
+    return await receive_signed(subdomain, job_id, request, session, service.receive_status_event)

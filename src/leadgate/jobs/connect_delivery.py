@@ -9,36 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from leadgate.jobs.base import JobContext, JobResult, Tab, passed
+from leadgate.jobs.connect_mirror import ClientConnection
 
 
-class ConnectDeliveryConfig(BaseModel):
+class ConnectDeliveryConfig(ClientConnection):
     """Where valid leads go, and which of our fields fills each of the client's fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    API_Key: str = Field(
-        min_length=8,
-        max_length=200,
-        title="API Key",
-        description="Your publisher API key on the client's leadgate instance.",
-        json_schema_extra={"x-secret": True},
-    )
-    Subdomain: str = Field(
-        min_length=1,
-        max_length=63,
-        pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
-        title="Subdomain",
-        description="The client's leadgate subdomain, e.g. acme.",
-    )
-    Campaign: int = Field(
-        ge=1,
-        title="Campaign",
-        description="The client's campaign that receives the leads.",
-        json_schema_extra={"x-options": "remote", "x-depends-on": ["API_Key", "Subdomain"]},
-    )
     Field_mapping: dict[str, str] = Field(
         default_factory=dict,
         title="Field mapping",

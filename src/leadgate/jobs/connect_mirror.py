@@ -24,8 +24,8 @@ JOB_GONE = "connect.job_gone"
 MirrorState = Literal["ok", "gone", "unavailable", "pending"]
 
 
-class ConnectConfig(BaseModel):
-    """Where the client's check lives, and which of our fields it applies to."""
+class ClientConnection(BaseModel):
+    """The client instance and campaign a Connect job talks to, and the key it uses."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -46,9 +46,14 @@ class ConnectConfig(BaseModel):
     Campaign: int = Field(
         ge=1,
         title="Campaign",
-        description="The client's campaign you deliver into.",
+        description="The client's campaign your leads go into.",
         json_schema_extra={"x-options": "remote", "x-depends-on": ["API_Key", "Subdomain"]},
     )
+
+
+class ConnectConfig(ClientConnection):
+    """Where the client's check lives, and which of our fields it applies to."""
+
     Campaign_Processr_Job: int = Field(
         ge=1,
         title="Campaign Processr Job",

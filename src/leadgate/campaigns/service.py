@@ -99,3 +99,9 @@ def granted_ids(scope: TenantScope, publisher_id: int) -> set[int]:
         )
     )
     return set(rows)
+
+
+def granted(scope: TenantScope, publisher_id: int) -> list[Campaign]:
+    """The campaigns this publisher may send leads into, oldest first."""
+    ids = granted_ids(scope, publisher_id)
+    return [c for c in list_all(scope) if c.id in ids]

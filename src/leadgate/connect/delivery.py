@@ -43,13 +43,7 @@ DELIVERY_TYPE = "connect_delivery"
 def _peer(
     config: ConnectDeliveryConfig, settings: Settings, transport: httpx.BaseTransport | None = None
 ) -> PeerClient:
-    return PeerClient(
-        settings.instance_url,
-        config.Subdomain,
-        config.API_Key,
-        timeout=settings.outbound_timeout_s,
-        transport=transport,
-    )
+    return PeerClient.of(settings, config.Subdomain, config.API_Key, transport)
 
 
 def field_mapping_view(

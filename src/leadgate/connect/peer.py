@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from leadgate.config import Settings
 from leadgate.instances.schemas import check_subdomain
 from leadgate.webhooks.urls import instance_url
 
@@ -76,6 +77,23 @@ class PeerClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             transport=transport,
             follow_redirects=False,
+        )
+
+    @classmethod
+    def of(
+        cls,
+        settings: Settings,
+        subdomain: str,
+        api_key: str,
+        transport: httpx.BaseTransport | None = None,
+    ) -> PeerClient:
+        """A client for one client instance, built from this deployment's settings."""
+        return cls(
+            settings.instance_url,
+            subdomain,
+            api_key,
+            timeout=settings.outbound_timeout_s,
+            transport=transport,
         )
 
     def close(self) -> None:

@@ -150,9 +150,7 @@ def _peer(config: dict[str, Any], settings: Settings) -> PeerClient:
     if not key or not subdomain:
         raise InvalidRequest("Fill in API_Key and Subdomain first.", code="connect_incomplete")
     check_subdomain(str(subdomain))
-    return PeerClient(
-        settings.instance_url, str(subdomain), str(key), timeout=settings.outbound_timeout_s
-    )
+    return PeerClient.of(settings, str(subdomain), str(key))
 
 
 def campaign_options(scope: TenantScope, request: OptionsRequest) -> list[Option]:

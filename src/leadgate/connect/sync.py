@@ -86,13 +86,7 @@ def sync(
     our = session.get(Instance, job.instance_id)
     assert our is not None
     try:
-        with PeerClient(
-            settings.instance_url,
-            config.Subdomain,
-            config.API_Key,
-            timeout=settings.outbound_timeout_s,
-            transport=transport,
-        ) as peer:
+        with PeerClient.of(settings, config.Subdomain, config.API_Key, transport) as peer:
             _pull(session, peer, mirror, config, MIRRORED[job.type])
             mirror.state, mirror.synced_at = "ok", now
             mirror.last_error = mirror.error_since = None

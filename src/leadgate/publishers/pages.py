@@ -42,12 +42,6 @@ def keys_of(scope: TenantScope, publisher_id: int) -> list[PublisherApiKey]:
     )
 
 
-def granted_campaigns(scope: TenantScope, publisher_id: int) -> list[Campaign]:
-    """The campaigns the publisher may send leads into."""
-    ids = campaigns.granted_ids(scope, publisher_id)
-    return [c for c in campaigns.list_all(scope) if c.id in ids]
-
-
 # ---- admin pages ----
 
 
@@ -115,7 +109,7 @@ def _detail(
             "title": publisher.name,
             "publisher": publisher,
             "keys": keys_of(scope, publisher.id),
-            "campaigns": granted_campaigns(scope, publisher.id),
+            "campaigns": campaigns.granted(scope, publisher.id),
             "people": people,
             "new_key": new_key,
         },
@@ -164,7 +158,7 @@ def portal(request: Request, me: PublisherUser, session: DbSession) -> HTMLRespo
     """Your campaigns, their fields, and the rules the client shares with you."""
     scope = scope_of(session, me)
     assert me.publisher_id is not None
-    granted = granted_campaigns(scope, me.publisher_id)
+    granted = campaigns.granted(scope, me.publisher_id)
     return render(
         request,
         "publishers/portal.html",
@@ -199,7 +193,7 @@ def portal_leads(
         date_to=parsed.date_to,
         publisher_id=me.publisher_id,
     )
-    granted = granted_campaigns(scope, me.publisher_id)
+    granted = campaigns.granted(scope, me.publisher_id)
     return render(
         request,
         "publishers/portal_leads.html",

@@ -48,8 +48,7 @@ def granted_campaign(scope: TenantScope, caller: Caller, campaign_id: Id) -> Cam
 def list_granted(caller: Publisher, session: DbSession) -> Page[CampaignSummary]:
     """Campaigns this publisher key may send leads into."""
     scope = TenantScope(session, caller.instance_id)
-    ids = campaigns.granted_ids(scope, _publisher_id(caller))
-    rows = [c for c in campaigns.list_all(scope) if c.id in ids]
+    rows = campaigns.granted(scope, _publisher_id(caller))
     return Page[CampaignSummary](
         items=[CampaignSummary(id=c.id, name=c.name, status=c.status) for c in rows]
     )

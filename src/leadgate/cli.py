@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -16,7 +17,14 @@ import typer
 from rich.console import Console
 
 from leadgate.config import get_settings
-from leadgate.db import make_engine, make_sessionmaker, migrate, resolve_database_url, transaction
+from leadgate.db import (
+    make_engine,
+    make_sessionmaker,
+    migrate,
+    release_embedded,
+    resolve_database_url,
+    transaction,
+)
 from leadgate.errors import LeadgateError
 
 app = typer.Typer(
@@ -62,19 +70,27 @@ def serve(
     url = _database()
     api = create_app(settings, url)
 
-    if not no_worker:
-        inner = api.router.lifespan_context
+    inner = api.router.lifespan_context
 
-        @asynccontextmanager
-        async def lifespan(application: object) -> AsyncIterator[None]:
+    @asynccontextmanager
+    async def lifespan(application: object) -> AsyncIterator[None]:
+        # Runs inside uvicorn's graceful shutdown: uvicorn re-raises SIGTERM afterwards, so
+        # code after `uvicorn.run` (and atexit hooks) never runs on a signal.
+        task = None
+        if not no_worker:
             task = asyncio.create_task(
                 run_worker(url, concurrency=workers, wait=True, own_signals=False)
             )
-            async with inner(api):
-                yield
+        async with inner(api):
+            yield
+        if task is not None:
             task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        api.state.engine.dispose()
+        release_embedded()
 
-        api.router.lifespan_context = lifespan
+    api.router.lifespan_context = lifespan
 
     if demo:
         threading.Thread(
@@ -110,7 +126,10 @@ def worker(
 
     url = _database()
     logging.basicConfig(level=logging.INFO)
-    asyncio.run(run_worker(url, concurrency=concurrency, wait=True))
+    try:
+        asyncio.run(run_worker(url, concurrency=concurrency, wait=True))
+    finally:
+        release_embedded()
 
 
 @app.command(name="migrate")

@@ -65,6 +65,17 @@ def embedded_url(data_dir: Path) -> str:
     return str(server.get_uri(database=EMBEDDED_DB_NAME))
 
 
+def release_embedded() -> None:
+    """Let go of the embedded PostgreSQL: the last process using it stops it.
+
+    Long-running commands call this on their way out; relying on the library's atexit hook
+    alone left the server running after `leadgate serve` stopped.
+    """
+    for server in _servers.values():
+        server.cleanup()
+    _servers.clear()
+
+
 def resolve_database_url(settings: Settings) -> str:
     """The psycopg-style URL to use: DATABASE_URL, or the embedded server's."""
     if settings.database_url:

@@ -259,18 +259,6 @@ def _decode_value_cursor(cursor: str) -> str:
     return raw[2:]
 
 
-def stream_values(session: Session, list_id: int, batch: int = 10_000) -> Iterator[str]:
-    """Every value of a list, read with a server-side cursor (bounded memory)."""
-    result = session.execute(
-        select(ListValue.value)
-        .where(ListValue.list_id == list_id)
-        .order_by(ListValue.value)
-        .execution_options(yield_per=batch)
-    )
-    for (value,) in result:
-        yield value
-
-
 def all_values(session: Session, list_id: int) -> list[str]:
     """Every value of a list at once (for compiling matchers)."""
     conn = session.connection().connection.driver_connection

@@ -15,6 +15,7 @@ from leadgate.kit import problems
 from leadgate.kit.asgi import BodySizeLimit, HostRouting
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.leads.endpoints import router as leads_router
+from leadgate.leads.intake import LeadIntake
 from leadgate.lists.endpoints import router as lists_router
 from leadgate.processr.endpoints import router as processr_router
 from leadgate.publishers.endpoints import router as publishers_router
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.engine = make_engine(url, settings.db_pool_size)
     app.state.sessions = make_sessionmaker(app.state.engine)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_s)
+    app.state.lead_intake = LeadIntake(app.state.sessions, app.state.rate_limiter)
     problems.install(app)
     app.add_middleware(
         BodySizeLimit,

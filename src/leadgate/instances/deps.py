@@ -29,7 +29,8 @@ def get_session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def _bearer(authorization: str | None) -> str | None:
+def bearer(authorization: str | None) -> str | None:
+    """The secret of an `Authorization: Bearer <secret>` header."""
     if not authorization:
         return None
     scheme, _, value = authorization.partition(" ")
@@ -42,7 +43,7 @@ def get_caller(
     authorization: Annotated[str | None, Header()] = None,
 ) -> Caller:
     """Whoever the bearer secret stands for on this instance."""
-    return authenticate(session, subdomain, _bearer(authorization))
+    return authenticate(session, subdomain, bearer(authorization))
 
 
 def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
@@ -54,9 +55,13 @@ def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
 
 def get_publisher(request: Request, caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     """A publisher of this instance, within its key's rate limit."""
+    return admit_publisher(caller, request.app.state.rate_limiter)
+
+
+def admit_publisher(caller: Caller, limiter: RateLimiter) -> Caller:
+    """The caller if it is a publisher key within its rate limit; else 404 or 429."""
     if caller.is_admin:
         raise NotFound("Publisher endpoints need a publisher API key.", code="not_found")
-    limiter: RateLimiter = request.app.state.rate_limiter
     wait = limiter.hit(caller.key_id)
     if wait is not None:
         raise RateLimited(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from leadgate.connect import context as mirror_context
 from leadgate.connect.context import MIRROR_JOB_TYPES
 from leadgate.jobs.base import JobContext
 from leadgate.jobs.connect_mirror import MirrorView
+from leadgate.jobs.registry import REGISTRY, UnknownJobType
 from leadgate.kit.repository import TenantScope
 from leadgate.leads.models import Lead
 from leadgate.leads.service import record
@@ -77,14 +79,14 @@ class DbContext:
 
 
 def to_spec(job: ProcessrJob) -> JobSpec:
-    """The engine's view of a stored job."""
+    """The engine's view of a stored job, its config validated once per job version."""
     condition = None
     if job.condition:
         condition = GroupCondition(field=job.condition["field"], values=job.condition["values"])
     return JobSpec(
         id=job.id,
         type=job.type,
-        config=job.config,
+        config=_config_of(job),
         score=job.score,
         hardfail=job.hardfail,
         position=job.position,
@@ -93,6 +95,30 @@ def to_spec(job: ProcessrJob) -> JobSpec:
         condition=condition,
         catch_all=job.catch_all,
     )
+
+
+# Validated configs by (job id, version, updated_at): validating ten configs cost more than
+# running the ten jobs. A config that does not validate is kept raw, and the engine fails the
+# job with its reason.
+_CONFIGS: dict[tuple[int, int, datetime | None], BaseModel | dict[str, Any]] = {}
+_CONFIGS_MAX = 20_000
+
+
+def _config_of(job: ProcessrJob) -> BaseModel | dict[str, Any]:
+    key = (job.id, job.version, job.updated_at)
+    found = _CONFIGS.get(key)
+    if found is not None:
+        return found
+    try:
+        config: BaseModel | dict[str, Any] = REGISTRY.get(job.type).config_model.model_validate(
+            job.config
+        )
+    except (UnknownJobType, ValidationError):
+        config = job.config
+    if len(_CONFIGS) >= _CONFIGS_MAX:
+        _CONFIGS.clear()
+    _CONFIGS[key] = config
+    return config
 
 
 def context_for(
@@ -116,16 +142,21 @@ def judge(scope: TenantScope, lead: Lead, reason: str = "received") -> Verdict:
     return verdict
 
 
-def apply_verdict(scope: TenantScope, lead: Lead, verdict: Verdict, *, trigger: str) -> None:
-    """Store a verdict on the lead, with history entries for the judging and any status change."""
-    previous = lead.status
-    was_judged = lead.judged_at is not None
-    lead.status = verdict.status
-    lead.score = verdict.score
-    lead.max_score = verdict.max_score
-    lead.flags = [asdict(f) for f in verdict.flags]
-    lead.jobs = [asdict(j) for j in verdict.jobs]
-    lead.judged_at = datetime.now(UTC)
+def lead_values(verdict: Verdict) -> dict[str, Any]:
+    """The lead columns a verdict sets (besides `judged_at`)."""
+    return {
+        "status": verdict.status,
+        "score": verdict.score,
+        "max_score": verdict.max_score,
+        "flags": [asdict(f) for f in verdict.flags],
+        "jobs": [asdict(j) for j in verdict.jobs],
+    }
+
+
+def history_for(
+    previous: str, was_judged: bool, verdict: Verdict, *, trigger: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """The history entries (event, detail) that storing a verdict adds to a lead."""
     detail: dict[str, Any] = {
         "trigger": trigger,
         "status": verdict.status,
@@ -135,21 +166,34 @@ def apply_verdict(scope: TenantScope, lead: Lead, verdict: Verdict, *, trigger: 
     }
     if verdict.waiting_job_ids:
         detail["waiting_for_jobs"] = verdict.waiting_job_ids
+    entries: list[tuple[str, dict[str, Any]]] = []
     still_waiting = previous == "pending" and verdict.status == "pending" and was_judged
     if not still_waiting:  # a lead re-checked while it keeps waiting adds no history
-        record(scope, lead, "judged" if verdict.status != "pending" else "waiting", **detail)
+        entries.append(("judged" if verdict.status != "pending" else "waiting", detail))
+    if previous != verdict.status:
+        change = {"from": previous, "to": verdict.status, "reason": verdict.reason}
+        entries.append(("status_changed", {**change, "by": "processr"}))
+    return entries
+
+
+def apply_verdict(scope: TenantScope, lead: Lead, verdict: Verdict, *, trigger: str) -> None:
+    """Store a verdict on the lead, with history entries for the judging and any status change."""
+    entries = history_for(lead.status, lead.judged_at is not None, verdict, trigger=trigger)
+    for name, value in lead_values(verdict).items():
+        setattr(lead, name, value)
+    lead.judged_at = datetime.now(UTC)
+    for event, detail in entries:
+        record(scope, lead, event, **detail)
+    scope.session.flush()
+    queue_deliveries(scope.session, lead, verdict)
+
+
+def queue_deliveries(session: Session, lead: Lead, verdict: Verdict) -> None:
+    """Delivery rows (and their tasks) for a lead that ended valid or test."""
     if verdict.integration_job_ids and verdict.status in ("valid", "test"):
         from leadgate.connect.delivery import create_for
 
-        create_for(scope.session, lead, verdict.integration_job_ids)
-    if previous != verdict.status:
-        record(
-            scope,
-            lead,
-            "status_changed",
-            **{"from": previous, "to": verdict.status, "reason": verdict.reason, "by": "processr"},
-        )
-    scope.session.flush()
+        create_for(session, lead, verdict.integration_job_ids)
 
 
 def unjudged(session: Session, older_than: timedelta, limit: int = 500) -> list[Lead]:

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy.exc import IntegrityError
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
 from leadgate.campaigns.schemas import CampaignSummary, FormField
 from leadgate.errors import NotFound
-from leadgate.instances.deps import DbSession, Publisher
+from leadgate.instances.deps import DbSession, Publisher, bearer
 from leadgate.instances.service import Caller
 from leadgate.kit.pagination import Page
 from leadgate.kit.params import Id
 from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 from leadgate.leads import service as leads
+from leadgate.leads.intake import LeadIntake, Submission
 from leadgate.leads.schemas import LeadSubmit, PublisherLeadOut
-from leadgate.processr import judging
 from leadgate.processr import publisher_view as view
 from leadgate.webhooks import service as webhooks
 from leadgate.webhooks.schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionOut
@@ -130,46 +129,29 @@ def job_values(
         **problem_responses(403, 409),
     },
 )
-def submit_lead(
+async def submit_lead(
     campaign_id: Id,
     body: LeadSubmit,
-    response: Response,
-    caller: Publisher,
-    session: DbSession,
+    request: Request,
+    subdomain: Annotated[str, Path(description="The instance's subdomain.")],
+    authorization: Annotated[str | None, Header()] = None,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> PublisherLeadOut:
-    """Submit a lead; the answer carries the Processr's verdict (or `pending`)."""
-    scope = TenantScope(session, caller.instance_id)
-    publisher_id = _publisher_id(caller)
-    granted_campaign(scope, caller, campaign_id)
-    data: dict[str, Any] = dict(body.data)
-    digest = leads.request_hash(data)
-    if idempotency_key:
-        earlier = leads.by_idempotency_key(scope, publisher_id, idempotency_key)
-        if earlier is not None:
-            response.status_code = 200
-            return leads.to_publisher_out(leads.replay(earlier, digest))
-    try:
-        lead = leads.accept(
-            scope,
-            campaign_id,
-            data,
-            publisher_id=publisher_id,
-            idempotency_key=idempotency_key,
-            request_hash=digest,
-        )
-        session.commit()  # committed before judging: a crash leaves it pending, not lost
-    except IntegrityError:
-        # The same key raced in from another request: answer with that lead.
-        session.rollback()
-        assert idempotency_key is not None
-        earlier = leads.by_idempotency_key(scope, publisher_id, idempotency_key)
-        if earlier is None:
-            raise
-        response.status_code = 200
-        return leads.to_publisher_out(leads.replay(earlier, digest))
-    judging.judge(scope, lead)
-    return leads.to_publisher_out(lead)
+) -> Response:
+    """Submit a lead; the answer carries the Processr's verdict (or `pending`).
+
+    The lead is stored (committed) before the answer is sent, judged in the same transaction.
+    """
+    intake: LeadIntake = request.app.state.lead_intake
+    outcome = await intake.submit(
+        Submission(subdomain, bearer(authorization), campaign_id, dict(body.data), idempotency_key)
+    )
+    if isinstance(outcome, Exception):
+        raise outcome
+    return Response(
+        outcome.lead.model_dump_json(),
+        status_code=201 if outcome.created else 200,
+        media_type="application/json",
+    )
 
 
 @router.get("/leads/{lead_id}", response_model=PublisherLeadOut)

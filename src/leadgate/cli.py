@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -55,6 +52,14 @@ def serve(
         bool, typer.Option("--no-worker", help="Do not run a task worker in this process.")
     ] = False,
     workers: Annotated[int, typer.Option(help="Task worker concurrency.")] = 4,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes (one per core is a good start); each runs its own task "
+            "worker unless --no-worker.",
+        ),
+    ] = 1,
     demo: Annotated[
         bool,
         typer.Option("--demo", help="Once listening, create the demo data (see `leadgate demo`)."),
@@ -63,41 +68,33 @@ def serve(
     """Run the API and UI (and a task worker, unless --no-worker). Migrates on start."""
     import uvicorn
 
-    from leadgate.app import create_app
-    from leadgate.worker.runner import run_worker
+    from leadgate.serving import export_options, served_app
 
-    settings = get_settings()
     url = _database()
-    api = create_app(settings, url)
-
-    inner = api.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: object) -> AsyncIterator[None]:
-        # Runs inside uvicorn's graceful shutdown: uvicorn re-raises SIGTERM afterwards, so
-        # code after `uvicorn.run` (and atexit hooks) never runs on a signal.
-        task = None
-        if not no_worker:
-            task = asyncio.create_task(
-                run_worker(url, concurrency=workers, wait=True, own_signals=False)
-            )
-        async with inner(api):
-            yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        api.state.engine.dispose()
-        release_embedded()
-
-    api.router.lifespan_context = lifespan
-
     if demo:
         threading.Thread(
             target=_seed_when_up, args=(f"http://{host}:{port}/healthz", url), daemon=True
         ).start()
-    err.print(f"[green]leadgate[/] serving on http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(api, host=host, port=port, log_level="info")
+    err.print(
+        f"[green]leadgate[/] serving on http://{host}:{port}  (API docs: /docs)"
+        + (f", {processes} processes" if processes > 1 else "")
+    )
+    if processes == 1:
+        api = served_app(url, task_worker=not no_worker, concurrency=workers)
+        uvicorn.run(api, host=host, port=port, log_level="info")
+        return
+    export_options(url, task_worker=not no_worker, concurrency=workers)
+    try:
+        uvicorn.run(
+            "leadgate.serving:from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=processes,
+            log_level="info",
+        )
+    finally:
+        release_embedded()
 
 
 def _seed_when_up(health_url: str, url: str) -> None:

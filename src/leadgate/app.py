@@ -52,13 +52,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.add_middleware(HostRouting, base_domain=settings.base_domain)
 
     api = APIRouter(prefix=API_PREFIX)
+    # The Publisher API first: its lead route is the hot path, and routes match in order.
     for router in (
+        publisher_api_router,
         campaigns_router,
         publishers_router,
         lists_router,
         processr_router,
         leads_router,
-        publisher_api_router,
         connect_router,
         delivery_router,
     ):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadgate.errors import Conflict, Unauthorized
@@ -69,33 +68,6 @@ def issue_admin_token(session: Session, instance_id: int, name: str) -> str:
     session.add(AdminToken(instance_id=instance_id, name=name, token_hash=hash_secret(secret)))
     session.flush()
     return secret
-
-
-def publisher_keys(
-    session: Session, secrets: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], Caller]:
-    """The publishers that (subdomain, key) pairs stand for, in one query; unknown pairs are absent.
-
-    Revoked keys and keys of another instance are absent too; `authenticate` says why.
-    """
-    wanted = {(sub, hash_secret(secret)): (sub, secret) for sub, secret in secrets}
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Instance.subdomain, PublisherApiKey.key_hash, Instance.id)
-        .add_columns(PublisherApiKey.publisher_id, PublisherApiKey.id)
-        .join(PublisherApiKey, PublisherApiKey.instance_id == Instance.id)
-        .where(
-            tuple_(Instance.subdomain, PublisherApiKey.key_hash).in_(list(wanted)),
-            PublisherApiKey.revoked_at.is_(None),
-        )
-    ).all()
-    return {
-        wanted[(sub, digest)]: Caller(
-            instance_id=instance_id, subdomain=sub, publisher_id=publisher_id, key_id=key_id
-        )
-        for sub, digest, instance_id, publisher_id, key_id in rows
-    }
 
 
 def authenticate(session: Session, subdomain: str, secret: str | None) -> Caller:

@@ -16,6 +16,7 @@ are retried one per transaction, so a lead the database refuses takes down only 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,23 +24,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
-from leadgate.campaigns.models import Campaign, CampaignPublisher
+from leadgate.campaigns.models import Campaign
+from leadgate.config import get_settings
+from leadgate.connect import context as mirror_context
 from leadgate.errors import LeadgateError, NotFound
 from leadgate.instances.deps import admit_publisher
-from leadgate.instances.service import Caller, authenticate, publisher_keys
+from leadgate.instances.service import Caller, authenticate
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.kit.repository import TenantScope
+from leadgate.kit.secrets import hash_secret
 from leadgate.leads import service as leads
-from leadgate.leads.models import Lead, LeadHistory
+from leadgate.leads.models import Lead
 from leadgate.leads.schemas import PublisherLeadOut
 from leadgate.processr import judging
-from leadgate.processr.engine import JobSpec, Verdict
+from leadgate.processr.engine import Verdict
 from leadgate.processr.engine import judge as decide
-from leadgate.processr.service import jobs_of
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ class _Item:
     digest: str
     caller: Caller | None = None
     campaign: Campaign | None = None
+    stamp: str = ""
+    lists: dict[int, tuple[str, int]] = field(default_factory=dict)
     verdict: Verdict | None = None
     row: dict[str, Any] = field(default_factory=dict)
     outcome: Outcome | None = None
@@ -82,8 +86,7 @@ class _Item:
 def intake(session: Session, subs: Sequence[Submission], limiter: RateLimiter) -> list[Outcome]:
     """Answer a batch of submissions in the session's transaction (the caller commits)."""
     items = [_Item(s, leads.request_hash(s.data)) for s in subs]
-    _authenticate(session, items, limiter)
-    _grant(session, [i for i in items if i.outcome is None])
+    _lookup(session, items, limiter)
     _replay(session, [i for i in items if i.outcome is None])
     for item in items:
         if item.outcome is None:
@@ -100,42 +103,87 @@ def intake(session: Session, subs: Sequence[Submission], limiter: RateLimiter) -
     return [i.outcome if i.outcome is not None else RuntimeError("no outcome") for i in items]
 
 
-def _authenticate(session: Session, items: list[_Item], limiter: RateLimiter) -> None:
-    keys = {(i.sub.subdomain, i.sub.secret) for i in items if i.sub.secret}
-    callers = publisher_keys(session, [(sub, secret) for sub, secret in keys if secret])
+# One query answers, for each distinct (subdomain, key, campaign) of a batch: the key's publisher
+# (live keys only), the campaign if it is granted to that publisher, the stamp of its jobs (ids
+# and update times: the per-process job cache is rebuilt when it moves) and the versions of the
+# lists those jobs read (compiled lists are cached per version).
+_LOOKUP = text(
+    """
+SELECT q.i, k.instance_id, k.publisher_id, k.id, c.id, c.name, c.status, c.fields,
+       jobs.stamp, lists.versions
+FROM jsonb_to_recordset(CAST(:q AS jsonb)) AS q(i int, sub text, key_hash text, cid bigint)
+JOIN instances n ON n.subdomain = q.sub
+JOIN publisher_api_keys k
+  ON k.instance_id = n.id AND k.key_hash = q.key_hash AND k.revoked_at IS NULL
+LEFT JOIN campaign_publishers g
+  ON g.instance_id = n.id AND g.publisher_id = k.publisher_id AND g.campaign_id = q.cid
+LEFT JOIN campaigns c ON c.id = g.campaign_id AND c.instance_id = n.id
+LEFT JOIN LATERAL (
+    SELECT string_agg(j.id || '@' || j.updated_at, ',' ORDER BY j.id) AS stamp,
+           array_agg((j.config ->> 'list_id')::bigint)
+             FILTER (WHERE jsonb_typeof(j.config -> 'list_id') = 'number') AS list_ids
+    FROM processr_jobs j WHERE j.campaign_id = c.id
+) jobs ON true
+LEFT JOIN LATERAL (
+    SELECT jsonb_agg(jsonb_build_array(l.id, l.name, l.version)) AS versions
+    FROM validation_lists l WHERE l.instance_id = n.id AND l.id = ANY(jobs.list_ids)
+) lists ON true
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Granted:
+    caller: Caller
+    campaign: Campaign | None
+    stamp: str
+    lists: dict[int, tuple[str, int]]
+
+
+def _lookup(session: Session, items: list[_Item], limiter: RateLimiter) -> None:
+    """Each item's caller (within its rate limit) and granted campaign, or its refusal."""
+    asked = {
+        (i.sub.subdomain, hash_secret(i.sub.secret), i.sub.campaign_id): n
+        for n, i in enumerate(items)
+        if i.sub.secret
+    }
+    found: dict[tuple[str, str, int], _Granted] = {}
+    if asked:
+        query = [{"i": n, "sub": s, "key_hash": h, "cid": c} for (s, h, c), n in asked.items()]
+        for n, inst, pub, key_id, cid, name, status, fields, stamp, versions in session.execute(
+            _LOOKUP, {"q": json.dumps(query)}
+        ):
+            item = items[n]
+            caller = Caller(inst, item.sub.subdomain, publisher_id=pub, key_id=key_id)
+            campaign = None
+            if cid is not None:
+                campaign = Campaign(id=cid, instance_id=inst, name=name, status=status)
+                campaign.fields = fields
+            lists = {v[0]: (v[1], v[2]) for v in versions or []}
+            key = (item.sub.subdomain, hash_secret(item.sub.secret or ""), item.sub.campaign_id)
+            found[key] = _Granted(caller, campaign, stamp or "", lists)
     for item in items:
+        granted = None
+        if item.sub.secret:
+            key = (item.sub.subdomain, hash_secret(item.sub.secret), item.sub.campaign_id)
+            granted = found.get(key)
         try:
-            caller = callers.get((item.sub.subdomain, item.sub.secret or ""))
-            if caller is None:  # says why: no secret, another instance's, revoked, an admin's
-                caller = authenticate(session, item.sub.subdomain, item.sub.secret)
+            # no secret, another instance's, a revoked one or an admin's: `authenticate` says why
+            caller = (
+                granted.caller
+                if granted
+                else authenticate(session, item.sub.subdomain, item.sub.secret)
+            )
             item.caller = admit_publisher(caller, limiter)
         except LeadgateError as exc:
             item.outcome = exc
-
-
-def _grant(session: Session, items: list[_Item]) -> None:
-    """Each item's campaign, if granted to its publisher; 404 campaign_not_found otherwise."""
-    wanted = {(i.caller.publisher_id, i.sub.campaign_id) for i in items if i.caller}
-    rows = session.execute(
-        select(CampaignPublisher.publisher_id, Campaign)
-        .join(Campaign, Campaign.id == CampaignPublisher.campaign_id)
-        .where(
-            tuple_(CampaignPublisher.publisher_id, CampaignPublisher.campaign_id).in_(list(wanted)),
-            Campaign.instance_id == CampaignPublisher.instance_id,
-        )
-    ).all()
-    granted: dict[tuple[int | None, int, int], Campaign] = {
-        (publisher_id, c.id, c.instance_id): c for publisher_id, c in rows
-    }
-    for item in items:
-        assert item.caller is not None
-        item.campaign = granted.get(
-            (item.caller.publisher_id, item.sub.campaign_id, item.caller.instance_id)
-        )
-        if item.campaign is None:
+            continue
+        if granted is None or granted.campaign is None:
             item.outcome = NotFound(
                 f"No campaign {item.sub.campaign_id} for this key.", code="campaign_not_found"
             )
+            continue
+        item.campaign, item.stamp, item.lists = granted.campaign, granted.stamp, granted.lists
 
 
 def _replay(session: Session, items: list[_Item]) -> None:
@@ -166,36 +214,72 @@ def _answer_replay(item: _Item, lead: Lead) -> None:
 
 
 def _judge(session: Session, items: list[_Item]) -> None:
-    """Verdicts in memory, with each campaign's jobs, lists and mirrors read once per batch."""
+    """Verdicts in memory; jobs cached per campaign, lists per version, mirrors read per batch."""
     by_campaign: dict[int, list[_Item]] = {}
     for item in items:
         assert item.campaign is not None
         by_campaign.setdefault(item.campaign.id, []).append(item)
+    staleness = get_settings().connect_max_staleness_s
     for group in by_campaign.values():
-        campaign = group[0].campaign
-        assert campaign is not None
-        jobs = jobs_of(TenantScope(session, campaign.instance_id), campaign.id)
-        specs: list[JobSpec] = [judging.to_spec(j) for j in jobs]
-        ctx = judging.context_for(session, campaign.instance_id, jobs)
+        first = group[0]
+        assert first.campaign is not None
+        instance_id = first.campaign.instance_id
+        jobs = judging.campaign_jobs(
+            TenantScope(session, instance_id), first.campaign.id, first.stamp
+        )
+        mirrors = mirror_context.load(session, jobs.mirror_job_ids, staleness)
+        ctx = judging.DbContext(session, instance_id, jobs.list_ids, mirrors, first.lists)
         for item in group:
             try:
-                item.verdict = decide(item.sub.data, specs, ctx)
+                item.verdict = decide(item.sub.data, jobs.specs, ctx)
             except Exception:  # a bug in a job must not lose the lead: stored unjudged
-                log.exception("judging a lead of campaign %s failed; it stays pending", campaign.id)
+                log.exception(
+                    "judging a lead of campaign %s failed; it stays pending", first.campaign.id
+                )
+
+
+# One statement writes a batch: ids drawn from the sequence in submission order, the leads
+# (a key that another process stored meanwhile is skipped, not an error), and the history rows
+# of the leads actually inserted, in order. The rows travel as one JSON document, so the
+# statement is the same for any batch size and costs one parse.
+_WRITE = text(
+    """
+WITH src AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('leads', 'id')) AS id, u.*
+    FROM jsonb_to_recordset(CAST(:leads AS jsonb)) AS u(
+        ord int, instance_id bigint, campaign_id bigint, publisher_id bigint, data jsonb,
+        status text, score int, max_score int, flags jsonb, jobs jsonb, idempotency_key text,
+        request_hash text, judged boolean)
+    ORDER BY u.ord
+), ins AS (
+    INSERT INTO leads (id, instance_id, campaign_id, publisher_id, data, status, score,
+                       max_score, flags, jobs, idempotency_key, request_hash, judged_at)
+    SELECT id, instance_id, campaign_id, publisher_id, data, status, score, max_score, flags,
+           jobs, idempotency_key, request_hash, CASE WHEN judged THEN now() END
+    FROM src ORDER BY ord
+    ON CONFLICT (publisher_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id, updated_at
+), hist AS (
+    INSERT INTO lead_history (lead_id, event, detail)
+    SELECT ins.id, h.event, h.detail
+    FROM jsonb_to_recordset(CAST(:history AS jsonb)) AS h(ord int, n int, event text, detail jsonb)
+    JOIN src ON src.ord = h.ord
+    JOIN ins ON ins.id = src.id
+    ORDER BY h.n
+)
+SELECT src.id, ins.updated_at FROM src LEFT JOIN ins ON ins.id = src.id ORDER BY src.ord
+"""
+)
 
 
 def _store(session: Session, items: list[_Item]) -> None:
     """Insert the leads and their history; a key another process stored meanwhile is replayed."""
-    ids = session.scalars(
-        select(func.nextval(func.pg_get_serial_sequence("leads", "id"))).select_from(
-            func.generate_series(1, len(items))
-        )
-    ).all()
-    rows = []
-    for item, lead_id in zip(items, ids, strict=True):
+    rows: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for ordinal, item in enumerate(items):
         assert item.caller is not None and item.campaign is not None
         item.row = {
-            "id": lead_id,
+            "ord": ordinal,
             "instance_id": item.campaign.instance_id,
             "campaign_id": item.campaign.id,
             "publisher_id": item.caller.publisher_id,
@@ -207,47 +291,28 @@ def _store(session: Session, items: list[_Item]) -> None:
             "jobs": [],
             "idempotency_key": item.sub.idempotency_key,
             "request_hash": item.digest,
-            "judged_at": None,
+            "judged": item.verdict is not None,
         }
+        events = [("received", {"publisher_id": item.caller.publisher_id})]
         if item.verdict is not None:
-            item.row.update(judging.lead_values(item.verdict), judged_at=func.now())
+            item.row.update(judging.lead_values(item.verdict))
+            events += judging.history_for("pending", False, item.verdict, trigger="received")
         rows.append(item.row)
-    stored: dict[int, datetime] = dict(
-        session.execute(
-            pg_insert(Lead)
-            .values(rows)
-            .on_conflict_do_nothing(
-                index_elements=[Lead.publisher_id, Lead.idempotency_key],
-                index_where=Lead.idempotency_key.is_not(None),
-            )
-            .returning(Lead.id, Lead.updated_at)
-        ).all()
-    )
-    history: list[dict[str, Any]] = []
-    for item in items:
-        lead_id = item.row["id"]
-        if lead_id not in stored:
-            continue
-        history.append(_history(lead_id, "received", {"publisher_id": item.row["publisher_id"]}))
-        if item.verdict is not None:
-            for event, detail in judging.history_for(
-                "pending", False, item.verdict, trigger="received"
-            ):
-                history.append(_history(lead_id, event, detail))
-        item.outcome = Accepted(_out(item.row, stored[lead_id]), True)
-    if history:
-        session.execute(insert(LeadHistory).values(history))
-    for item in items:
-        if item.outcome is None:  # the key raced in from another process
+        for event, detail in events:
+            history.append({"ord": ordinal, "n": len(history), "event": event, "detail": detail})
+    written = session.execute(
+        _WRITE, {"leads": json.dumps(rows), "history": json.dumps(history)}
+    ).all()
+    for item, (lead_id, updated_at) in zip(items, written, strict=True):
+        item.row["id"] = lead_id
+        if updated_at is None:  # the key raced in from another process: answer with that lead
             _replay(session, [item])
-        elif item.verdict is not None and item.verdict.integration_job_ids:
-            lead = session.get(Lead, item.row["id"])
+            continue
+        item.outcome = Accepted(_out(item.row, updated_at), True)
+        if item.verdict is not None and item.verdict.integration_job_ids:
+            lead = session.get(Lead, lead_id)
             assert lead is not None
             judging.queue_deliveries(session, lead, item.verdict)
-
-
-def _history(lead_id: int, event: str, detail: dict[str, Any]) -> dict[str, Any]:
-    return {"lead_id": lead_id, "event": event, "detail": detail}
 
 
 def _out(row: dict[str, Any], updated_at: datetime) -> PublisherLeadOut:

@@ -81,6 +81,15 @@ class FlagOut:
     code: str
     message: str
 
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (what `dataclasses.asdict` gives, without its deep copies)."""
+        return {
+            "job_id": self.job_id,
+            "job_type": self.job_type,
+            "code": self.code,
+            "message": self.message,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class JobRun:
@@ -90,6 +99,15 @@ class JobRun:
     type: str
     passed: bool
     mirror_version: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return {
+            "job_id": self.job_id,
+            "type": self.type,
+            "passed": self.passed,
+            "mirror_version": self.mirror_version,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -40,17 +41,21 @@ class DbContext:
         self,
         session: Session,
         instance_id: int,
-        list_ids: set[int],
+        list_ids: Collection[int],
         mirrors: dict[tuple[str, int, int], MirrorView] | None = None,
+        lists: dict[int, tuple[str, int]] | None = None,
     ) -> None:
+        """`lists` (id -> (name, version)), when the caller has read them, saves a query."""
         self.session = session
         self.mirrors = mirrors or {}
-        rows = session.execute(
-            select(ValidationList.id, ValidationList.name, ValidationList.version).where(
-                ValidationList.instance_id == instance_id, ValidationList.id.in_(list_ids)
-            )
-        ).all()
-        self._lists = {r[0]: (r[1], r[2]) for r in rows}
+        if lists is None:
+            rows = session.execute(
+                select(ValidationList.id, ValidationList.name, ValidationList.version).where(
+                    ValidationList.instance_id == instance_id, ValidationList.id.in_(list_ids)
+                )
+            ).all()
+            lists = {r[0]: (r[1], r[2]) for r in rows}
+        self._lists = lists
 
     def compiled_list(self, list_id: int) -> CompiledList | None:
         for _ in range(3):
@@ -121,11 +126,48 @@ def _config_of(job: ProcessrJob) -> BaseModel | dict[str, Any]:
     return config
 
 
+@dataclass(frozen=True, slots=True)
+class CampaignJobs:
+    """A campaign's Processr as judging needs it: specs, the lists and mirrors they read."""
+
+    stamp: str
+    specs: list[JobSpec]
+    list_ids: frozenset[int]
+    mirror_job_ids: tuple[int, ...]
+
+
+# Per process, by campaign: rebuilt when the stamp (the jobs' ids and update times, read with
+# the lead's campaign) differs, so every process follows a change with its next lead.
+_CAMPAIGN_JOBS: dict[int, CampaignJobs] = {}
+
+
+def campaign_jobs(scope: TenantScope, campaign_id: int, stamp: str) -> CampaignJobs:
+    """The campaign's jobs for judging, from the cache while `stamp` is unchanged."""
+    cached = _CAMPAIGN_JOBS.get(campaign_id)
+    if cached is not None and cached.stamp == stamp:
+        return cached
+    jobs = jobs_of(scope, campaign_id)
+    built = CampaignJobs(
+        stamp=stamp,
+        specs=[to_spec(j) for j in jobs],
+        list_ids=frozenset(_list_ids(jobs)),
+        mirror_job_ids=tuple(j.id for j in jobs if j.type in MIRROR_JOB_TYPES),
+    )
+    if len(_CAMPAIGN_JOBS) >= _CONFIGS_MAX:
+        _CAMPAIGN_JOBS.clear()
+    _CAMPAIGN_JOBS[campaign_id] = built
+    return built
+
+
+def _list_ids(jobs: list[ProcessrJob]) -> set[int]:
+    return {j.config["list_id"] for j in jobs if isinstance(j.config.get("list_id"), int)}
+
+
 def context_for(
     session: Session, instance_id: int, jobs: list[ProcessrJob], settings: Settings | None = None
 ) -> JobContext:
     """A context holding every list and mirror these jobs use."""
-    list_ids = {j.config["list_id"] for j in jobs if isinstance(j.config.get("list_id"), int)}
+    list_ids = _list_ids(jobs)
     mirror_jobs = [j.id for j in jobs if j.type in MIRROR_JOB_TYPES]
     staleness = (settings or get_settings()).connect_max_staleness_s
     mirrors = mirror_context.load(session, mirror_jobs, staleness) if mirror_jobs else {}
@@ -148,8 +190,8 @@ def lead_values(verdict: Verdict) -> dict[str, Any]:
         "status": verdict.status,
         "score": verdict.score,
         "max_score": verdict.max_score,
-        "flags": [asdict(f) for f in verdict.flags],
-        "jobs": [asdict(j) for j in verdict.jobs],
+        "flags": [f.as_dict() for f in verdict.flags],
+        "jobs": [j.as_dict() for j in verdict.jobs],
     }
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
 from leadgate.campaigns.endpoints import router as campaigns_router
 from leadgate.config import Settings, get_settings
 from leadgate.connect.delivery_endpoints import router as delivery_router
 from leadgate.connect.endpoints import router as connect_router
-from leadgate.db import make_engine, make_sessionmaker, resolve_database_url
+from leadgate.db import libpq_url, make_engine, make_sessionmaker, resolve_database_url
 from leadgate.kit import problems
-from leadgate.kit.asgi import BodySizeLimit, HostRouting
+from leadgate.kit.asgi import BodySizeLimit, GZipExceptLeads, HostRouting
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.leads.endpoints import router as leads_router
 from leadgate.leads.intake import LeadIntake
@@ -29,7 +31,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     """The ASGI app of a deployment; every instance lives under /i/{subdomain}."""
     settings = settings or get_settings()
     url = database_url or resolve_database_url(settings)
+
+    @asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        yield
+        await application.state.lead_intake.aclose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="leadgate",
         version="1",
         summary="Lead validation with Connect between instances.",
@@ -41,14 +50,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.engine = make_engine(url, settings.db_pool_size)
     app.state.sessions = make_sessionmaker(app.state.engine)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_s)
-    app.state.lead_intake = LeadIntake(app.state.sessions, app.state.rate_limiter)
+    app.state.lead_intake = LeadIntake(app.state.sessions, app.state.rate_limiter, libpq_url(url))
     problems.install(app)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(GZipExceptLeads, minimum_size=1000)
     app.add_middleware(HostRouting, base_domain=settings.base_domain)
 
     api = APIRouter(prefix=API_PREFIX)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +23,10 @@ from fastapi import FastAPI
 from leadgate.app import create_app
 from leadgate.config import get_settings
 from leadgate.db import release_embedded
+from leadgate.kit.memory import settle
+from leadgate.processr import judging
+
+log = logging.getLogger(__name__)
 
 OPTIONS_ENV = "LEADGATE_SERVE_OPTIONS"
 
@@ -28,6 +35,8 @@ def served_app(url: str, *, task_worker: bool, concurrency: int) -> FastAPI:
     """The app with a task worker in its lifespan (unless `task_worker` is False)."""
     from leadgate.worker.runner import run_worker
 
+    logging.basicConfig(format="%(levelname)-9s %(name)s: %(message)s")
+    logging.getLogger("leadgate").setLevel(logging.INFO)
     api = create_app(get_settings(), url)
     inner = api.router.lifespan_context
 
@@ -41,17 +50,33 @@ def served_app(url: str, *, task_worker: bool, concurrency: int) -> FastAPI:
                 run_worker(url, concurrency=concurrency, wait=True, own_signals=False)
             )
         async with inner(api):
+            settle()  # the app is built: its long-lived heap stays out of full collections
+            threading.Thread(target=_prewarm, args=(api,), daemon=True).start()
             yield
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        api.state.lead_intake.close()
         api.state.engine.dispose()
         release_embedded()  # a no-op in the child processes of `--processes N`
 
     api.router.lifespan_context = lifespan
     return api
+
+
+def _prewarm(api: FastAPI) -> None:
+    """Compile the lists active campaigns use, off the request path."""
+    try:
+        started = time.perf_counter()
+        with api.state.sessions() as session:
+            count = judging.prewarm(session)
+        log.info(
+            "list caches warm for %d jobs of active campaigns in %.1f s",
+            count,
+            time.perf_counter() - started,
+        )
+    except Exception:  # a cache warm-up must never take the server down
+        log.warning("warming the list caches failed; leads will compile them", exc_info=True)
 
 
 def export_options(url: str, *, task_worker: bool, concurrency: int) -> None:

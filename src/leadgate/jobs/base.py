@@ -35,9 +35,12 @@ class JobResult:
     mirror_version: int | None = None
 
 
+_PASSED = JobResult(passed=True)
+
+
 def passed() -> JobResult:
-    """A passing result with no flags."""
-    return JobResult(passed=True)
+    """A passing result with no flags (one shared instance: results are never changed)."""
+    return _PASSED
 
 
 def failed(code: str, message: str) -> JobResult:

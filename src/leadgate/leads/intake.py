@@ -2,21 +2,31 @@
 
 The hot path of the Publisher API. Each API process gathers the submissions that arrive while its
 previous batch is being written (no timer: a lone lead on an idle server is written at once) and
-handles them in one transaction: one query per kind of read (keys, grants and campaigns, earlier
-Idempotency-Keys, and per campaign its jobs, list versions and mirrors), the verdicts decided in
-memory by the Processr, then the leads and their history inserted with one statement each and
-one commit. Nothing is answered before that commit, so a 2xx lead is a stored lead.
+answers the batch with two statements: one *lookup* (keys, grants, campaigns, the stamp of each
+campaign's jobs and the versions of the lists they read, for every distinct key and campaign of
+the batch) and one *write* (the leads and their history, as one atomic statement). The verdicts
+are decided in memory between the two by the Processr, with job definitions cached per campaign
+stamp and compiled lists per list version. Nothing is answered before the write is committed, so
+a 2xx lead is a stored lead.
+
+Two drivers run the same steps:
+
+- the *fast* one, on the event loop with its own autocommit connection, handles the usual batch:
+  known live keys, granted campaigns, warm caches, no Connect jobs;
+- the *general* one, in a worker thread with an ORM session and one transaction, handles
+  everything else (an unknown or revoked key and the reason it gets, a cache to fill or a list to
+  compile, Connect mirrors to read, deliveries to queue with the lead) and every batch the fast
+  one declines. It is the reference: the fast one only ever skips work it proved unnecessary.
 
 Every submission gets its own answer: a refused key, an unknown field or a replayed key fails
 that submission only. Two submissions of one batch with the same Idempotency-Key are handled one
-after the other, as if sent in turn. If the batch's transaction fails as a whole, its submissions
-are retried one per transaction, so a lead the database refuses takes down only itself.
+after the other, as if sent in turn. If a batch fails as a whole, its submissions are retried one
+per transaction, so a lead the database refuses takes down only itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, tuple_
+import orjson
+import psycopg
 from sqlalchemy.orm import Session
 
 from leadgate.campaigns.models import Campaign
@@ -33,6 +44,7 @@ from leadgate.connect import context as mirror_context
 from leadgate.errors import LeadgateError, NotFound
 from leadgate.instances.deps import admit_publisher
 from leadgate.instances.service import Caller, authenticate
+from leadgate.jobs.base import JobContext
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret
@@ -74,44 +86,42 @@ Outcome = Accepted | Exception
 class _Item:
     sub: Submission
     digest: str
+    found: _Found | None = None
     caller: Caller | None = None
-    campaign: Campaign | None = None
-    stamp: str = ""
-    lists: dict[int, tuple[str, int]] = field(default_factory=dict)
     verdict: Verdict | None = None
     row: dict[str, Any] = field(default_factory=dict)
     outcome: Outcome | None = None
 
-
-def intake(session: Session, subs: Sequence[Submission], limiter: RateLimiter) -> list[Outcome]:
-    """Answer a batch of submissions in the session's transaction (the caller commits)."""
-    items = [_Item(s, leads.request_hash(s.data)) for s in subs]
-    _lookup(session, items, limiter)
-    _replay(session, [i for i in items if i.outcome is None])
-    for item in items:
-        if item.outcome is None:
-            assert item.campaign is not None
-            try:
-                leads.check_open(item.campaign)
-                leads.check_data(item.campaign, item.sub.data)
-            except LeadgateError as exc:
-                item.outcome = exc
-    todo = [i for i in items if i.outcome is None]
-    if todo:
-        _judge(session, todo)
-        _store(session, todo)
-    return [i.outcome if i.outcome is not None else RuntimeError("no outcome") for i in items]
+    @property
+    def campaign(self) -> Campaign:
+        assert self.found is not None and self.found.campaign is not None
+        return self.found.campaign
 
 
-# One query answers, for each distinct (subdomain, key, campaign) of a batch: the key's publisher
-# (live keys only), the campaign if it is granted to that publisher, the stamp of its jobs (ids
-# and update times: the per-process job cache is rebuilt when it moves) and the versions of the
-# lists those jobs read (compiled lists are cached per version).
-_LOOKUP = text(
-    """
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What the lookup found for a (subdomain, key, campaign): a live key, maybe a grant."""
+
+    caller: Caller
+    campaign: Campaign | None
+    stamp: str
+    lists: dict[int, tuple[str, int]]
+
+
+class _Declined(Exception):
+    """The fast driver cannot answer this batch; the general one will."""
+
+
+# --- the statements ----------------------------------------------------------------------------
+
+# For each distinct (subdomain, key, campaign) of a batch: the key's publisher (live keys only),
+# the campaign if it is granted to that publisher, the stamp of its jobs (ids and update times:
+# the per-process job cache is rebuilt when it moves), whether it has jobs only the general
+# driver runs, and the versions of the lists its jobs read.
+LOOKUP = """
 SELECT q.i, k.instance_id, k.publisher_id, k.id, c.id, c.name, c.status, c.fields,
-       jobs.stamp, lists.versions
-FROM jsonb_to_recordset(CAST(:q AS jsonb)) AS q(i int, sub text, key_hash text, cid bigint)
+       jobs.stamp, jobs.general, lists.versions
+FROM jsonb_to_recordset(%(q)s::jsonb) AS q(i int, sub text, key_hash text, cid bigint)
 JOIN instances n ON n.subdomain = q.sub
 JOIN publisher_api_keys k
   ON k.instance_id = n.id AND k.key_hash = q.key_hash AND k.revoked_at IS NULL
@@ -120,6 +130,7 @@ LEFT JOIN campaign_publishers g
 LEFT JOIN campaigns c ON c.id = g.campaign_id AND c.instance_id = n.id
 LEFT JOIN LATERAL (
     SELECT string_agg(j.id || '@' || j.updated_at, ',' ORDER BY j.id) AS stamp,
+           coalesce(bool_or(j.type LIKE 'connect%%'), false) AS general,
            array_agg((j.config ->> 'list_id')::bigint)
              FILTER (WHERE jsonb_typeof(j.config -> 'list_id') = 'number') AS list_ids
     FROM processr_jobs j WHERE j.campaign_id = c.id
@@ -129,124 +140,23 @@ LEFT JOIN LATERAL (
     FROM validation_lists l WHERE l.instance_id = n.id AND l.id = ANY(jobs.list_ids)
 ) lists ON true
 """
-)
 
+# The leads sent earlier with these (publisher, Idempotency-Key) pairs.
+EARLIER = """
+SELECT l.publisher_id, l.idempotency_key, l.id, l.status, l.score, l.max_score, l.flags,
+       l.updated_at, l.request_hash
+FROM jsonb_to_recordset(%(q)s::jsonb) AS q(publisher_id bigint, key text)
+JOIN leads l ON l.publisher_id = q.publisher_id AND l.idempotency_key = q.key
+"""
 
-@dataclass(frozen=True, slots=True)
-class _Granted:
-    caller: Caller
-    campaign: Campaign | None
-    stamp: str
-    lists: dict[int, tuple[str, int]]
-
-
-def _lookup(session: Session, items: list[_Item], limiter: RateLimiter) -> None:
-    """Each item's caller (within its rate limit) and granted campaign, or its refusal."""
-    asked = {
-        (i.sub.subdomain, hash_secret(i.sub.secret), i.sub.campaign_id): n
-        for n, i in enumerate(items)
-        if i.sub.secret
-    }
-    found: dict[tuple[str, str, int], _Granted] = {}
-    if asked:
-        query = [{"i": n, "sub": s, "key_hash": h, "cid": c} for (s, h, c), n in asked.items()]
-        for n, inst, pub, key_id, cid, name, status, fields, stamp, versions in session.execute(
-            _LOOKUP, {"q": json.dumps(query)}
-        ):
-            item = items[n]
-            caller = Caller(inst, item.sub.subdomain, publisher_id=pub, key_id=key_id)
-            campaign = None
-            if cid is not None:
-                campaign = Campaign(id=cid, instance_id=inst, name=name, status=status)
-                campaign.fields = fields
-            lists = {v[0]: (v[1], v[2]) for v in versions or []}
-            key = (item.sub.subdomain, hash_secret(item.sub.secret or ""), item.sub.campaign_id)
-            found[key] = _Granted(caller, campaign, stamp or "", lists)
-    for item in items:
-        granted = None
-        if item.sub.secret:
-            key = (item.sub.subdomain, hash_secret(item.sub.secret), item.sub.campaign_id)
-            granted = found.get(key)
-        try:
-            # no secret, another instance's, a revoked one or an admin's: `authenticate` says why
-            caller = (
-                granted.caller
-                if granted
-                else authenticate(session, item.sub.subdomain, item.sub.secret)
-            )
-            item.caller = admit_publisher(caller, limiter)
-        except LeadgateError as exc:
-            item.outcome = exc
-            continue
-        if granted is None or granted.campaign is None:
-            item.outcome = NotFound(
-                f"No campaign {item.sub.campaign_id} for this key.", code="campaign_not_found"
-            )
-            continue
-        item.campaign, item.stamp, item.lists = granted.campaign, granted.stamp, granted.lists
-
-
-def _replay(session: Session, items: list[_Item]) -> None:
-    """Submissions whose Idempotency-Key was used before get that lead (or 409)."""
-    keyed = {key: i for i in items if (key := _key(i)) is not None}
-    if not keyed:
-        return
-    earlier = session.scalars(
-        select(Lead).where(
-            tuple_(Lead.publisher_id, Lead.idempotency_key).in_(list(keyed)),
-        )
-    ).all()
-    for lead in earlier:
-        _answer_replay(keyed[(lead.publisher_id, lead.idempotency_key)], lead)
-
-
-def _key(item: _Item) -> tuple[int | None, str | None] | None:
-    if item.caller is None or not item.sub.idempotency_key:
-        return None
-    return (item.caller.publisher_id, item.sub.idempotency_key)
-
-
-def _answer_replay(item: _Item, lead: Lead) -> None:
-    try:
-        item.outcome = Accepted(leads.to_publisher_out(leads.replay(lead, item.digest)), False)
-    except LeadgateError as exc:
-        item.outcome = exc
-
-
-def _judge(session: Session, items: list[_Item]) -> None:
-    """Verdicts in memory; jobs cached per campaign, lists per version, mirrors read per batch."""
-    by_campaign: dict[int, list[_Item]] = {}
-    for item in items:
-        assert item.campaign is not None
-        by_campaign.setdefault(item.campaign.id, []).append(item)
-    staleness = get_settings().connect_max_staleness_s
-    for group in by_campaign.values():
-        first = group[0]
-        assert first.campaign is not None
-        instance_id = first.campaign.instance_id
-        jobs = judging.campaign_jobs(
-            TenantScope(session, instance_id), first.campaign.id, first.stamp
-        )
-        mirrors = mirror_context.load(session, jobs.mirror_job_ids, staleness)
-        ctx = judging.DbContext(session, instance_id, jobs.list_ids, mirrors, first.lists)
-        for item in group:
-            try:
-                item.verdict = decide(item.sub.data, jobs.specs, ctx)
-            except Exception:  # a bug in a job must not lose the lead: stored unjudged
-                log.exception(
-                    "judging a lead of campaign %s failed; it stays pending", first.campaign.id
-                )
-
-
-# One statement writes a batch: ids drawn from the sequence in submission order, the leads
-# (a key that another process stored meanwhile is skipped, not an error), and the history rows
-# of the leads actually inserted, in order. The rows travel as one JSON document, so the
+# One atomic statement writes a batch: ids drawn from the sequence in submission order, the
+# leads (a key that another process stored meanwhile is skipped, not an error), and the history
+# rows of the leads actually inserted, in order. The rows travel as JSON documents, so the
 # statement is the same for any batch size and costs one parse.
-_WRITE = text(
-    """
+WRITE = """
 WITH src AS MATERIALIZED (
     SELECT nextval(pg_get_serial_sequence('leads', 'id')) AS id, u.*
-    FROM jsonb_to_recordset(CAST(:leads AS jsonb)) AS u(
+    FROM jsonb_to_recordset(%(leads)s::jsonb) AS u(
         ord int, instance_id bigint, campaign_id bigint, publisher_id bigint, data jsonb,
         status text, score int, max_score int, flags jsonb, jobs jsonb, idempotency_key text,
         request_hash text, judged boolean)
@@ -262,22 +172,135 @@ WITH src AS MATERIALIZED (
 ), hist AS (
     INSERT INTO lead_history (lead_id, event, detail)
     SELECT ins.id, h.event, h.detail
-    FROM jsonb_to_recordset(CAST(:history AS jsonb)) AS h(ord int, n int, event text, detail jsonb)
+    FROM jsonb_to_recordset(%(history)s::jsonb) AS h(ord int, n int, event text, detail jsonb)
     JOIN src ON src.ord = h.ord
     JOIN ins ON ins.id = src.id
     ORDER BY h.n
 )
 SELECT src.id, ins.updated_at FROM src LEFT JOIN ins ON ins.id = src.id ORDER BY src.ord
 """
-)
+
+Rows = Sequence[Sequence[Any]]
 
 
-def _store(session: Session, items: list[_Item]) -> None:
-    """Insert the leads and their history; a key another process stored meanwhile is replayed."""
+def _json(value: Any) -> str:
+    """Statement parameters as JSON text (orjson: the batch's rows are the biggest encode)."""
+    return orjson.dumps(value).decode()
+
+
+# --- the steps (no I/O) ------------------------------------------------------------------------
+
+
+def _lookup_params(items: list[_Item]) -> tuple[dict[str, str], dict[tuple[str, str, int], int]]:
+    asked: dict[tuple[str, str, int], int] = {}
+    for item in items:
+        if item.sub.secret:
+            key = (item.sub.subdomain, hash_secret(item.sub.secret), item.sub.campaign_id)
+            asked.setdefault(key, len(asked))
+    query = [{"i": n, "sub": s, "key_hash": h, "cid": c} for (s, h, c), n in asked.items()]
+    return {"q": _json(query)}, asked
+
+
+def _found(items: list[_Item], rows: Rows, asked: dict[tuple[str, str, int], int]) -> set[int]:
+    """Attach the lookup's answer to the items; returns the indexes of the asked keys found."""
+    by_index: dict[int, tuple[_Found, bool]] = {}
+    subdomains = {n: key[0] for key, n in asked.items()}
+    for n, inst, pub, key_id, cid, name, status, fields, stamp, general, versions in rows:
+        campaign = None
+        if cid is not None:
+            campaign = Campaign(id=cid, instance_id=inst, name=name, status=status)
+            campaign.fields = fields
+        caller = Caller(inst, subdomains[n], publisher_id=pub, key_id=key_id)
+        lists = {v[0]: (v[1], v[2]) for v in versions or []}
+        by_index[n] = (_Found(caller, campaign, stamp or "", lists), bool(general))
+    general_ones = set()
+    for item in items:
+        if item.sub.secret:
+            key = (item.sub.subdomain, hash_secret(item.sub.secret), item.sub.campaign_id)
+            hit = by_index.get(asked[key])
+            if hit is not None:
+                item.found = hit[0]
+                if hit[1]:
+                    general_ones.add(asked[key])
+    return general_ones
+
+
+def _admit(items: list[_Item], limiter: RateLimiter, fallback: Callable[[_Item], Caller]) -> None:
+    """Callers within their rate limit with a granted, open campaign and known fields."""
+    for item in items:
+        try:
+            caller = item.found.caller if item.found else fallback(item)
+            item.caller = admit_publisher(caller, limiter)
+            if item.found is None or item.found.campaign is None:
+                raise NotFound(
+                    f"No campaign {item.sub.campaign_id} for this key.", code="campaign_not_found"
+                )
+        except LeadgateError as exc:
+            item.outcome = exc
+
+
+def _earlier_params(items: list[_Item]) -> dict[str, str] | None:
+    pairs = {
+        (i.caller.publisher_id, i.sub.idempotency_key)
+        for i in items
+        if i.outcome is None and i.caller is not None and i.sub.idempotency_key
+    }
+    if not pairs:
+        return None
+    return {"q": _json([{"publisher_id": p, "key": k} for p, k in pairs])}
+
+
+def _replayed(items: list[_Item], rows: Rows) -> None:
+    """Submissions whose Idempotency-Key was used before get that lead, or 409."""
+    earlier = {(r[0], r[1]): r for r in rows}
+    for item in items:
+        if item.outcome is not None or item.caller is None or not item.sub.idempotency_key:
+            continue
+        row = earlier.get((item.caller.publisher_id, item.sub.idempotency_key))
+        if row is None:
+            continue
+        _, _, lead_id, status, score, max_score, flags, updated_at, request_hash = row
+        try:
+            leads.check_replay(request_hash, item.digest)
+        except LeadgateError as exc:
+            item.outcome = exc
+            continue
+        out = _out(lead_id, status, score, max_score, flags, updated_at)
+        item.outcome = Accepted(out, False)
+
+
+def _checked(items: list[_Item]) -> list[_Item]:
+    """The items still to store, after the campaign's own checks (open, known fields)."""
+    for item in items:
+        if item.outcome is None:
+            try:
+                leads.check_open(item.campaign)
+                leads.check_data(item.campaign, item.sub.data)
+            except LeadgateError as exc:
+                item.outcome = exc
+    return [i for i in items if i.outcome is None]
+
+
+def _by_campaign(items: list[_Item]) -> list[list[_Item]]:
+    groups: dict[int, list[_Item]] = {}
+    for item in items:
+        groups.setdefault(item.campaign.id, []).append(item)
+    return list(groups.values())
+
+
+def _judge(items: list[_Item], jobs: judging.CampaignJobs, ctx: JobContext) -> None:
+    for item in items:
+        try:
+            item.verdict = decide(item.sub.data, jobs.specs, ctx)
+        except Exception:  # a bug in a job must not lose the lead: stored unjudged
+            log.exception("judging a lead of campaign %s failed; stored pending", item.campaign.id)
+
+
+def _write_params(items: list[_Item]) -> dict[str, str]:
     rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     for ordinal, item in enumerate(items):
-        assert item.caller is not None and item.campaign is not None
+        assert item.caller is not None
         item.row = {
             "ord": ordinal,
             "instance_id": item.campaign.instance_id,
@@ -300,52 +323,164 @@ def _store(session: Session, items: list[_Item]) -> None:
         rows.append(item.row)
         for event, detail in events:
             history.append({"ord": ordinal, "n": len(history), "event": event, "detail": detail})
-    written = session.execute(
-        _WRITE, {"leads": json.dumps(rows), "history": json.dumps(history)}
-    ).all()
-    for item, (lead_id, updated_at) in zip(items, written, strict=True):
+    return {"leads": _json(rows), "history": _json(history)}
+
+
+def _written(items: list[_Item], rows: Rows) -> list[_Item]:
+    """Answers for the stored leads; returns the items whose key raced in from elsewhere."""
+    raced = []
+    for item, (lead_id, updated_at) in zip(items, rows, strict=True):
         item.row["id"] = lead_id
-        if updated_at is None:  # the key raced in from another process: answer with that lead
-            _replay(session, [item])
+        if updated_at is None:
+            raced.append(item)
             continue
-        item.outcome = Accepted(_out(item.row, updated_at), True)
-        if item.verdict is not None and item.verdict.integration_job_ids:
-            lead = session.get(Lead, lead_id)
-            assert lead is not None
-            judging.queue_deliveries(session, lead, item.verdict)
+        r = item.row
+        out = _out(lead_id, r["status"], r["score"], r["max_score"], r["flags"], updated_at)
+        item.outcome = Accepted(out, True)
+    return raced
 
 
-def _out(row: dict[str, Any], updated_at: datetime) -> PublisherLeadOut:
+def _out(
+    lead_id: int,
+    status: str,
+    score: int,
+    max_score: int,
+    flags: list[dict[str, Any]],
+    updated_at: datetime,
+) -> PublisherLeadOut:
     return PublisherLeadOut.model_validate(
         {
-            "id": row["id"],
-            "status": row["status"],
-            "score": row["score"],
-            "max_score": row["max_score"],
-            "flags": row["flags"],
+            "id": lead_id,
+            "status": status,
+            "score": score,
+            "max_score": max_score,
+            "flags": flags,
             "updated_at": updated_at,
         }
     )
+
+
+def _outcomes(items: list[_Item]) -> list[Outcome]:
+    return [i.outcome if i.outcome is not None else RuntimeError("no outcome") for i in items]
+
+
+# --- the general driver (a thread, an ORM session, one transaction) ---------------------------
+
+
+def intake(session: Session, subs: Sequence[Submission], limiter: RateLimiter) -> list[Outcome]:
+    """Answer a batch of submissions in the session's transaction (the caller commits)."""
+    items = [_Item(s, leads.request_hash(s.data)) for s in subs]
+    conn = session.connection()
+    params, asked = _lookup_params(items)
+    if asked:
+        _found(items, conn.exec_driver_sql(LOOKUP, params).all(), asked)
+
+    def says_why(item: _Item) -> Caller:  # no secret, another instance's, revoked, an admin's
+        return authenticate(session, item.sub.subdomain, item.sub.secret)
+
+    _admit(items, limiter, says_why)
+    _replay(session, items)
+    todo = _checked(items)
+    if not todo:
+        return _outcomes(items)
+    staleness = get_settings().connect_max_staleness_s
+    for group in _by_campaign(todo):
+        campaign, found = group[0].campaign, group[0].found
+        assert found is not None
+        scope = TenantScope(session, campaign.instance_id)
+        jobs = judging.campaign_jobs(scope, campaign.id, found.stamp)
+        mirrors = mirror_context.load(session, jobs.mirror_job_ids, staleness)
+        ctx = judging.DbContext(session, campaign.instance_id, jobs.list_ids, mirrors, found.lists)
+        _judge(group, jobs, ctx)
+    raced = _written(todo, conn.exec_driver_sql(WRITE, _write_params(todo)).all())
+    _replay(session, raced)
+    for item in todo:
+        created = isinstance(item.outcome, Accepted) and item.outcome.created
+        if created and item.verdict is not None and item.verdict.integration_job_ids:
+            lead = session.get(Lead, item.row["id"])
+            assert lead is not None
+            judging.queue_deliveries(session, lead, item.verdict)
+    return _outcomes(items)
+
+
+def _replay(session: Session, items: list[_Item]) -> None:
+    params = _earlier_params(items)
+    if params is not None:
+        _replayed(items, session.connection().exec_driver_sql(EARLIER, params).all())
+
+
+# --- the fast driver (the event loop, an autocommit connection, two statements) ---------------
+
+
+async def intake_fast(
+    conn: psycopg.AsyncConnection[Any], subs: Sequence[Submission], limiter: RateLimiter
+) -> list[Outcome]:
+    """Answer a usual batch with two statements; raises _Declined for anything unusual."""
+    items = [_Item(s, leads.request_hash(s.data)) for s in subs]
+    params, asked = _lookup_params(items)
+    rows = await (await conn.execute(LOOKUP, params)).fetchall()
+    general = _found(items, rows, asked)
+    if general or any(i.found is None or i.found.campaign is None for i in items):
+        raise _Declined("an unknown key, a campaign not granted, or Connect jobs")
+    contexts = []
+    for group in _by_campaign(items):
+        found = group[0].found
+        assert found is not None
+        jobs = judging.cached_campaign_jobs(group[0].campaign.id, found.stamp)
+        ctx = judging.ReadyContext(found.lists)
+        if jobs is None or not ctx.ready(jobs.list_ids):
+            raise _Declined("jobs or lists to load")
+        contexts.append((group, jobs, ctx))
+    # From here on the batch is ours: rate limits are counted once, here.
+    _admit(items, limiter, _never)
+    earlier = _earlier_params(items)
+    if earlier is not None:
+        _replayed(items, await (await conn.execute(EARLIER, earlier)).fetchall())
+    todo = {id(i) for i in _checked(items)}
+    for group, jobs, ctx in contexts:
+        _judge([i for i in group if id(i) in todo], jobs, ctx)
+    stored = [i for i in items if id(i) in todo]
+    if stored:
+        written = await (await conn.execute(WRITE, _write_params(stored))).fetchall()
+        raced = _written(stored, written)
+        earlier = _earlier_params(raced)
+        if earlier is not None:
+            _replayed(raced, await (await conn.execute(EARLIER, earlier)).fetchall())
+    return _outcomes(items)
+
+
+def _never(item: _Item) -> Caller:
+    raise AssertionError("the fast driver only admits keys the lookup found")
+
+
+# --- batching ----------------------------------------------------------------------------------
 
 
 class LeadIntake:
     """Gathers the submissions of one API process into batches, written one batch at a time."""
 
     def __init__(
-        self, sessions: Callable[[], Session], limiter: RateLimiter, max_batch: int = MAX_BATCH
+        self,
+        sessions: Callable[[], Session],
+        limiter: RateLimiter,
+        database_url: str,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self.sessions = sessions
         self.limiter = limiter
+        self.database_url = database_url
         self.max_batch = max_batch
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lead-intake")
+        self._executor: ThreadPoolExecutor | None = None
         self._waiting: list[tuple[Submission, asyncio.Future[Outcome]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._conn: psycopg.AsyncConnection[Any] | None = None
 
     async def submit(self, sub: Submission) -> Outcome:
         """The outcome of a submission, once its batch is committed."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (tests start one per client)
+            self._forget_connection()
             self._loop, self._waiting, self._writer = loop, [], None
         future: asyncio.Future[Outcome] = loop.create_future()
         self._waiting.append((sub, future))
@@ -354,34 +489,59 @@ class LeadIntake:
         return await future
 
     async def _write(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._waiting:
             batch = self._waiting[: self.max_batch]
             del self._waiting[: self.max_batch]
+            subs = [sub for sub, _ in batch]
             try:
-                outcomes = await loop.run_in_executor(
-                    self._executor, self.run, [sub for sub, _ in batch]
-                )
-            except Exception as exc:
+                outcomes = await self._answer(subs)
+            except Exception as exc:  # every waiter must hear about it
+                log.exception("a batch of %d leads failed", len(subs))
                 outcomes = [exc] * len(batch)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
 
+    async def _answer(self, subs: list[Submission]) -> list[Outcome]:
+        if _distinct_keys(subs):
+            try:
+                return await intake_fast(await self._connection(), subs, self.limiter)
+            except _Declined:
+                pass
+            except psycopg.Error:
+                log.warning("the fast lead path failed; the general one answers", exc_info=True)
+                await self._drop_connection()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lead-intake")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.run, subs)
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.database_url, autocommit=True, prepare_threshold=0
+            )
+        return self._conn
+
+    def _forget_connection(self) -> None:
+        """Close the connection of an event loop that is gone (it cannot be awaited there)."""
+        if self._conn is not None:
+            self._conn.pgconn.finish()
+            self._conn = None
+
+    async def _drop_connection(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
     def run(self, subs: list[Submission]) -> list[Outcome]:
-        """Answer submissions in as few transactions as their Idempotency-Keys allow."""
+        """Answer submissions with the general driver, in as few transactions as keys allow."""
         outcomes: list[Outcome | None] = [None] * len(subs)
         pending = list(range(len(subs)))
         while pending:  # a key twice in a batch: the second waits for the next round
             seen: set[tuple[str, str | None, str]] = set()
             now, later = [], []
             for index in pending:
-                sub = subs[index]
-                key = (
-                    (sub.subdomain, sub.secret, sub.idempotency_key)
-                    if sub.idempotency_key
-                    else None
-                )
+                key = _idempotency(subs[index])
                 if key is not None and key in seen:
                     later.append(index)
                     continue
@@ -403,6 +563,23 @@ class LeadIntake:
             log.warning("a batch of %d leads failed (%s); retrying them one by one", len(subs), exc)
             return [self._transaction([sub])[0] for sub in subs]
 
-    def close(self) -> None:
-        """Stop the writer thread (pending batches finish first)."""
-        self._executor.shutdown(wait=True)
+    async def aclose(self) -> None:
+        """Close the fast driver's connection and stop the general driver's thread."""
+        if self._loop is asyncio.get_running_loop():
+            await self._drop_connection()
+        else:
+            self._forget_connection()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+
+def _idempotency(sub: Submission) -> tuple[str, str | None, str] | None:
+    if not sub.idempotency_key:
+        return None
+    return (sub.subdomain, sub.secret, sub.idempotency_key)
+
+
+def _distinct_keys(subs: list[Submission]) -> bool:
+    keys = [k for s in subs if (k := _idempotency(s)) is not None]
+    return len(keys) == len(set(keys))

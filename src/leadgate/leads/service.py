@@ -193,20 +193,12 @@ def request_hash(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def by_idempotency_key(scope: TenantScope, publisher_id: int, key: str) -> Lead | None:
-    """The publisher's lead sent earlier with this Idempotency-Key."""
-    return scope.session.scalars(
-        scope.select(Lead).where(Lead.publisher_id == publisher_id, Lead.idempotency_key == key)
-    ).one_or_none()
-
-
-def replay(lead: Lead, digest: str) -> Lead:
-    """The earlier lead for a repeated key, or 409 when the body differs."""
-    if lead.request_hash != digest:
+def check_replay(stored_hash: str | None, digest: str) -> None:
+    """A repeated Idempotency-Key must come with the same body: else 409."""
+    if stored_hash != digest:
         raise Conflict(
             "This Idempotency-Key was used with a different body.", code="idempotency_conflict"
         )
-    return lead
 
 
 def publisher_lead(scope: TenantScope, publisher_id: int, lead_id: int) -> Lead:

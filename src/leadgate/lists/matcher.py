@@ -31,6 +31,8 @@ from typing import Literal
 
 import ahocorasick
 
+from leadgate.kit.memory import settle
+
 MatchOperator = Literal["equal", "startswith", "endswith", "contains"]
 
 # PostgreSQL text cannot hold NUL, so no stored list value contains it.
@@ -101,6 +103,7 @@ class CompiledList:
                 if index is None:
                     index = _Index(frozenset(self._split(case_sensitive)))
                     self._indexes[case_sensitive] = index
+                    settle()  # a set of 1M values outlives many full collections: spare it
         return index
 
     def _heads(self, index: _Index) -> ahocorasick.Automaton:
@@ -236,6 +239,11 @@ class MatcherCache:
                 with self._lock:
                     self._building.pop(key, None)
         return compiled
+
+    def peek(self, list_id: int, version: int) -> CompiledList | None:
+        """The compiled list for this version if it is cached; never compiles."""
+        with self._lock:
+            return self._lookup((list_id, version))
 
     def discard(self, list_id: int) -> None:
         """Forget every compiled version of a list (e.g. after it is deleted)."""

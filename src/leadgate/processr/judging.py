@@ -12,12 +12,14 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadgate.campaigns.models import Campaign
 from leadgate.config import Settings, get_settings
 from leadgate.connect import context as mirror_context
 from leadgate.connect.context import MIRROR_JOB_TYPES
 from leadgate.jobs.base import JobContext
 from leadgate.jobs.connect_mirror import MirrorView
 from leadgate.jobs.registry import REGISTRY, UnknownJobType
+from leadgate.jobs.validation_list import ValidationListConfig
 from leadgate.kit.repository import TenantScope
 from leadgate.leads.models import Lead
 from leadgate.leads.service import record
@@ -126,6 +128,32 @@ def _config_of(job: ProcessrJob) -> BaseModel | dict[str, Any]:
     return config
 
 
+class ReadyContext:
+    """A JobContext over lists this process has compiled already: judging without a database.
+
+    `lists` maps list ids to (name, version) as read with the lead; `ready()` says whether every
+    one of them is compiled at that version (a list that no longer exists needs nothing).
+    """
+
+    def __init__(self, lists: dict[int, tuple[str, int]]) -> None:
+        self._lists = lists
+
+    def ready(self, list_ids: Collection[int]) -> bool:
+        """Whether each of these lists is compiled here at its current version."""
+        return all((i, self._lists[i][1]) in MATCHERS for i in list_ids if i in self._lists)
+
+    def compiled_list(self, list_id: int) -> CompiledList | None:
+        found = self._lists.get(list_id)
+        return MATCHERS.peek(list_id, found[1]) if found else None
+
+    def list_name(self, list_id: int) -> str:
+        found = self._lists.get(list_id)
+        return found[0] if found else f"#{list_id}"
+
+    def mirror(self, subdomain: str, campaign_id: int, job_id: int) -> MirrorView | None:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class CampaignJobs:
     """A campaign's Processr as judging needs it: specs, the lists and mirrors they read."""
@@ -141,12 +169,19 @@ class CampaignJobs:
 _CAMPAIGN_JOBS: dict[int, CampaignJobs] = {}
 
 
+def cached_campaign_jobs(campaign_id: int, stamp: str) -> CampaignJobs | None:
+    """The campaign's jobs from this process's cache, if cached at this stamp."""
+    cached = _CAMPAIGN_JOBS.get(campaign_id)
+    return cached if cached is not None and cached.stamp == stamp else None
+
+
 def campaign_jobs(scope: TenantScope, campaign_id: int, stamp: str) -> CampaignJobs:
     """The campaign's jobs for judging, from the cache while `stamp` is unchanged."""
-    cached = _CAMPAIGN_JOBS.get(campaign_id)
-    if cached is not None and cached.stamp == stamp:
+    cached = cached_campaign_jobs(campaign_id, stamp)
+    if cached is not None:
         return cached
     jobs = jobs_of(scope, campaign_id)
+    _warm(scope, jobs)
     built = CampaignJobs(
         stamp=stamp,
         specs=[to_spec(j) for j in jobs],
@@ -157,6 +192,37 @@ def campaign_jobs(scope: TenantScope, campaign_id: int, stamp: str) -> CampaignJ
         _CAMPAIGN_JOBS.clear()
     _CAMPAIGN_JOBS[campaign_id] = built
     return built
+
+
+def _warm(scope: TenantScope, jobs: list[ProcessrJob]) -> None:
+    """Compile the lists the jobs read, with the lookups their operators need, before use."""
+    ctx = DbContext(scope.session, scope.instance_id, _list_ids(jobs))
+    for job in jobs:
+        config = _config_of(job)
+        if isinstance(config, ValidationListConfig):
+            compiled = ctx.compiled_list(config.list_id)
+            if compiled is not None:
+                compiled.warm(config.operator, config.case_sensitive)
+
+
+def prewarm(session: Session) -> int:
+    """Compile the lists that active campaigns' jobs read; returns how many jobs were looked at.
+
+    Run in the background when a server process starts, so its first leads are not the ones that
+    wait for a million-value list to compile.
+    """
+    jobs = session.scalars(
+        select(ProcessrJob)
+        .join(Campaign, Campaign.id == ProcessrJob.campaign_id)
+        .where(Campaign.status == "active")
+        .order_by(ProcessrJob.instance_id)
+    ).all()
+    by_instance: dict[int, list[ProcessrJob]] = {}
+    for job in jobs:
+        by_instance.setdefault(job.instance_id, []).append(job)
+    for instance_id, some in by_instance.items():
+        _warm(TenantScope(session, instance_id), some)
+    return len(jobs)
 
 
 def _list_ids(jobs: list[ProcessrJob]) -> set[int]:

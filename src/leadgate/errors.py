@@ -89,3 +89,11 @@ class BadGateway(LeadgateError):
     status = 502
     code = "bad_gateway"
     title = "Bad Gateway"
+
+
+class OutcomeUnknown(LeadgateError):
+    """The database connection broke while a write was in flight: it may or may not be stored."""
+
+    status = 503
+    code = "outcome_unknown"
+    title = "Service Unavailable"

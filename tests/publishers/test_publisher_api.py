@@ -170,6 +170,13 @@ def test_lead_submission_idempotency_and_errors(acme: Api) -> None:
     assert other.status_code == 409 and other.json()["code"] == "idempotency_conflict"
     bad = s.pub_call("POST", path, json={"data": {"company": "X", "favouriteColour": "red"}})
     assert bad.status_code == 422 and bad.json()["code"] == "unknown_fields"
+    nul = s.pub_call("POST", path, json={"data": {"company": "Acme\u0000Evil"}})
+    assert nul.status_code == 422 and "NUL character" in nul.json()["detail"]
+    for key in ("", "k" * 201):
+        r = s.pub_call("POST", path, json=body, headers={"Idempotency-Key": key})
+        assert r.status_code == (201 if key == "" else 422), (key, r.text)
+    assert s.pub_call("POST", f"/campaigns/{2**63}/leads", json=body).status_code == 422
+    assert s.pub_call("POST", path, content=b"{not json").json()["code"] == "invalid_request"
     flagged = s.pub_call("POST", path, json={"data": {"company": "Nobody", "country": "US"}}).json()
     assert (flagged["status"], flagged["score"], flagged["max_score"]) == ("invalid", 10, 40)
     assert flagged["flags"][0]["code"] == "validation_list.no_match"

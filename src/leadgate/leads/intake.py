@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from leadgate.campaigns.models import Campaign
 from leadgate.config import get_settings
 from leadgate.connect import context as mirror_context
-from leadgate.errors import LeadgateError, NotFound
+from leadgate.errors import LeadgateError, NotFound, OutcomeUnknown
 from leadgate.instances.deps import admit_publisher
 from leadgate.instances.service import Caller, authenticate
 from leadgate.jobs.base import JobContext
@@ -110,6 +110,10 @@ class _Found:
 
 class _Declined(Exception):
     """The fast driver cannot answer this batch; the general one will."""
+
+
+class _WriteUnknown(Exception):
+    """The connection broke during the write: the batch may or may not be stored."""
 
 
 # --- the statements ----------------------------------------------------------------------------
@@ -441,7 +445,13 @@ async def intake_fast(
         _judge([i for i in group if id(i) in todo], jobs, ctx)
     stored = [i for i in items if id(i) in todo]
     if stored:
-        written = await (await conn.execute(WRITE, _write_params(stored))).fetchall()
+        params = _write_params(stored)
+        try:
+            written = await (await conn.execute(WRITE, params)).fetchall()
+        except psycopg.OperationalError as exc:
+            # The statement may have committed before the connection broke: answering it again
+            # could store the leads twice, so each submission is told to retry with its key.
+            raise _WriteUnknown from exc
         raced = _written(stored, written)
         earlier = _earlier_params(raced)
         if earlier is not None:
@@ -508,6 +518,14 @@ class LeadIntake:
                 return await intake_fast(await self._connection(), subs, self.limiter)
             except _Declined:
                 pass
+            except _WriteUnknown:
+                await self._drop_connection()
+                log.warning("the connection broke while %d leads were written", len(subs))
+                unknown = OutcomeUnknown(
+                    "The lead may or may not be stored: the database connection broke while it "
+                    "was written. Send it again with the same Idempotency-Key to be sure."
+                )
+                return [unknown] * len(subs)
             except psycopg.Error:
                 log.warning("the fast lead path failed; the general one answers", exc_info=True)
                 await self._drop_connection()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 LeadStatus = Literal["pending", "valid", "caution", "invalid", "test"]
 Scalar = str | int | float | bool | None
@@ -13,6 +13,15 @@ Scalar = str | int | float | bool | None
 
 class LeadSubmit(BaseModel):
     data: dict[str, Scalar] = Field(description="Field values keyed by the campaign's field names.")
+
+    @field_validator("data")
+    @classmethod
+    def _no_nul(cls, data: dict[str, Scalar]) -> dict[str, Scalar]:
+        # PostgreSQL text cannot hold NUL: say so here rather than fail a batch in the database.
+        for key, value in data.items():
+            if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+                raise ValueError(f"the field {key!r} contains a NUL character (\\u0000)")
+        return data
 
 
 class FlagOut(BaseModel):

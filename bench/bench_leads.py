@@ -1,33 +1,59 @@
 """Lead submission hot path: sustained leads/s and latency of the publisher API under wrk.
 
     python bench/bench_leads.py [--values 1000000] [--duration 10] [--connections 16]
-                                [--setups shipped,2p-fast] [--full] [--no-profile]
+                                [--setups shipped,2p] [--sweep 1,4,16,64] [--full] [--no-profile]
 
 A campaign of 10 jobs (a validation list of `--values` company names, a 10,181-domain disposable
 suppression list, a zip list, a competitor `contains` list, required fields, four simple
 conditionals and a conditional) takes leads through
-`POST /i/{sub}/api/v1/publisher/campaigns/{cid}/leads` with a publisher key. Load comes from
-`wrk` (Lua script, 2,000 distinct lead bodies, ~half valid) in a separate process on loopback,
-bounded by `--duration` per run. Each serving setup answers, in the same run, the floors of
-bench/serve_app.py: `insert-only` (parse + one INSERT + commit) and `no-processr` (the real
-publisher path minus judging). Server CPU per lead comes from /proc.
+`POST /i/{sub}/api/v1/publisher/campaigns/{cid}/leads` with a publisher key: the `async` route
+that hands each submission to the process's `LeadIntake` (batches of the submissions that arrive
+while the previous batch is written; the fast driver answers a usual batch with two statements
+on the event loop, the general one the rest in a thread). Load comes from `wrk` (Lua script,
+2,000 distinct lead bodies, ~half valid) in a separate process on loopback, bounded by
+`--duration` per run, after a `--warmup` run per route.
 
-Also: an in-process breakdown of the hot path (time and SQL statements per step, no HTTP), and
-a py-spy profile of one server process under load (where the CPU goes), unless --no-profile.
+Serving setups (`--setups`): `shipped` = `leadgate serve` as shipped (1 API process, task worker
+in-process); `1p`, `2p`, `3p` = 1, 2 or 3 API processes (`leadgate serve --processes N
+--no-worker`) and a separate `leadgate worker`. Each runs uvicorn on bench/serve_app.py
+(`serve_app:create --factory --workers N`, uvicorn's default loop and parser: uvloop and
+httptools), which builds the app with `leadgate.serving.served_app()` as `serve` does (list
+prewarm in the background, gc frozen after startup) and puts the bench-only routes in front of
+the app's own. Before a setup is measured, every API process must have logged
+`list caches warm ...` (up to `--warm-timeout` s), so no run includes a 1M-value list compile.
+
+Routes measured on each setup (the same server), with their ratio to the leads route:
+- the leads route (Processr, 10 jobs);
+- the leads route on a second campaign with the same fields and no jobs (the "no Processr" floor);
+- naive: the per-request path of before (sync route, ORM, key lookup, grant, accept + commit,
+  then `judging.judge` + commit: one lead per request, two transactions), bench-only;
+- floor insert-only: parse + one INSERT + commit per request, bench-only;
+- floor no-db: an `async` route that parses the body and answers JSON (the framework alone).
+Server CPU per request (API processes, and the PostgreSQL backends of the bench database) comes
+from /proc.
+
+Also: the two intake drivers called in-process (no HTTP) for batches of 1, 4, 16 and 64 leads
+(time, CPU and SQL statements per lead and per batch), beside the naive per-lead path; a
+connections sweep on one setup (`--sweep`, `--sweep-setup`, default `1p`); and a py-spy profile
+of the `1p` API process under load (where the CPU goes), unless --no-profile.
 Writes bench/results/leads.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import inspect
 import itertools
 import json
+import math
 import random
+import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +61,7 @@ from typing import Any
 
 import disposable_email_domains
 import httpx
+import psycopg
 
 import common
 from bench_matching import company_list, make_pools
@@ -45,6 +72,9 @@ FIELDS = ["company", "email", "country", "phone", "zip", "firstName", "age", "jo
 COUNTRIES = ["US", "CA", "GB", "DE", "FR"]
 TITLES = ["CTO", "Head of IT", "Procurement Manager", "CEO", "Office Manager", "Engineer"]
 FIRST = ["Kim", "Alex", "Maria", "John", "Priya", "Chen", "Lea", "Omar", "Sara", "Tom"]
+BATCH_SIZES = [1, 4, 16, 64]
+WARM_LINE = re.compile(r"list caches warm for (\d+) jobs of active campaigns in ([\d.]+) s")
+WARM_FAILED = "warming the list caches failed"
 
 LUA = r"""
 local bodies = {}
@@ -81,6 +111,7 @@ class World:
     token: str
     key: str
     campaign_id: int
+    bare_campaign_id: int  # same fields, same publisher, no jobs
     list_id: int
     jobs: list[dict[str, Any]] = field(default_factory=list)
     bodies: list[str] = field(default_factory=list)
@@ -99,7 +130,10 @@ def _post(client: Any, path: str, token: str, body: Any, status: int = 201) -> A
 
 
 def build_world(url: str, size: int, seed: int = 11) -> World:
-    """Instance, campaign with 10 jobs, publisher key, lists (the big one by COPY import)."""
+    """Instance, campaign with 10 jobs, publisher key, lists (the big one by COPY import).
+
+    Also a second campaign with the same fields granted to the same publisher and no jobs: the
+    real route on it is the "no Processr" floor."""
     from fastapi.testclient import TestClient
 
     from leadgate.app import create_app
@@ -135,6 +169,13 @@ def build_world(url: str, size: int, seed: int = 11) -> World:
         pub = _post(c, root + "/publishers", token, {"name": "Bench Publisher"})
         key = _post(c, root + f"/publishers/{pub['id']}/api-keys", token, None)["key"]
         _post(c, "!" + root + f"/campaigns/{cid}/publishers/{pub['id']}", token, None, 204)
+        bare = _post(
+            c,
+            root + "/campaigns",
+            token,
+            {"name": "Bench B2B, no jobs", "fields": [{"name": f} for f in FIELDS]},
+        )["id"]
+        _post(c, "!" + root + f"/campaigns/{bare}/publishers/{pub['id']}", token, None, 204)
         big = _post(c, root + "/lists", token, {"name": "Target Accounts"})
         dom = _post(c, root + "/lists", token, {"name": "Disposable domains"})
         zl = _post(c, root + "/lists", token, {"name": "Service area zips"})
@@ -257,152 +298,257 @@ def build_world(url: str, size: int, seed: int = 11) -> World:
             "jobTitle": rng.choice(TITLES),
         }
         bodies.append(common.dumps({"data": data}))
-    return World(url, sub, instance_id, token, key, cid, big["id"], jobs, bodies)
+    return World(url, sub, instance_id, token, key, cid, bare, big["id"], jobs, bodies)
 
 
-# --- in-process breakdown ----------------------------------------------------------------------
+# --- in-process: the intake drivers and the naive path ------------------------------------------
+
+
+@dataclass
+class Batches:
+    """Measurements of one driver at one batch size (per batch, and totals)."""
+
+    size: int
+    wall_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+    statements: list[int] = field(default_factory=list)
+    pg_cpu_s: float = 0.0
+
+    @property
+    def leads(self) -> int:
+        return self.size * len(self.wall_ms)
+
+    def row(self, label: str) -> list[Any]:
+        n = max(1, self.leads)
+        per_lead = sum(self.wall_ms) / n
+        return [
+            label,
+            self.size,
+            len(self.wall_ms),
+            f"{common.median(self.wall_ms):.2f}",
+            f"{per_lead:.3f}",
+            f"{sum(self.cpu_ms) / n:.3f}",
+            f"{self.pg_cpu_s * 1000 / n:.3f}",
+            f"{sum(self.statements) / max(1, len(self.statements)):.1f}",
+            f"{1000 / per_lead:,.0f}" if per_lead else "-",
+        ]
+
+
+class _PgClock:
+    """CPU seconds of the bench database's PostgreSQL backends since start (as wrk() counts)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.start = {pid: common.cpu_seconds([pid]) for pid in common.backend_pids(url)}
+
+    def seconds(self) -> float:
+        pids = common.backend_pids(self.url)
+        return sum(common.cpu_seconds([pid]) - self.start.get(pid, 0.0) for pid in pids)
+
+
+class _CountingConnection(psycopg.AsyncConnection[Any]):
+    """An AsyncConnection that counts the statements sent through `execute`."""
+
+    statements = 0
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.statements += 1
+        return await super().execute(*args, **kwargs)
 
 
 def breakdown(world: World, n: int) -> str:
-    """Time and SQL statements per step of the hot path, called in-process (no HTTP)."""
+    """Per lead, no HTTP: `LeadIntake.run` (general driver), `intake_fast`, the naive path.
+
+    Each batch size runs max(3, ceil(n / size)) batches after one warm-up batch; a batch's
+    leads are distinct bodies of the wrk set, without Idempotency-Key."""
     from sqlalchemy import event
 
-    from leadgate.db import make_engine, make_sessionmaker
+    from leadgate.db import libpq_url, make_engine, make_sessionmaker
+    from leadgate.kit.ratelimit import RateLimiter
+    from leadgate.leads.intake import Accepted, LeadIntake, Outcome, Submission, intake_fast
+
+    engine = make_engine(world.url)
+    sessions = make_sessionmaker(engine)
+    limiter = RateLimiter(1_000_000_000, 300)
+    lead_intake = LeadIntake(sessions, limiter, libpq_url(world.url))
+    bodies = [json.loads(b)["data"] for b in world.bodies]
+    counter = itertools.count()
+
+    def submissions(k: int) -> list[Submission]:
+        return [
+            Submission(
+                world.sub, world.key, world.campaign_id, dict(bodies[next(counter) % len(bodies)])
+            )
+            for _ in range(k)
+        ]
+
+    def stored(outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            if not (isinstance(outcome, Accepted) and outcome.created):
+                raise RuntimeError(f"in-process intake: {outcome!r}")
+
+    statements = [0]
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    started = time.perf_counter()
+    stored(lead_intake.run(submissions(20)))  # compiles the lists, fills the jobs cache
+    warm_s = time.perf_counter() - started
+
+    def batches_of(size: int) -> int:
+        return max(3, math.ceil(n / size))
+
+    # The general driver: a thread's work, here in the main thread; one transaction per batch.
+    general: list[Batches] = []
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for size in BATCH_SIZES:
+            stored(lead_intake.run(submissions(size)))  # warm-up batch
+            m = Batches(size)
+            pg = _PgClock(world.url)
+            for _ in range(batches_of(size)):
+                subs = submissions(size)
+                s0, t0, c0 = statements[0], time.perf_counter(), time.process_time()
+                outcomes = lead_intake.run(subs)
+                m.wall_ms.append((time.perf_counter() - t0) * 1000)
+                m.cpu_ms.append((time.process_time() - c0) * 1000)
+                m.statements.append(statements[0] - s0)
+                stored(outcomes)
+            m.pg_cpu_s = pg.seconds()
+            general.append(m)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    # The fast driver: the event loop, an autocommit connection, two statements per batch.
+    async def fast_all() -> list[Batches]:
+        out = []
+        conn = await _CountingConnection.connect(
+            libpq_url(world.url), autocommit=True, prepare_threshold=0
+        )
+        try:
+            for size in BATCH_SIZES:
+                stored(await intake_fast(conn, submissions(size), limiter))  # warm-up batch
+                m = Batches(size)
+                pg = _PgClock(world.url)
+                for _ in range(batches_of(size)):
+                    subs = submissions(size)
+                    s0, t0, c0 = conn.statements, time.perf_counter(), time.process_time()
+                    outcomes = await intake_fast(conn, subs, limiter)
+                    m.wall_ms.append((time.perf_counter() - t0) * 1000)
+                    m.cpu_ms.append((time.process_time() - c0) * 1000)
+                    m.statements.append(conn.statements - s0)
+                    stored(outcomes)
+                m.pg_cpu_s = pg.seconds()
+                out.append(m)
+        finally:
+            await conn.close()
+        return out
+
+    fast = asyncio.run(fast_all())
+    naive = _naive_in_process(world, engine, sessions, bodies, max(n, 20))
+    rows = [m.row("general: `LeadIntake.run` (ORM session, 1 transaction)") for m in general]
+    rows += [m.row("fast: `intake_fast` (AsyncConnection, autocommit)") for m in fast]
+    rows.append(naive.row("naive: one lead per request, ORM, 2 transactions"))
+    return "\n".join(
+        [
+            "The drivers of `leadgate.leads.intake` called directly, one batch after another "
+            "in this process (no HTTP, no batching wait): the general driver "
+            f"`LeadIntake(...).run(subs)` (run once first with 20 leads, {warm_s:.1f} s: it "
+            "compiles the lists and caches the campaign's jobs) and the fast driver "
+            "`intake_fast(conn, subs, limiter)` under `asyncio.run` with its own psycopg "
+            "`AsyncConnection` (autocommit), at 1, 4, 16 and 64 leads per batch: "
+            f"max(3, ⌈{n}/size⌉) batches each after one warm-up batch. Beside them, the naive "
+            "per-lead path of the `naive` route (authenticate, `granted_campaign`, "
+            "`leads.accept`, commit, `judging.judge`, `to_publisher_out`, commit; one session "
+            f"per lead; {naive.leads} leads after 20 warm-up). Wall time `time.perf_counter`, "
+            "CPU `time.process_time` (this process), PG CPU = the bench database's backends "
+            "(/proc, 10 ms ticks); SQL statements per batch: SQLAlchemy "
+            "`before_cursor_execute` on the engine (general, naive), `AsyncConnection.execute` "
+            "calls (fast); the BEGIN and COMMIT psycopg sends for a transaction are not in "
+            "that count (2 more round trips per general batch, 4 per naive lead, none for the "
+            "fast driver's autocommit).",
+            "",
+            common.table(
+                [
+                    "driver",
+                    "leads per batch",
+                    "batches",
+                    "ms per batch (median)",
+                    "ms per lead",
+                    "CPU ms per lead",
+                    "PG CPU ms per lead",
+                    "SQL statements per batch",
+                    "leads/s, back to back",
+                ],
+                rows,
+                "lrrrrrrrr",
+            ),
+        ]
+    )
+
+
+def _naive_in_process(
+    world: World, engine: Any, sessions: Callable[[], Any], bodies: list[dict[str, Any]], n: int
+) -> Batches:
+    """The per-lead path of the `naive` bench route, called directly."""
+    from sqlalchemy import event
+
     from leadgate.instances.service import authenticate
     from leadgate.kit.repository import TenantScope
     from leadgate.leads import service as leads
     from leadgate.processr import judging
-    from leadgate.processr.engine import judge as decide
-    from leadgate.processr.service import jobs_of
     from leadgate.publishers.publisher_endpoints import granted_campaign
 
-    engine = make_engine(world.url)
-    sessions = make_sessionmaker(engine)
+    m = Batches(1)
     statements = [0]
 
     def count(*_: Any) -> None:
         statements[0] += 1
 
     event.listen(engine, "before_cursor_execute", count)
-    steps: dict[str, list[float]] = defaultdict(list)
-    stmts: dict[str, list[int]] = defaultdict(list)
-    cpu: dict[str, list[float]] = defaultdict(list)
-    bodies = [json.loads(b)["data"] for b in world.bodies]
-    clock = time.perf_counter
-    for i in range(n + 20):
-        data = bodies[i % len(bodies)]
-        marks: list[tuple[str, float, int, float]] = []
-
-        def mark(name: str) -> None:
-            marks.append((name, clock(), statements[0], time.thread_time()))  # noqa: B023
-
-        mark("start")
-        session = sessions()
-        caller = authenticate(session, world.sub, world.key)
-        mark("authenticate (key lookup)")
-        scope = TenantScope(session, caller.instance_id)
-        granted_campaign(scope, caller, world.campaign_id)
-        mark("granted_campaign")
-        lead = leads.accept(
-            scope,
-            world.campaign_id,
-            dict(data),
-            publisher_id=caller.publisher_id,
-            request_hash=leads.request_hash(data),
-        )
-        mark("accept (lead + history rows)")
-        session.commit()
-        mark("commit #1 (lead stored)")
-        jobs = jobs_of(scope, world.campaign_id)
-        mark("judge: jobs_of")
-        ctx = judging.context_for(session, scope.instance_id, jobs)
-        mark("judge: context_for (lists, mirrors)")
-        verdict = decide(lead.data, [judging.to_spec(j) for j in jobs], ctx)
-        mark("judge: engine.judge (10 jobs)")
-        judging.apply_verdict(scope, lead, verdict, trigger="received")
-        mark("judge: apply_verdict (update + history)")
-        leads.to_publisher_out(lead).model_dump_json()
-        mark("answer (to_publisher_out)")
-        session.commit()
-        session.close()
-        mark("commit #2 + close")
-        if i < 20:
-            continue  # warm-up: compiles the lists
-        for (_, t0, s0, c0), (name, t1, s1, c1) in itertools.pairwise(marks):
-            steps[name].append((t1 - t0) * 1000)
-            stmts[name].append(s1 - s0)
-            cpu[name].append((c1 - c0) * 1000)
-        steps["total"].append((marks[-1][1] - marks[0][1]) * 1000)
-        stmts["total"].append(marks[-1][2] - marks[0][2])
-        cpu["total"].append((marks[-1][3] - marks[0][3]) * 1000)
-    event.remove(engine, "before_cursor_execute", count)
-    lean = _lean_in_process(world, bodies, n)
-    total = common.median(steps["total"])
-    rows = []
-    for name, samples in steps.items():
-        med = common.median(samples)
-        rows.append(
-            [
-                name,
-                f"{med:.3f}",
-                f"{common.percentile(samples, 99):.2f}",
-                f"{100 * med / total:.0f}%" if name != "total" else "100%",
-                f"{common.median(cpu[name]):.3f}",
-                f"{sum(stmts[name]) / len(stmts[name]):.1f}",
-            ]
-        )
-    rows.append(
-        [
-            "**lean prototype** (bench/lean_path.py), whole path",
-            f"{common.median(lean[0]):.3f}",
-            f"{common.percentile(lean[0], 99):.2f}",
-            f"{100 * common.median(lean[0]) / total:.0f}%",
-            f"{common.median(lean[1]):.3f}",
-            "2.0",
-        ]
-    )
-    return common.table(
-        ["step", "median ms", "p99 ms", "share", "CPU ms (this thread)", "SQL statements"],
-        rows,
-        "lrrrrr",
-    )
-
-
-def _lean_in_process(
-    world: World, bodies: list[dict[str, Any]], n: int
-) -> tuple[list[float], list[float]]:
-    """(wall ms, CPU ms) per lead of the prototype, called directly."""
-    from leadgate.db import make_engine
-    from leadgate.leads import service as leads
-    from lean_path import LeanPath
-
-    lean = LeanPath(make_engine(world.url), pool_size=2)
-    wall, cpu = [], []
+    pg = None
     try:
         for i in range(n + 20):
+            if i == 20:  # after 20 warm-up leads
+                pg = _PgClock(world.url)
             data = dict(bodies[i % len(bodies)])
-            t0, c0 = time.perf_counter(), time.thread_time()
-            lean.submit(world.sub, world.key, world.campaign_id, data, leads.request_hash(data))
+            s0, t0, c0 = statements[0], time.perf_counter(), time.process_time()
+            with sessions() as session:
+                caller = authenticate(session, world.sub, world.key)
+                scope = TenantScope(session, caller.instance_id)
+                granted_campaign(scope, caller, world.campaign_id)
+                lead = leads.accept(
+                    scope,
+                    world.campaign_id,
+                    data,
+                    publisher_id=caller.publisher_id,
+                    request_hash=leads.request_hash(data),
+                )
+                session.commit()
+                judging.judge(scope, lead)
+                leads.to_publisher_out(lead).model_dump_json()
+                session.commit()
             if i >= 20:
-                wall.append((time.perf_counter() - t0) * 1000)
-                cpu.append((time.thread_time() - c0) * 1000)
+                m.wall_ms.append((time.perf_counter() - t0) * 1000)
+                m.cpu_ms.append((time.process_time() - c0) * 1000)
+                m.statements.append(statements[0] - s0)
+        assert pg is not None
+        m.pg_cpu_s = pg.seconds()
     finally:
-        lean.pool.close()
-    return wall, cpu
+        event.remove(engine, "before_cursor_execute", count)
+    return m
 
 
 # --- serving setups --------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Setup:
     name: str
     description: str
-    workers: int = 1
-    fast: bool = False
-    pool: int = 10
+    processes: int = 1
     inprocess_worker: bool = False
-    cli: bool = False
 
 
 SETUPS = {
@@ -410,59 +556,88 @@ SETUPS = {
     for s in [
         Setup(
             "shipped",
-            "as `leadgate serve`: 1 process, asyncio + h11, in-process task worker, pool 10",
+            "`leadgate serve` as shipped: 1 API process with the task worker in it",
             inprocess_worker=True,
         ),
+        Setup("1p", "1 API process (`serve --no-worker`) + a separate `leadgate worker`"),
         Setup(
-            "1p",
-            "1 API process (`--no-worker`), asyncio + h11, separate `leadgate worker`, pool 10",
-        ),
-        Setup("1p-fast", "1 API process, uvloop + httptools, separate worker, pool 10", fast=True),
-        Setup("2p", "uvicorn `--workers 2`, asyncio + h11, separate worker, pool 10", workers=2),
-        Setup(
-            "2p-fast",
-            "uvicorn `--workers 2`, uvloop + httptools, separate worker, pool 10",
-            workers=2,
-            fast=True,
+            "2p",
+            "2 API processes (`serve --processes 2 --no-worker`) + a separate `leadgate worker`",
+            processes=2,
         ),
         Setup(
-            "2p-fast-pool5",
-            "as 2p-fast with pool 5 (+5 overflow) per process",
-            workers=2,
-            fast=True,
-            pool=5,
-        ),
-        Setup(
-            "2p-fast-pool20",
-            "as 2p-fast with pool 20 (+20 overflow) per process",
-            workers=2,
-            fast=True,
-            pool=20,
-        ),
-        Setup(
-            "3p-fast",
-            "uvicorn `--workers 3`, uvloop + httptools, separate worker, pool 10",
-            workers=3,
-            fast=True,
+            "3p",
+            "3 API processes (`serve --processes 3 --no-worker`) + a separate `leadgate worker`",
+            processes=3,
         ),
     ]
 }
 
 
-def start_setup(setup: Setup, world: World, logs: Path) -> tuple[list[common.Proc], int]:
+@dataclass
+class Started:
+    """A running setup: its processes, port, and each API process's list prewarm (s)."""
+
+    procs: list[common.Proc]
+    port: int
+    warm_s: list[float]
+    note: str = ""
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
+            p.stop()
+
+
+def start_setup(setup: Setup, world: World, logs: Path, warm_timeout: float) -> Started:
+    """uvicorn `serve_app:create --factory --workers N` (= `leadgate serve --processes N` plus
+    the bench routes; uvicorn's default loop and parser, no access log), a separate task worker
+    unless the setup runs it in-process; returns once every API process has warmed its lists."""
     port = common.free_port()
-    env = common.server_env(world.url, port, deps=setup.fast, LEADGATE_DB_POOL_SIZE=str(setup.pool))
+    env = common.server_env(world.url, port, BENCH_SERVED="1")
     if setup.inprocess_worker:
         env["BENCH_INPROCESS_WORKER"] = "1"
-    procs = []
     server = common.uvicorn_factory(
-        f"{setup.name}-api", port, env, logs, workers=setup.workers, fast=setup.fast
-    ).start()
-    procs.append(server)
-    if not setup.inprocess_worker:
-        procs.append(common.leadgate_worker(f"{setup.name}-worker", env, logs).start())
-    server.wait_http(f"http://{common.LOOPBACK}:{port}")
-    return procs, port
+        f"{setup.name}-api", port, env, logs, workers=setup.processes, loop="auto", http="auto"
+    )
+    offset = server.log.stat().st_size if server.log.exists() else 0
+    started = Started([server.start()], port, [])
+    try:
+        if not setup.inprocess_worker:
+            started.procs.append(common.leadgate_worker(f"{setup.name}-worker", env, logs).start())
+        server.wait_http(f"http://{common.LOOPBACK}:{port}")
+        started.warm_s, started.note = wait_warm(server, offset, setup.processes, warm_timeout)
+    except BaseException:
+        started.stop()
+        raise
+    return started
+
+
+def wait_warm(
+    server: common.Proc, offset: int, processes: int, timeout: float
+) -> tuple[list[float], str]:
+    """Wait until each API process logged `list caches warm ...` (or that warming failed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with server.log.open("rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
+        seconds = [float(m.group(2)) for m in WARM_LINE.finditer(text)]
+        failed = text.count(WARM_FAILED)
+        if len(seconds) + failed >= processes:
+            note = f"{failed} process(es) failed to warm their lists" if failed else ""
+            break
+        if server.proc is not None and server.proc.poll() is not None:
+            raise RuntimeError(f"{server.name} exited: {server.tail()}")
+        if time.monotonic() > deadline:
+            note = (
+                f"only {len(seconds)} of {processes} API processes had warmed their lists "
+                f"after {timeout:.0f} s: the first runs include list compiles"
+            )
+            break
+        time.sleep(0.25)
+    if note:
+        print(f"WARNING {server.name}: {note}", file=sys.stderr)
+    return seconds, note
 
 
 @dataclass
@@ -555,28 +730,30 @@ def wrk(
     )
 
 
+LEADS = "leads (Processr, 10 jobs)"
+
+
 def routes(world: World) -> dict[str, tuple[str, str]]:
     """name -> (path, secret) of the routes a setup is measured on."""
+    api = f"/i/{world.sub}/api/v1/publisher/campaigns"
+    bench = f"/bench/i/{world.sub}"
     return {
-        "leads (Processr, 10 jobs)": (
-            f"/i/{world.sub}/api/v1/publisher/campaigns/{world.campaign_id}/leads",
+        LEADS: (f"{api}/{world.campaign_id}/leads", world.key),
+        "leads, campaign without jobs (floor)": (
+            f"{api}/{world.bare_campaign_id}/leads",
             world.key,
         ),
-        "lean prototype (same verdict, 2 statements)": (
-            f"/bench/i/{world.sub}/campaigns/{world.campaign_id}/lean",
-            world.key,
-        ),
-        "floor: no-processr": (
-            f"/bench/i/{world.sub}/campaigns/{world.campaign_id}/no-processr",
+        "naive: one lead per request, ORM, 2 transactions": (
+            f"{bench}/campaigns/{world.campaign_id}/naive/leads",
             world.key,
         ),
         "floor: insert-only": (
-            f"/bench/i/{world.sub}/instances/{world.instance_id}/campaigns/"
-            f"{world.campaign_id}/insert-only",
+            f"{bench}/instances/{world.instance_id}/campaigns/{world.campaign_id}"
+            "/insert-only/leads",
             world.key,
         ),
         "floor: no-db (framework only)": (
-            f"/bench/i/{world.sub}/campaigns/{world.campaign_id}/no-db",
+            f"{bench}/campaigns/{world.campaign_id}/no-db/leads",
             world.key,
         ),
     }
@@ -596,52 +773,146 @@ def check_route(port: int, path: str, secret: str, body: str) -> str:
 
 # --- profile ---------------------------------------------------------------------------------
 
-CATEGORIES: list[tuple[str, Callable[[str], bool]]] = [
-    (
-        "judge: engine.judge (jobs run, pydantic config validation)",
-        lambda f: "judge (leadgate/processr/engine.py" in f,
-    ),
-    ("judge: apply_verdict (ORM update, history rows)", lambda f: "apply_verdict (" in f),
-    ("judge: context_for (list versions, mirrors)", lambda f: "context_for (" in f),
-    ("judge: jobs_of (load 10 jobs, ORM)", lambda f: "jobs_of (" in f),
-    ("authenticate (key hash + lookup)", lambda f: "authenticate (" in f),
-    ("granted_campaign", lambda f: "granted_campaign (" in f),
-    ("accept (campaign, lead + history insert)", lambda f: "accept (leadgate/leads" in f),
-    ("session.commit", lambda f: f.startswith("commit (") and "sqlalchemy" in f),
-    (
-        "to_publisher_out / response serialization",
-        lambda f: "to_publisher_out (" in f or "serialize_response (" in f,
-    ),
-    (
-        "request body parsing + validation",
-        lambda f: (
-            "request_body_to_args (" in f or "_extract_form_body" in f or "body (starlette" in f
+FRAMEWORK = "framework: uvicorn, Starlette/FastAPI routing, middleware, event loop (the rest)"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One py-spy frame: function, module path (from the package down), line."""
+
+    name: str
+    where: str
+    line: int
+
+    @property
+    def short(self) -> str:
+        return f"{self.name} ({self.where})"
+
+
+def _frame(raw: str) -> Frame:
+    """`func (/path/to/site-packages/pkg/mod.py:12)` -> Frame("func", "pkg/mod.py", 12)."""
+    name, _, where = raw.partition(" (")
+    where, _, line = where.rstrip(")").rpartition(":")
+    if not line.isdigit():
+        where, line = where + line, "0"
+    for marker in ("site-packages/", "src/", "lib/python3.11/"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+    return Frame(name, where, int(line))
+
+
+def _lines(path: str, needle: str) -> set[int]:
+    """Line numbers (1-based) of a file's lines that contain `needle`."""
+    text = Path(path).read_text().splitlines()
+    return {i for i, line in enumerate(text, 1) if needle in line}
+
+
+def categories() -> list[tuple[str, Callable[[Frame], bool]]]:
+    """The parts of the lead path, each a test on one frame. Statement executions are told
+    apart by the line of intake.py they run from (read from the source)."""
+    from leadgate.leads import intake
+    from leadgate.publishers import publisher_endpoints
+
+    source = inspect.getsourcefile(intake)
+    assert source is not None
+    lookup = _lines(source, "(LOOKUP,")
+    write = _lines(source, "(WRITE,")
+    drivers = {"intake", "intake_fast"}
+    route_lines, first = inspect.getsourcelines(publisher_endpoints.submit_lead)
+    after = [first + i for i, line in enumerate(route_lines) if "isinstance(outcome" in line]
+    answer_from = after[0] if after else 10**9
+    route_end = first + len(route_lines)
+    ours = "leadgate/leads/intake.py"
+
+    def in_intake(f: Frame, *names: str) -> bool:
+        return f.where == ours and f.name in names
+
+    return [
+        (
+            "intake lookup (`_lookup_params`, `_found`, LOOKUP execute)",
+            lambda f: (
+                in_intake(f, "_lookup_params", "_found")
+                or (in_intake(f, *drivers) and f.line in lookup)
+            ),
         ),
-    ),
-    ("session close / pool checkin", lambda f: f.startswith("close (") and "sqlalchemy" in f),
-    ("task worker (procrastinate)", lambda f: "procrastinate" in f),
-]
+        (
+            "judging (`judge` in processr/engine.py)",
+            lambda f: f.name == "judge" and f.where == "leadgate/processr/engine.py",
+        ),
+        (
+            "write (`_write_params`, WRITE execute)",
+            lambda f: in_intake(f, "_write_params") or (in_intake(f, *drivers) and f.line in write),
+        ),
+        (
+            "response (`_written`, `_out`, the route's answer)",
+            lambda f: (
+                in_intake(f, "_written", "_out")
+                or (
+                    f.name == "submit_lead"
+                    and f.where == "leadgate/publishers/publisher_endpoints.py"
+                    and answer_from <= f.line < route_end
+                )
+                or f.name == "serialize_response"
+            ),
+        ),
+        (
+            "intake, the rest (batching, request hash, admit, checks)",
+            lambda f: f.where == ours,
+        ),
+        (
+            "request body reading + validation",
+            lambda f: (
+                f.name in ("_submission", "request_body_to_args", "_extract_form_body")
+                or (f.name == "body" and f.where.startswith("starlette/"))
+            ),
+        ),
+    ]
 
 
-def profile(setup: Setup, world: World, logs: Path, duration: float, connections: int) -> str:
+def classify(frames: list[Frame], tests: list[tuple[str, Callable[[Frame], bool]]]) -> str:
+    """The part of the request a sample's stack is in: the task worker or the general driver
+    when on the stack at all, else the category of the innermost frame that has one."""
+    if any("procrastinate" in f.where for f in frames):
+        return "task worker (procrastinate)"
+    if any(
+        f.name in ("run", "_transaction") and f.where == "leadgate/leads/intake.py" for f in frames
+    ):
+        return "general driver (`LeadIntake.run`, ORM, its thread)"
+    for f in reversed(frames):
+        for name, test in tests:
+            if test(f):
+                return name
+    return FRAMEWORK
+
+
+def profile(
+    setup: Setup,
+    world: World,
+    logs: Path,
+    duration: float,
+    warmup: float,
+    connections: int,
+    warm_timeout: float,
+) -> str:
     """py-spy on a 1-process server under wrk load: share of CPU samples per part of the path."""
     spy = common.tool("py-spy")
     if spy is None:
         return "(py-spy not installed: skipped)"
-    procs, port = start_setup(setup, world, logs)
+    started = start_setup(setup, world, logs, warm_timeout)
+    raw = logs / "profile.txt"
     try:
-        path, secret = routes(world)["leads (Processr, 10 jobs)"]
+        pid = started.procs[0].pid
+        path, secret = routes(world)[LEADS]
         bodies_file = logs / "bodies.jsonl"
-        wrk(port, path, secret, bodies_file, connections, 5, [])  # warm-up
-        raw = logs / "profile.txt"
+        wrk(started.port, path, secret, bodies_file, connections, warmup, [])
         spy_proc = subprocess.Popen(
             [
                 spy,
                 "record",
                 "-p",
-                str(procs[0].pid),
+                str(pid),
                 "-d",
-                str(int(duration)),
+                str(max(1, round(duration))),
                 "-r",
                 "250",
                 "-f",
@@ -654,43 +925,40 @@ def profile(setup: Setup, world: World, logs: Path, duration: float, connections
             stderr=subprocess.DEVNULL,
         )
         time.sleep(0.5)
-        run = wrk(port, path, secret, bodies_file, connections, duration, [procs[0].pid])
-        spy_proc.wait(timeout=duration + 60)
+        run = wrk(started.port, path, secret, bodies_file, connections, duration, [pid])
+        try:
+            spy_proc.wait(timeout=duration + 60)
+        except subprocess.TimeoutExpired:
+            spy_proc.kill()
+            spy_proc.wait()
     finally:
-        for p in reversed(procs):
-            p.stop()
+        started.stop()
     if not raw.exists():
         return "(py-spy produced no profile)"
-    stacks: list[tuple[list[str], int]] = []
+    stacks: list[tuple[list[Frame], int]] = []
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if stack and count.isdigit():
-            stacks.append((stack.split(";"), int(count)))
-    total = sum(c for _, c in stacks)
-    cat = Counter()
+            stacks.append(([_frame(f) for f in stack.split(";")], int(count)))
+    total = max(1, sum(c for _, c in stacks))
+    tests = categories()
+    cat: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     for frames, c in stacks:
-        short = [_short(f) for f in frames]
-        leaf = short[-1]
-        self_time[leaf] += c
-        for f in set(short):
-            inclusive[f] += c
-        kind = _kind(leaf)
+        short = [f.short for f in frames]
+        self_time[short[-1]] += c
+        for s in set(short):
+            inclusive[s] += c
+        kind = _kind(short[-1])
         kinds[kind] += c
-        if kind != "running Python / C code":
-            continue
-        for name, test in CATEGORIES:
-            if any(test(f) for f in short):
-                cat[name] += c
-                break
-        else:
-            cat["other (uvicorn, starlette, anyio threadpool, middleware, ...)"] += c
+        if kind == "running Python / C code":
+            cat[classify(frames, tests)] += c
     running = max(1, kinds["running Python / C code"])
     lines = [
         f"py-spy, 250 samples/s of CPU (idle threads excluded) for {duration:.0f} s on the "
-        f"`{setup.name}` server process while wrk ran {connections} connections on the leads "
+        f"`{setup.name}` API process while wrk ran {connections} connections on the leads "
         f"route ({run.rps:,.0f} leads/s during the profile, with py-spy's overhead). "
         f"{total:,} samples. py-spy counts a thread as active when it is not blocked in the "
         "kernel; under load, threads woken from a wait but not yet running also count, so the "
@@ -702,8 +970,10 @@ def profile(setup: Setup, world: World, logs: Path, duration: float, connections
             "lr",
         ),
         "",
-        "Samples *running Python / C code*, by the part of the request on the stack (a sample "
-        "counts for the first category that matches, top to bottom):",
+        "Samples *running Python / C code*, by the part of the request they are in: the task "
+        "worker or the general driver when on the stack, else the part of the innermost frame "
+        "that belongs to one (the LOOKUP and WRITE executions are told apart by their line in "
+        "intake.py); the rest is the framework:",
         "",
         common.table(
             ["part of the request", "share of running samples"],
@@ -749,16 +1019,6 @@ def _kind(leaf: str) -> str:
     return "running Python / C code"
 
 
-def _short(frame: str) -> str:
-    """`func (path/to/module.py:12)` -> `func (module.py)`; site-packages prefixes dropped."""
-    name, _, where = frame.partition(" (")
-    where = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "src/", "lib/python3.11/"):
-        if marker in where:
-            where = where.split(marker, 1)[1]
-    return f"{name} ({where})"
-
-
 # --- the run ---------------------------------------------------------------------------------
 
 
@@ -767,6 +1027,7 @@ def run(args: argparse.Namespace) -> str:
     m = common.machine()
     setups = [SETUPS[s] for s in args.setups.split(",") if s]
     results: dict[str, dict[str, Run]] = {}
+    warm: dict[str, Started] = {}
     sweep: list[list[Any]] = []
     with (
         common.bench_database("leads") as url,
@@ -779,9 +1040,11 @@ def run(args: argparse.Namespace) -> str:
         table_in = breakdown(world, args.breakdown)
         statuses = _status_mix(world)
         for setup in setups:
-            procs, port = start_setup(setup, world, logs)
+            running = start_setup(setup, world, logs, args.warm_timeout)
+            warm[setup.name] = running
+            port = running.port
             try:
-                api_pids = common.process_tree(procs[0].pid)
+                api_pids = common.process_tree(running.procs[0].pid)
                 results[setup.name] = {}
                 for name, (path, secret) in routes(world).items():
                     check_route(port, path, secret, world.bodies[0])
@@ -799,7 +1062,7 @@ def run(args: argparse.Namespace) -> str:
                     results[setup.name][name] = r
                     print(setup.name, name, r, file=sys.stderr)
                 if setup.name == args.sweep_setup:
-                    path, secret = routes(world)["leads (Processr, 10 jobs)"]
+                    path, secret = routes(world)[LEADS]
                     for c in args.sweep:
                         r = wrk(
                             port,
@@ -816,16 +1079,23 @@ def run(args: argparse.Namespace) -> str:
                         )
                         print("sweep", c, r, file=sys.stderr)
             finally:
-                for p in reversed(procs):
-                    p.stop()
+                running.stop()
         prof = ""
         if args.profile:
-            prof = profile(SETUPS["1p"], world, logs, args.duration, args.connections)
+            prof = profile(
+                SETUPS["1p"],
+                world,
+                logs,
+                args.duration,
+                args.warmup,
+                args.connections,
+                args.warm_timeout,
+            )
 
     rows = []
     best_name, best = None, None
     for sname, by_route in results.items():
-        lead = by_route["leads (Processr, 10 jobs)"]
+        lead = by_route[LEADS]
         for rname, r in by_route.items():
             ratio = "1x" if r is lead else f"{r.rps / lead.rps:.2f}x"
             rows.append(
@@ -844,9 +1114,8 @@ def run(args: argparse.Namespace) -> str:
                     ratio,
                 ]
             )
-        if best is None or lead.rps > best.rps:
+        if best is None or (_meets(lead), lead.rps) > (_meets(best), best.rps):
             best_name, best = sname, lead
-    met = best is not None and best.rps >= TARGET_RPS and best.p99 <= TARGET_P99_MS
     lines = [
         "## Lead submission hot path (`bench/bench_leads.py`)",
         "",
@@ -859,11 +1128,21 @@ def run(args: argparse.Namespace) -> str:
         "one `conditional_validation` (ALL of CONTAINS + EXISTS). Verdicts of the leads "
         f"of the in-process run: {statuses}.",
         f"- load: `wrk -t2 -c{args.connections} -d{args.duration:g}s` + Lua script (random body "
-        f"per request) from a separate process on 127.0.0.1, after a {args.warmup:g} s warm-up "
-        "run per route; all processes (wrk, API, task worker, PostgreSQL) share the 2 cores.",
-        "- routes on the same server: the real publisher route, and the bench-only floors of "
-        "`bench/serve_app.py`: *no-processr* = the real route minus judging (key auth, grant, "
-        "checks, lead + history insert, commit); *insert-only* = parse + one INSERT + commit.",
+        f"per request, no Idempotency-Key) from a separate process on 127.0.0.1, after a "
+        f"{args.warmup:g} s warm-up run per route; all processes (wrk, API, task worker, "
+        "PostgreSQL) share the 2 cores.",
+        "- servers: uvicorn `serve_app:create --factory --workers N` (bench/serve_app.py), i.e. "
+        "the app of `leadgate serve --processes N` (`leadgate.serving.served_app`: list "
+        "prewarm at startup, gc frozen after it, uvloop + httptools, no access log, pool 10) "
+        "with the bench-only routes in front of the app's own; each setup is measured once "
+        "every API process has logged `list caches warm`.",
+        "- routes on the same server: the real leads route on the 10-job campaign, and on a "
+        "second campaign with the same fields and no jobs (same publisher key): the real path "
+        "without the Processr; the bench-only routes of `bench/serve_app.py`: *naive* = the "
+        "per-request path of before the intake (sync route, ORM, key lookup, grant, accept + "
+        "commit, then `judging.judge` + commit: one lead per request, 2 transactions); "
+        "*insert-only* = parse + one INSERT + commit per request; *no-db* = an `async` route "
+        "that reads and validates the body and answers JSON (the framework alone).",
         "- CPU ms/req: CPU time of the API process(es), and of the PostgreSQL backends connected "
         "to the bench database (not the WAL writer or checkpointer), divided by requests; "
         "*other load* = "
@@ -871,11 +1150,11 @@ def run(args: argparse.Namespace) -> str:
         "(other engineers' test runs; of 2 cores).",
         "",
     ]
-    if best is not None:
+    if best is not None and best_name is not None:
         lines += [
             "### Sustained throughput and latency",
             "",
-            "Setups: " + "; ".join(f"**{s.name}** = {s.description}" for s in setups) + ".",
+            "Setups: " + "; ".join(_describe(s, warm[s.name]) for s in setups) + ".",
             "",
             common.table(
                 [
@@ -896,10 +1175,7 @@ def run(args: argparse.Namespace) -> str:
                 "llrrrrrrrrrr",
             ),
             "",
-            f"Best Processr setup: **{best_name}**, {best.rps:,.0f} leads/s at p99 "
-            f"{best.p99:.1f} ms "
-            f"(c={args.connections}). Target (issue 4) ≥ {TARGET_RPS:,.0f} leads/s with p99 ≤ "
-            f"{TARGET_P99_MS:.0f} ms: {common.verdict(met)}.",
+            _summary(best_name, best, args.connections),
             "",
         ]
     if sweep:
@@ -925,10 +1201,7 @@ def run(args: argparse.Namespace) -> str:
             "",
         ]
     lines += [
-        "### Where a lead's time goes, in-process (no HTTP, one session, sequential)",
-        "",
-        f"The steps of `submit_lead` called directly ({args.breakdown} leads after 20 warm-up "
-        "leads), with the SQL statements each step sends (SQLAlchemy `before_cursor_execute`):",
+        "### The intake drivers in-process, by batch size (no HTTP)",
         "",
         table_in,
         "",
@@ -936,6 +1209,33 @@ def run(args: argparse.Namespace) -> str:
     if prof:
         lines += ["### Profile of the server under load", "", prof, ""]
     return "\n".join(lines)
+
+
+def _meets(r: Run) -> bool:
+    return r.rps >= TARGET_RPS and r.p99 <= TARGET_P99_MS and r.errors == 0
+
+
+def _summary(name: str, r: Run, connections: int) -> str:
+    """The best setup for the leads route against the target, and why it falls short if it does."""
+    short = []
+    if r.rps < TARGET_RPS:
+        short.append(f"{r.rps:,.0f} < {TARGET_RPS:,.0f} leads/s")
+    if r.p99 > TARGET_P99_MS:
+        short.append(f"p99 {r.p99:.1f} ms > {TARGET_P99_MS:.0f} ms")
+    if r.errors:
+        short.append(f"{r.errors} errors")
+    return (
+        f"Best setup for the leads route: **{name}**, {r.rps:,.0f} leads/s at p99 {r.p99:.1f} ms "
+        f"(c={connections}). Target (issue 4) ≥ {TARGET_RPS:,.0f} leads/s with p99 ≤ "
+        f"{TARGET_P99_MS:.0f} ms: {common.verdict(_meets(r))}"
+        + (f" ({'; '.join(short)})." if short else ".")
+    )
+
+
+def _describe(setup: Setup, running: Started) -> str:
+    warm = ", ".join(f"{s:.1f} s" for s in running.warm_s) or "-"
+    text = f"**{setup.name}** = {setup.description} (list prewarm per API process: {warm}"
+    return text + (f"; {running.note})" if running.note else ")")
 
 
 def _status_mix(world: World) -> str:
@@ -959,24 +1259,40 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=float, default=4, help="seconds of warm-up per route")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument(
-        "--setups", default="shipped,2p-fast", help=f"comma-separated, from: {', '.join(SETUPS)}"
+        "--setups", default="shipped,2p", help=f"comma-separated, from: {', '.join(SETUPS)}"
     )
     parser.add_argument("--sweep", default="", help="connection counts to sweep, e.g. 1,4,16,64")
-    parser.add_argument("--sweep-setup", default="2p-fast", help="setup the sweep runs on")
-    parser.add_argument("--breakdown", type=int, default=300, help="leads in the in-process run")
+    parser.add_argument("--sweep-setup", default="1p", help="setup the sweep runs on")
+    parser.add_argument(
+        "--breakdown",
+        type=int,
+        default=300,
+        help="leads per batch size in the in-process run (at least 3 batches each)",
+    )
+    parser.add_argument(
+        "--warm-timeout",
+        type=float,
+        default=120,
+        help="seconds to wait for every API process's list prewarm before measuring",
+    )
     parser.add_argument(
         "--no-profile", dest="profile", action="store_false", help="skip the py-spy profile"
     )
     parser.add_argument(
         "--full",
         action="store_true",
-        help="every setup, 15 s runs, sweep 1,4,16,64 (about 15 minutes)",
+        help="every setup, 15 s runs, sweep 1,4,16,64 on --sweep-setup",
     )
     args = parser.parse_args(argv)
     if args.full:
         args.setups = ",".join(SETUPS)
         args.duration = max(args.duration, 15)
         args.sweep = args.sweep or "1,4,16,64"
+    unknown = [s for s in args.setups.split(",") if s and s not in SETUPS]
+    if unknown or args.sweep_setup not in SETUPS:
+        parser.error(
+            f"unknown setup(s) {unknown or [args.sweep_setup]}; known: {', '.join(SETUPS)}"
+        )
     args.sweep = [int(x) for x in args.sweep.split(",") if x]
     common.write_result("leads", run(args))
 

@@ -322,9 +322,13 @@ def uvicorn_factory(
     log_dir: Path,
     *,
     workers: int = 1,
-    fast: bool = False,
+    loop: str = "asyncio",
+    http: str = "h11",
 ) -> Proc:
-    """uvicorn running bench/serve_app.py:create (the real app plus bench-only routes)."""
+    """uvicorn running bench/serve_app.py:create (the real app plus bench-only routes).
+
+    `loop="auto", http="auto"` is uvicorn's own choice, as `leadgate serve` makes it (uvloop and
+    httptools, product dependencies); the default keeps the asyncio loop and the h11 parser."""
     argv = [
         sys.executable,
         "-m",
@@ -341,11 +345,7 @@ def uvicorn_factory(
         "--log-level",
         "warning",
     ]
-    argv += (
-        ["--loop", "uvloop", "--http", "httptools"]
-        if fast
-        else ["--loop", "asyncio", "--http", "h11"]
-    )
+    argv += ["--loop", loop, "--http", http]
     return Proc(name, argv, env, log_dir)
 
 

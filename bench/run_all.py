@@ -7,8 +7,8 @@
 
 Each benchmark writes bench/results/<name>.md; this script then rebuilds bench/RESULTS.md from
 bench/results/summary.md (the hand-kept summary of findings and targets) followed by every
-result file. Tools: `wrk` (Debian package) for the lead benchmark; py-spy, uvloop and httptools
-are installed into bench/.deps (pip --target, outside the project's venv) when missing.
+result file. Tools: `wrk` (Debian package) for the lead benchmark; py-spy
+is installed into bench/.deps (pip --target, outside the project's venv) when missing.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ SCRIPTS = {
     "delivery": "bench_delivery.py",
     "delivery-crash": "bench_delivery.py",
 }
-DEPS = ["py-spy", "uvloop", "httptools"]
+DEPS = ["py-spy"]
 
 
 def ensure_deps() -> None:

@@ -1,64 +1,88 @@
-"""Bench-only app factory: the real leadgate app plus two floor routes, for uvicorn.
+"""Bench-only app factory: the real leadgate app plus floor routes, for uvicorn.
 
-    PYTHONPATH=bench DATABASE_URL=... uvicorn serve_app:create --factory [--workers 2]
+    PYTHONPATH=bench DATABASE_URL=... BENCH_SERVED=1 uvicorn serve_app:create --factory --workers 2
 
-`create()` calls `leadgate.app.create_app()` (settings from the environment, as `leadgate serve`
-does) and mounts, outside the API, routes that reuse the app's engine, sessions and request
-dependencies but skip parts of the lead hot path, so a benchmark can compare against them in the
-same server:
+`create()` builds the app from the environment (settings and `DATABASE_URL`, as `leadgate serve`
+does) and puts, in front of the app's ~200 routes (routes match in order: a route at the end
+pays ~0.7 ms of route matching per request), bench-only routes that reuse the app's engine,
+sessions and request dependencies but do less (or more) than the real lead route, so a
+benchmark can compare against them on the same server:
 
-- `POST /bench/i/{subdomain}/instances/{instance_id}/campaigns/{cid}/insert-only`: parses the lead
-  body and inserts the lead row (one INSERT, commit). No auth, no checks, no Processr.
-- `POST /bench/i/{subdomain}/campaigns/{cid}/no-processr`: the real publisher submit path (key
-  auth, rate limit, grant check, field checks, lead + history rows, commit) minus judging.
-- `POST /bench/i/{subdomain}/campaigns/{cid}/lean`: the prototype of bench/lean_path.py (the
-  same Processr verdict in two SQL statements), to show what the proposed changes buy.
-- `POST /bench/i/{subdomain}/campaigns/{cid}/no-db`: body parsing and a JSON answer only (the
-  framework's own cost per request: uvicorn, middleware, FastAPI, threadpool hop).
+- `POST /bench/i/{subdomain}/instances/{instance_id}/campaigns/{cid}/insert-only/leads`: parses
+  the lead body and inserts the lead row (one INSERT, commit, one request per transaction). No
+  auth, no checks, no Processr: the route that only inserts the lead.
+- `POST /bench/i/{subdomain}/campaigns/{cid}/naive/leads`: the per-request path the lead route
+  had before batching: a sync route with the `Publisher` and `DbSession` dependencies (key
+  lookup, rate limit), `granted_campaign`, `leads.accept` (lead + history rows), commit, then the
+  Processr through the ORM (`judging.judge`: jobs, lists, verdict, history), and the answer
+  (committed by the `DbSession` dependency): one lead per request, two transactions.
+- `POST /bench/i/{subdomain}/campaigns/{cid}/no-db/leads`: an `async def` like the real route
+  that reads and validates the body (`LeadSubmit`) and answers JSON; no database (the
+  framework's own cost per request: uvicorn, middleware, routing, body parsing).
 - `GET /bench/i/{subdomain}/lists/{list_id}/naive-snapshot`: a list's full snapshot the naive way
   (all values in memory, one JSON document), to compare with the streamed one.
 
-With `BENCH_INPROCESS_WORKER=1` it also runs the procrastinate worker inside the process, as
-`leadgate serve` without `--no-worker` does. Nothing here is mounted by `leadgate serve`.
+The lead routes end in `/leads`, as the real one does, so they skip the gzip wrapper just as it
+does. The "no Processr" floor is the real route on a campaign without jobs (bench_leads.py
+builds one), not a route of its own.
+
+With `BENCH_SERVED=1` (bench_leads.py) the app is the one `leadgate serve` runs,
+`leadgate.serving.served_app()`: the list caches of active campaigns are compiled in a
+background thread at startup (it logs `list caches warm for N jobs ...`) and the gc is frozen
+after startup. `BENCH_INPROCESS_WORKER=1` (which implies it) also runs the procrastinate worker
+in the process, as `leadgate serve` without `--no-worker` does. Without either, the app is
+`create_app()` alone (bench_snapshot.py: no background list compile to disturb its memory
+measurement). Nothing here is mounted by `leadgate serve`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, Header, Request, Response
+import orjson
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from leadgate.app import create_app
+from leadgate.config import get_settings
+from leadgate.db import resolve_database_url
 from leadgate.instances.deps import DbSession, Publisher
-from leadgate.instances.service import authenticate
-from leadgate.kit.problems import problem
 from leadgate.kit.repository import TenantScope
 from leadgate.leads import service as leads
 from leadgate.leads.models import Lead
-from leadgate.leads.schemas import LeadSubmit
+from leadgate.leads.schemas import LeadSubmit, PublisherLeadOut
 from leadgate.lists import service as lists
 from leadgate.lists.models import ValidationList
+from leadgate.processr import judging
 from leadgate.publishers.publisher_endpoints import granted_campaign
-from lean_path import LeanPath, Refused, dumps
+from leadgate.serving import served_app
 
 
 def create() -> FastAPI:
-    """The real app, plus the floor routes (and the in-process worker when asked)."""
-    app = create_app()
+    """The real app (as `leadgate serve` builds it with BENCH_SERVED=1) plus the bench routes."""
+    worker = os.environ.get("BENCH_INPROCESS_WORKER") == "1"
+    if worker or os.environ.get("BENCH_SERVED") == "1":
+        app = served_app(resolve_database_url(get_settings()), task_worker=worker, concurrency=4)
+    else:
+        app = create_app()
+    add_bench_routes(app)
+    return app
+
+
+def add_bench_routes(app: FastAPI) -> None:
+    """Mount the bench-only routes in front of the app's own."""
+    first = len(app.router.routes)
 
     @app.post(
-        "/bench/i/{subdomain}/instances/{instance_id}/campaigns/{campaign_id}/insert-only",
+        "/bench/i/{subdomain}/instances/{instance_id}/campaigns/{campaign_id}/insert-only/leads",
         status_code=201,
         include_in_schema=False,
     )
     def insert_only(
         subdomain: str, instance_id: int, campaign_id: int, body: LeadSubmit, session: DbSession
     ) -> dict[str, Any]:
+        """Parse, one INSERT, commit (by the DbSession dependency)."""
         lead = Lead(
             instance_id=instance_id,
             campaign_id=campaign_id,
@@ -74,13 +98,15 @@ def create() -> FastAPI:
         return {"id": lead.id, "status": lead.status}
 
     @app.post(
-        "/bench/i/{subdomain}/campaigns/{campaign_id}/no-processr",
+        "/bench/i/{subdomain}/campaigns/{campaign_id}/naive/leads",
         status_code=201,
+        response_model=PublisherLeadOut,
         include_in_schema=False,
     )
-    def no_processr(
+    def naive(
         subdomain: str, campaign_id: int, body: LeadSubmit, caller: Publisher, session: DbSession
-    ) -> dict[str, Any]:
+    ) -> PublisherLeadOut:
+        """The per-request path: accept and commit, then judge through the ORM (2 transactions)."""
         scope = TenantScope(session, caller.instance_id)
         granted_campaign(scope, caller, campaign_id)
         data = dict(body.data)
@@ -91,50 +117,20 @@ def create() -> FastAPI:
             publisher_id=caller.publisher_id,
             request_hash=leads.request_hash(data),
         )
-        session.commit()
-        return leads.to_publisher_out(lead).model_dump(mode="json")
-
-    lean = LeanPath(app.state.engine, pool_size=app.state.settings.db_pool_size)
+        session.commit()  # stored before judging, as the per-request route did
+        judging.judge(scope, lead)
+        return leads.to_publisher_out(lead)
 
     @app.post(
-        "/bench/i/{subdomain}/campaigns/{campaign_id}/lean",
+        "/bench/i/{subdomain}/campaigns/{campaign_id}/no-db/leads",
         status_code=201,
         include_in_schema=False,
     )
-    def lean_submit(
-        subdomain: str,
-        campaign_id: int,
-        body: LeadSubmit,
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> Response:
-        """The prototype of bench/lean_path.py: the Processr route in two statements."""
-        secret = (authorization or "").partition(" ")[2].strip()
-        key_id = lean.key_id(secret)
-        if key_id is None:
-            with app.state.sessions() as session:
-                caller = authenticate(session, subdomain, secret)
-            assert caller.key_id is not None
-            lean.remember(secret, caller.key_id)
-            key_id = caller.key_id
-        wait = request.app.state.rate_limiter.hit(key_id)
-        if wait is not None:
-            return problem(429, "rate_limited", f"retry in {wait} s")
-        data = dict(body.data)
-        try:
-            out = lean.submit(subdomain, secret, campaign_id, data, leads.request_hash(data))
-        except Refused as exc:
-            return problem(422, "refused", str(exc))
-        return Response(dumps(out), status_code=201, media_type="application/json")
-
-    @app.post(
-        "/bench/i/{subdomain}/campaigns/{campaign_id}/no-db",
-        status_code=201,
-        include_in_schema=False,
-    )
-    def no_db(subdomain: str, campaign_id: int, body: LeadSubmit) -> dict[str, Any]:
-        """The framework alone: route, body parsing and validation, JSON answer; no database."""
-        return {"id": 0, "status": "pending", "fields": len(body.data)}
+    async def no_db(subdomain: str, campaign_id: int, request: Request) -> Response:
+        """The framework alone: route, body read and validated, JSON answer; no database."""
+        body = LeadSubmit.model_validate_json(await request.body())
+        answer = {"id": 0, "status": "pending", "fields": len(body.data)}
+        return Response(orjson.dumps(answer), status_code=201, media_type="application/json")
 
     @app.get("/bench/i/{subdomain}/lists/{list_id}/naive-snapshot", include_in_schema=False)
     def naive_snapshot(subdomain: str, list_id: int, session: DbSession) -> JSONResponse:
@@ -144,18 +140,5 @@ def create() -> FastAPI:
         values = sorted(lists.all_values(session, list_id))
         return JSONResponse({"list_version": row.version, "mode": "full", "values": values})
 
-    if os.environ.get("BENCH_INPROCESS_WORKER") == "1":
-        from leadgate.worker.runner import run_worker
-
-        inner = app.router.lifespan_context
-        url = app.state.database_url
-
-        @asynccontextmanager
-        async def lifespan(application: Any) -> AsyncIterator[None]:
-            task = asyncio.create_task(run_worker(url, concurrency=4, wait=True))
-            async with inner(app):
-                yield
-            task.cancel()
-
-        app.router.lifespan_context = lifespan
-    return app
+    routes = app.router.routes
+    routes[:] = [*routes[first:], *routes[:first]]

@@ -27,6 +27,7 @@ per transaction, so a lead the database refuses takes down only itself.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -189,7 +190,10 @@ Rows = Sequence[Sequence[Any]]
 
 def _json(value: Any) -> str:
     """Statement parameters as JSON text (orjson: the batch's rows are the biggest encode)."""
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits: jsonb holds it, the standard library writes it
+        return json.dumps(value)
 
 
 # --- the steps (no I/O) ------------------------------------------------------------------------
@@ -419,8 +423,28 @@ def _replay(session: Session, items: list[_Item]) -> None:
 async def intake_fast(
     conn: psycopg.AsyncConnection[Any], subs: Sequence[Submission], limiter: RateLimiter
 ) -> list[Outcome]:
-    """Answer a usual batch with two statements; raises _Declined for anything unusual."""
+    """Answer a usual batch with two statements; raises _Declined for anything unusual.
+
+    Until the write is sent nothing is stored, so any failure before it (a bug included) hands
+    the batch to the general driver; after it, see `_WriteUnknown`.
+    """
     items = [_Item(s, leads.request_hash(s.data)) for s in subs]
+    try:
+        return await _fast(conn, items, limiter)
+    except (_Declined, _WriteUnknown):
+        raise
+    except Exception as exc:
+        if any("id" in i.row for i in items):  # written: answering again would store twice
+            raise _WriteUnknown from exc
+        if isinstance(exc, psycopg.Error):
+            raise
+        log.exception("the fast lead path failed before writing; the general one answers")
+        raise _Declined("a failure before the write") from exc
+
+
+async def _fast(
+    conn: psycopg.AsyncConnection[Any], items: list[_Item], limiter: RateLimiter
+) -> list[Outcome]:
     params, asked = _lookup_params(items)
     rows = await (await conn.execute(LOOKUP, params)).fetchall()
     general = _found(items, rows, asked)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Literal
 
@@ -16,11 +17,14 @@ class LeadSubmit(BaseModel):
 
     @field_validator("data")
     @classmethod
-    def _no_nul(cls, data: dict[str, Scalar]) -> dict[str, Scalar]:
-        # PostgreSQL text cannot hold NUL: say so here rather than fail a batch in the database.
+    def _storable(cls, data: dict[str, Scalar]) -> dict[str, Scalar]:
+        # What PostgreSQL's jsonb cannot hold is refused here, with the field's name, rather
+        # than failing in the database: NUL in text, NaN and infinities.
         for key, value in data.items():
             if "\x00" in key or (isinstance(value, str) and "\x00" in value):
                 raise ValueError(f"the field {key!r} contains a NUL character (\\u0000)")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"the field {key!r} is not a finite number")
         return data
 
 

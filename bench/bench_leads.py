@@ -365,7 +365,7 @@ def breakdown(world: World, n: int) -> str:
 
     from leadgate.db import libpq_url, make_engine, make_sessionmaker
     from leadgate.kit.ratelimit import RateLimiter
-    from leadgate.leads.intake import Accepted, LeadIntake, Outcome, Submission, intake_fast
+    from leadgate.leads.intake import Accepted, Hits, LeadIntake, Outcome, Submission, intake_fast
 
     engine = make_engine(world.url)
     sessions = make_sessionmaker(engine)
@@ -428,13 +428,13 @@ def breakdown(world: World, n: int) -> str:
         )
         try:
             for size in BATCH_SIZES:
-                stored(await intake_fast(conn, submissions(size), limiter))  # warm-up batch
+                stored(await intake_fast(conn, submissions(size), Hits(limiter)))  # warm-up batch
                 m = Batches(size)
                 pg = _PgClock(world.url)
                 for _ in range(batches_of(size)):
                     subs = submissions(size)
                     s0, t0, c0 = conn.statements, time.perf_counter(), time.process_time()
-                    outcomes = await intake_fast(conn, subs, limiter)
+                    outcomes = await intake_fast(conn, subs, Hits(limiter))
                     m.wall_ms.append((time.perf_counter() - t0) * 1000)
                     m.cpu_ms.append((time.process_time() - c0) * 1000)
                     m.statements.append(conn.statements - s0)
@@ -456,7 +456,7 @@ def breakdown(world: World, n: int) -> str:
             "in this process (no HTTP, no batching wait): the general driver "
             f"`LeadIntake(...).run(subs)` (run once first with 20 leads, {warm_s:.1f} s: it "
             "compiles the lists and caches the campaign's jobs) and the fast driver "
-            "`intake_fast(conn, subs, limiter)` under `asyncio.run` with its own psycopg "
+            "`intake_fast(conn, subs, Hits(limiter))` under `asyncio.run` with its own psycopg "
             "`AsyncConnection` (autocommit), at 1, 4, 16 and 64 leads per batch: "
             f"max(3, ⌈{n}/size⌉) batches each after one warm-up batch. Beside them, the naive "
             "per-lead path of the `naive` route (authenticate, `granted_campaign`, "

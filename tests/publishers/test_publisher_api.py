@@ -168,6 +168,12 @@ def test_lead_submission_idempotency_and_errors(acme: Api) -> None:
         "POST", path, json={"data": {"company": "Else"}}, headers={"Idempotency-Key": "k-1"}
     )
     assert other.status_code == 409 and other.json()["code"] == "idempotency_conflict"
+    second = acme.campaign("Second form")["id"]
+    acme.ok("PUT", f"/campaigns/{second}/publishers/{s.pub['id']}", 204)
+    elsewhere = s.pub_call(
+        "POST", f"/campaigns/{second}/leads", json=body, headers={"Idempotency-Key": "k-1"}
+    )
+    assert elsewhere.status_code == 409 and "another campaign" in elsewhere.json()["detail"]
     bad = s.pub_call("POST", path, json={"data": {"company": "X", "favouriteColour": "red"}})
     assert bad.status_code == 422 and bad.json()["code"] == "unknown_fields"
     nul = s.pub_call("POST", path, json={"data": {"company": "Acme\u0000Evil"}})

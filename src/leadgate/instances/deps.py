@@ -60,16 +60,25 @@ def get_publisher(request: Request, caller: Annotated[Caller, Depends(get_caller
 
 def admit_publisher(caller: Caller, limiter: RateLimiter) -> Caller:
     """The caller if it is a publisher key within its rate limit; else 404 or 429."""
+    publisher_only(caller)
+    refuse_over_limit(limiter, limiter.hit(caller.key_id))
+    return caller
+
+
+def publisher_only(caller: Caller) -> None:
+    """404 for an admin token on a publisher endpoint."""
     if caller.is_admin:
         raise NotFound("Publisher endpoints need a publisher API key.", code="not_found")
-    wait = limiter.hit(caller.key_id)
+
+
+def refuse_over_limit(limiter: RateLimiter, wait: int | None) -> None:
+    """429 with Retry-After when the limiter's answer to a hit was to wait."""
     if wait is not None:
         raise RateLimited(
             f"This key made more than {limiter.limit} requests in {limiter.window:g} seconds; "
             f"retry in {wait} s.",
             retry_after=wait,
         )
-    return caller
 
 
 Admin = Annotated[Caller, Depends(get_admin)]

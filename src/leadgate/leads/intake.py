@@ -33,17 +33,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
 import psycopg
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from leadgate.campaigns.models import Campaign
 from leadgate.config import get_settings
 from leadgate.connect import context as mirror_context
 from leadgate.errors import LeadgateError, NotFound, OutcomeUnknown
-from leadgate.instances.deps import admit_publisher
+from leadgate.instances.deps import publisher_only, refuse_over_limit
 from leadgate.instances.service import Caller, authenticate
 from leadgate.jobs.base import JobContext
 from leadgate.kit.ratelimit import RateLimiter
@@ -149,7 +151,7 @@ LEFT JOIN LATERAL (
 # The leads sent earlier with these (publisher, Idempotency-Key) pairs.
 EARLIER = """
 SELECT l.publisher_id, l.idempotency_key, l.id, l.status, l.score, l.max_score, l.flags,
-       l.updated_at, l.request_hash
+       l.updated_at, l.request_hash, l.campaign_id
 FROM jsonb_to_recordset(%(q)s::jsonb) AS q(publisher_id bigint, key text)
 JOIN leads l ON l.publisher_id = q.publisher_id AND l.idempotency_key = q.key
 """
@@ -233,12 +235,29 @@ def _found(items: list[_Item], rows: Rows, asked: dict[tuple[str, str, int], int
     return general_ones
 
 
-def _admit(items: list[_Item], limiter: RateLimiter, fallback: Callable[[_Item], Caller]) -> None:
+class Hits:
+    """The rate limit as one batch sees it: each submission counts once, however often the
+    batch is answered (one by one after a failure, or by the general driver after the fast)."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+        self._waits: dict[int, int | None] = {}
+
+    def wait(self, sub: Submission, key_id: int | None) -> int | None:
+        """The limiter's answer for this submission (None: within the limit)."""
+        if id(sub) not in self._waits:
+            self._waits[id(sub)] = self.limiter.hit(key_id)
+        return self._waits[id(sub)]
+
+
+def _admit(items: list[_Item], hits: Hits, fallback: Callable[[_Item], Caller]) -> None:
     """Callers within their rate limit with a granted, open campaign and known fields."""
     for item in items:
         try:
             caller = item.found.caller if item.found else fallback(item)
-            item.caller = admit_publisher(caller, limiter)
+            publisher_only(caller)
+            refuse_over_limit(hits.limiter, hits.wait(item.sub, caller.key_id))
+            item.caller = caller
             if item.found is None or item.found.campaign is None:
                 raise NotFound(
                     f"No campaign {item.sub.campaign_id} for this key.", code="campaign_not_found"
@@ -267,9 +286,9 @@ def _replayed(items: list[_Item], rows: Rows) -> None:
         row = earlier.get((item.caller.publisher_id, item.sub.idempotency_key))
         if row is None:
             continue
-        _, _, lead_id, status, score, max_score, flags, updated_at, request_hash = row
+        _, _, lead_id, status, score, max_score, flags, updated_at, request_hash, cid = row
         try:
-            leads.check_replay(request_hash, item.digest)
+            leads.check_replay(request_hash, item.digest, same_campaign=cid == item.sub.campaign_id)
         except LeadgateError as exc:
             item.outcome = exc
             continue
@@ -375,7 +394,7 @@ def _outcomes(items: list[_Item]) -> list[Outcome]:
 # --- the general driver (a thread, an ORM session, one transaction) ---------------------------
 
 
-def intake(session: Session, subs: Sequence[Submission], limiter: RateLimiter) -> list[Outcome]:
+def intake(session: Session, subs: Sequence[Submission], hits: Hits) -> list[Outcome]:
     """Answer a batch of submissions in the session's transaction (the caller commits)."""
     items = [_Item(s, leads.request_hash(s.data)) for s in subs]
     conn = session.connection()
@@ -386,7 +405,7 @@ def intake(session: Session, subs: Sequence[Submission], limiter: RateLimiter) -
     def says_why(item: _Item) -> Caller:  # no secret, another instance's, revoked, an admin's
         return authenticate(session, item.sub.subdomain, item.sub.secret)
 
-    _admit(items, limiter, says_why)
+    _admit(items, hits, says_why)
     _replay(session, items)
     todo = _checked(items)
     if not todo:
@@ -421,7 +440,7 @@ def _replay(session: Session, items: list[_Item]) -> None:
 
 
 async def intake_fast(
-    conn: psycopg.AsyncConnection[Any], subs: Sequence[Submission], limiter: RateLimiter
+    conn: psycopg.AsyncConnection[Any], subs: Sequence[Submission], hits: Hits
 ) -> list[Outcome]:
     """Answer a usual batch with two statements; raises _Declined for anything unusual.
 
@@ -430,7 +449,7 @@ async def intake_fast(
     """
     items = [_Item(s, leads.request_hash(s.data)) for s in subs]
     try:
-        return await _fast(conn, items, limiter)
+        return await _fast(conn, items, hits)
     except (_Declined, _WriteUnknown):
         raise
     except Exception as exc:
@@ -443,7 +462,7 @@ async def intake_fast(
 
 
 async def _fast(
-    conn: psycopg.AsyncConnection[Any], items: list[_Item], limiter: RateLimiter
+    conn: psycopg.AsyncConnection[Any], items: list[_Item], hits: Hits
 ) -> list[Outcome]:
     params, asked = _lookup_params(items)
     rows = await (await conn.execute(LOOKUP, params)).fetchall()
@@ -459,8 +478,7 @@ async def _fast(
         if jobs is None or not ctx.ready(jobs.list_ids):
             raise _Declined("jobs or lists to load")
         contexts.append((group, jobs, ctx))
-    # From here on the batch is ours: rate limits are counted once, here.
-    _admit(items, limiter, _never)
+    _admit(items, hits, _never)
     earlier = _earlier_params(items)
     if earlier is not None:
         _replayed(items, await (await conn.execute(EARLIER, earlier)).fetchall())
@@ -537,25 +555,23 @@ class LeadIntake:
                     future.set_result(outcome)
 
     async def _answer(self, subs: list[Submission]) -> list[Outcome]:
+        hits = Hits(self.limiter)
         if _distinct_keys(subs):
             try:
-                return await intake_fast(await self._connection(), subs, self.limiter)
+                return await intake_fast(await self._connection(), subs, hits)
             except _Declined:
                 pass
             except _WriteUnknown:
                 await self._drop_connection()
                 log.warning("the connection broke while %d leads were written", len(subs))
-                unknown = OutcomeUnknown(
-                    "The lead may or may not be stored: the database connection broke while it "
-                    "was written. Send it again with the same Idempotency-Key to be sure."
-                )
-                return [unknown] * len(subs)
+                return [_unknown()] * len(subs)
             except psycopg.Error:
                 log.warning("the fast lead path failed; the general one answers", exc_info=True)
                 await self._drop_connection()
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lead-intake")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.run, subs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(self.run, subs, hits))
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:
@@ -575,8 +591,9 @@ class LeadIntake:
             await self._conn.close()
             self._conn = None
 
-    def run(self, subs: list[Submission]) -> list[Outcome]:
+    def run(self, subs: list[Submission], hits: Hits | None = None) -> list[Outcome]:
         """Answer submissions with the general driver, in as few transactions as keys allow."""
+        hits = hits or Hits(self.limiter)
         outcomes: list[Outcome | None] = [None] * len(subs)
         pending = list(range(len(subs)))
         while pending:  # a key twice in a batch: the second waits for the next round
@@ -590,20 +607,34 @@ class LeadIntake:
                 if key is not None:
                     seen.add(key)
                 now.append(index)
-            for index, outcome in zip(now, self._transaction([subs[i] for i in now]), strict=True):
+            answers = self._transaction([subs[i] for i in now], hits)
+            for index, outcome in zip(now, answers, strict=True):
                 outcomes[index] = outcome
             pending = later
         return [o if o is not None else RuntimeError("no outcome") for o in outcomes]
 
-    def _transaction(self, subs: list[Submission]) -> list[Outcome]:
-        try:
-            with self.sessions() as session, session.begin():
-                return intake(session, subs, self.limiter)
-        except Exception as exc:
-            if len(subs) == 1:
-                return [exc]
-            log.warning("a batch of %d leads failed (%s); retrying them one by one", len(subs), exc)
-            return [self._transaction([sub])[0] for sub in subs]
+    def _transaction(self, subs: list[Submission], hits: Hits) -> list[Outcome]:
+        with self.sessions() as session:
+            try:
+                outcomes = intake(session, subs, hits)
+            except Exception as exc:
+                session.rollback()
+                return self._apart(subs, hits, exc)
+            try:
+                session.commit()
+            except DBAPIError as exc:
+                if exc.connection_invalidated or isinstance(exc, OperationalError):
+                    log.warning("the connection broke while %d leads were committed", len(subs))
+                    return [_unknown()] * len(subs)
+                return self._apart(subs, hits, exc)
+            return outcomes
+
+    def _apart(self, subs: list[Submission], hits: Hits, exc: Exception) -> list[Outcome]:
+        """After a failed transaction (nothing stored): each submission in its own."""
+        if len(subs) == 1:
+            return [exc]
+        log.warning("a batch of %d leads failed (%s); one by one now", len(subs), exc)
+        return [self._transaction([sub], hits)[0] for sub in subs]
 
     async def aclose(self) -> None:
         """Close the fast driver's connection and stop the general driver's thread."""
@@ -614,6 +645,13 @@ class LeadIntake:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+
+
+def _unknown() -> OutcomeUnknown:
+    return OutcomeUnknown(
+        "The lead may or may not be stored: the database connection broke while it was written. "
+        "Send it again with the same Idempotency-Key to be sure."
+    )
 
 
 def _idempotency(sub: Submission) -> tuple[str, str | None, str] | None:

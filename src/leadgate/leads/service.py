@@ -193,8 +193,13 @@ def request_hash(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def check_replay(stored_hash: str | None, digest: str) -> None:
-    """A repeated Idempotency-Key must come with the same body: else 409."""
+def check_replay(stored_hash: str | None, digest: str, *, same_campaign: bool = True) -> None:
+    """A repeated Idempotency-Key must come with the same body, for the same campaign: else 409."""
+    if not same_campaign:
+        raise Conflict(
+            "This Idempotency-Key was used for a lead of another campaign.",
+            code="idempotency_conflict",
+        )
     if stored_hash != digest:
         raise Conflict(
             "This Idempotency-Key was used with a different body.", code="idempotency_conflict"

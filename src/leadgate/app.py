@@ -21,6 +21,7 @@ from leadgate.leads.intake import LeadIntake
 from leadgate.lists.endpoints import router as lists_router
 from leadgate.processr.endpoints import router as processr_router
 from leadgate.publishers.endpoints import router as publishers_router
+from leadgate.publishers.publisher_endpoints import LeadLane
 from leadgate.publishers.publisher_endpoints import router as publisher_api_router
 from leadgate.ui.router import mount_ui
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.rate_limiter = RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_s)
     app.state.lead_intake = LeadIntake(app.state.sessions, app.state.rate_limiter, libpq_url(url))
     problems.install(app)
+    app.add_middleware(LeadLane, intake=lambda: app.state.lead_intake, prefix=API_PREFIX)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

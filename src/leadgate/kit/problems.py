@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -103,13 +104,28 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
 
+_HANDLERS: tuple[
+    tuple[type[Exception], Callable[[Request, Exception], Awaitable[Response]]], ...
+] = (
+    (LeadgateError, _leadgate_error),
+    (RequestValidationError, _validation_error),
+    (StarletteHTTPException, _http_error),
+    (DataError, _data_error),
+    (Exception, _unexpected),
+)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
-    app.add_exception_handler(LeadgateError, _leadgate_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DataError, _data_error)
-    app.add_exception_handler(Exception, _unexpected)
+    for kind, handler in _HANDLERS:
+        app.add_exception_handler(kind, handler)
+
+
+async def answer(request: Request, exc: Exception) -> Response:
+    """The problem+json answer to an error, as the app's handlers give it (for an edge that
+    answers outside FastAPI's routing)."""
+    handler = next(h for kind, h in _HANDLERS if isinstance(exc, kind))
+    return await handler(request, exc)
 
 
 class Problem(BaseModel):

@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from leadgate.campaigns.models import Campaign
@@ -613,28 +613,36 @@ class LeadIntake:
             pending = later
         return [o if o is not None else RuntimeError("no outcome") for o in outcomes]
 
-    def _transaction(self, subs: list[Submission], hits: Hits) -> list[Outcome]:
+    def _transaction(
+        self, subs: list[Submission], hits: Hits, *, again: bool = False
+    ) -> list[Outcome]:
         with self.sessions() as session:
             try:
                 outcomes = intake(session, subs, hits)
             except Exception as exc:
                 session.rollback()
-                return self._apart(subs, hits, exc)
+                return self._apart(subs, hits, exc, again=again)
             try:
                 session.commit()
             except DBAPIError as exc:
                 if exc.connection_invalidated or isinstance(exc, OperationalError):
                     log.warning("the connection broke while %d leads were committed", len(subs))
                     return [_unknown()] * len(subs)
-                return self._apart(subs, hits, exc)
+                return self._apart(subs, hits, exc, again=again)
             return outcomes
 
-    def _apart(self, subs: list[Submission], hits: Hits, exc: Exception) -> list[Outcome]:
+    def _apart(
+        self, subs: list[Submission], hits: Hits, exc: Exception, *, again: bool
+    ) -> list[Outcome]:
         """After a failed transaction (nothing stored): each submission in its own."""
-        if len(subs) == 1:
-            return [exc]
-        log.warning("a batch of %d leads failed (%s); one by one now", len(subs), exc)
-        return [self._transaction([sub], hits)[0] for sub in subs]
+        if len(subs) > 1:
+            log.warning("a batch of %d leads failed (%s); one by one now", len(subs), exc)
+            return [self._transaction([sub], hits)[0] for sub in subs]
+        if isinstance(exc, IntegrityError) and not again:
+            # A row the lead refers to went away meanwhile (a campaign deleted): looked up
+            # again, the submission gets its proper answer (404).
+            return self._transaction(subs, hits, again=True)
+        return [exc]
 
     async def aclose(self) -> None:
         """Close the fast driver's connection and stop the general driver's thread."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import Field, TypeAdapter, ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
@@ -15,6 +18,7 @@ from leadgate.campaigns.schemas import CampaignSummary, FormField
 from leadgate.errors import NotFound
 from leadgate.instances.deps import DbSession, Publisher, bearer
 from leadgate.instances.service import Caller
+from leadgate.kit import problems
 from leadgate.kit.pagination import Page
 from leadgate.kit.params import MAX_ID, Id
 from leadgate.kit.problems import problem_responses
@@ -203,9 +207,12 @@ async def submit_lead(request: Request) -> Response:
 
     The lead is judged and stored (committed) before the answer is sent.
     """
-    submission = _submission(request, await request.body())
-    intake: LeadIntake = request.app.state.lead_intake
-    outcome = await intake.submit(submission)
+    return await lead_answer(request, request.app.state.lead_intake)
+
+
+async def lead_answer(request: Request, intake: LeadIntake) -> Response:
+    """The answer to a lead submission (served by `LeadLane` ahead of the router)."""
+    outcome = await intake.submit(_submission(request, await request.body()))
     if isinstance(outcome, Exception):
         raise outcome
     return Response(
@@ -213,6 +220,38 @@ async def submit_lead(request: Request) -> Response:
         status_code=201 if outcome.created else 200,
         media_type="application/json",
     )
+
+
+class LeadLane:
+    """Lead submissions straight to the intake, ahead of routing and FastAPI's request handling.
+
+    The hot path's own ASGI lane: on this 2-vCPU VM routing plus FastAPI's per-request work was
+    ~0.2 ms of the route's ~1 ms of CPU. It answers exactly what `submit_lead` (the route, kept for
+    the OpenAPI document and for apps without the lane) answers: same function, same errors.
+    Installed inside the body-size limit and Host routing, so both still apply.
+    """
+
+    def __init__(self, app: ASGIApp, *, intake: Callable[[], LeadIntake], prefix: str) -> None:
+        self.app = app
+        self.intake = intake
+        self.path = re.compile(
+            "^"
+            + prefix.replace("{subdomain}", "(?P<subdomain>[^/]+)")
+            + "/publisher/campaigns/(?P<campaign_id>[^/]+)/leads$"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = self.path.match(scope["path"]) if scope["type"] == "http" else None
+        if match is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        scope["path_params"] = match.groupdict()
+        request = Request(scope, receive)
+        try:
+            response = await lead_answer(request, self.intake())
+        except Exception as exc:
+            response = await problems.answer(request, exc)
+        await response(scope, receive, send)
 
 
 @router.get("/leads/{lead_id}", response_model=PublisherLeadOut)

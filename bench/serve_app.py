@@ -22,9 +22,9 @@ benchmark can compare against them on the same server:
 - `GET /bench/i/{subdomain}/lists/{list_id}/naive-snapshot`: a list's full snapshot the naive way
   (all values in memory, one JSON document), to compare with the streamed one.
 
-The lead routes end in `/leads`, as the real one does, so they skip the gzip wrapper just as it
-does. The "no Processr" floor is the real route on a campaign without jobs (bench_leads.py
-builds one), not a route of its own.
+The lead routes end in `/leads` like the real one; unlike it (served by its lane ahead of gzip),
+they pass through Starlette's gzip wrapper, ~3% of a floor request. The "no Processr" floor is
+the real route on a campaign without jobs (bench_leads.py builds one), not a route of its own.
 
 With `BENCH_SERVED=1` (bench_leads.py) the app is the one `leadgate serve` runs,
 `leadgate.serving.served_app()`: the list caches of active campaigns are compiled in a

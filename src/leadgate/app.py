@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
 from leadgate.campaigns.endpoints import router as campaigns_router
@@ -14,7 +15,7 @@ from leadgate.connect.delivery_endpoints import router as delivery_router
 from leadgate.connect.endpoints import router as connect_router
 from leadgate.db import libpq_url, make_engine, make_sessionmaker, resolve_database_url
 from leadgate.kit import problems
-from leadgate.kit.asgi import BodySizeLimit, GZipExceptLeads, HostRouting
+from leadgate.kit.asgi import BodySizeLimit, HostRouting
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.leads.endpoints import router as leads_router
 from leadgate.leads.intake import LeadIntake
@@ -53,13 +54,15 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.rate_limiter = RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_s)
     app.state.lead_intake = LeadIntake(app.state.sessions, app.state.rate_limiter, libpq_url(url))
     problems.install(app)
+    # Innermost first: gzip, then the lead lane (its small answers never need compressing),
+    # then the body-size limit and Host routing, which apply to the lane too.
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(LeadLane, intake=lambda: app.state.lead_intake, prefix=API_PREFIX)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    app.add_middleware(GZipExceptLeads, minimum_size=1000)
     app.add_middleware(HostRouting, base_domain=settings.base_domain)
 
     api = APIRouter(prefix=API_PREFIX)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadgate.errors import TooLarge
@@ -101,21 +100,3 @@ def _host(scope: Scope) -> str:
         if name == b"host":
             return str(value.decode("latin-1").split(":")[0].lower())
     return ""
-
-
-class GZipExceptLeads(GZipMiddleware):
-    """gzip for every answer big enough, except lead submissions: their answers never are.
-
-    Starlette's middleware wraps every response to look at its size; on the lead hot path that
-    cost ~3% of the CPU.
-    """
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"].endswith("/leads")
-        ):
-            await self.app(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)

@@ -228,7 +228,7 @@ class LeadLane:
     The hot path's own ASGI lane: on this 2-vCPU VM routing plus FastAPI's per-request work was
     ~0.2 ms of the route's ~1 ms of CPU. It answers exactly what `submit_lead` (the route, kept for
     the OpenAPI document and for apps without the lane) answers: same function, same errors.
-    Installed inside the body-size limit and Host routing, so both still apply.
+    Installed inside the body-size limit and Host routing, so both still apply, and outside gzip.
     """
 
     def __init__(self, app: ASGIApp, *, intake: Callable[[], LeadIntake], prefix: str) -> None:

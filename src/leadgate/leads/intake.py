@@ -32,7 +32,6 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -42,8 +41,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from leadgate.campaigns.models import Campaign
-from leadgate.config import get_settings
-from leadgate.connect import context as mirror_context
 from leadgate.errors import LeadgateError, NotFound, OutcomeUnknown
 from leadgate.instances.deps import publisher_only, refuse_over_limit
 from leadgate.instances.service import Caller, authenticate
@@ -89,6 +86,7 @@ Outcome = Accepted | Exception
 class _Item:
     sub: Submission
     digest: str
+    ask: int | None = None  # the index of its (subdomain, key, campaign) in the lookup
     found: _Found | None = None
     caller: Caller | None = None
     verdict: Verdict | None = None
@@ -206,13 +204,14 @@ def _lookup_params(items: list[_Item]) -> tuple[dict[str, str], dict[tuple[str, 
     for item in items:
         if item.sub.secret:
             key = (item.sub.subdomain, hash_secret(item.sub.secret), item.sub.campaign_id)
-            asked.setdefault(key, len(asked))
+            item.ask = asked.setdefault(key, len(asked))
     query = [{"i": n, "sub": s, "key_hash": h, "cid": c} for (s, h, c), n in asked.items()]
     return {"q": _json(query)}, asked
 
 
 def _found(items: list[_Item], rows: Rows, asked: dict[tuple[str, str, int], int]) -> set[int]:
-    """Attach the lookup's answer to the items; returns the indexes of the asked keys found."""
+    """Attach the lookup's answer to the items; returns the asked indexes whose campaign has jobs
+    only the general driver runs."""
     by_index: dict[int, tuple[_Found, bool]] = {}
     subdomains = {n: key[0] for key, n in asked.items()}
     for n, inst, pub, key_id, cid, name, status, fields, stamp, general, versions in rows:
@@ -223,15 +222,12 @@ def _found(items: list[_Item], rows: Rows, asked: dict[tuple[str, str, int], int
         caller = Caller(inst, subdomains[n], publisher_id=pub, key_id=key_id)
         lists = {v[0]: (v[1], v[2]) for v in versions or []}
         by_index[n] = (_Found(caller, campaign, stamp or "", lists), bool(general))
-    general_ones = set()
+    general_ones: set[int] = set()
     for item in items:
-        if item.sub.secret:
-            key = (item.sub.subdomain, hash_secret(item.sub.secret), item.sub.campaign_id)
-            hit = by_index.get(asked[key])
-            if hit is not None:
-                item.found = hit[0]
-                if hit[1]:
-                    general_ones.add(asked[key])
+        if item.ask is not None and item.ask in by_index:
+            item.found, general = by_index[item.ask]
+            if general:
+                general_ones.add(item.ask)
     return general_ones
 
 
@@ -292,7 +288,7 @@ def _replayed(items: list[_Item], rows: Rows) -> None:
         except LeadgateError as exc:
             item.outcome = exc
             continue
-        out = _out(lead_id, status, score, max_score, flags, updated_at)
+        out = leads.publisher_out(lead_id, status, score, max_score, flags, updated_at)
         item.outcome = Accepted(out, False)
 
 
@@ -362,29 +358,11 @@ def _written(items: list[_Item], rows: Rows) -> list[_Item]:
             raced.append(item)
             continue
         r = item.row
-        out = _out(lead_id, r["status"], r["score"], r["max_score"], r["flags"], updated_at)
+        out = leads.publisher_out(
+            lead_id, r["status"], r["score"], r["max_score"], r["flags"], updated_at
+        )
         item.outcome = Accepted(out, True)
     return raced
-
-
-def _out(
-    lead_id: int,
-    status: str,
-    score: int,
-    max_score: int,
-    flags: list[dict[str, Any]],
-    updated_at: datetime,
-) -> PublisherLeadOut:
-    return PublisherLeadOut.model_validate(
-        {
-            "id": lead_id,
-            "status": status,
-            "score": score,
-            "max_score": max_score,
-            "flags": flags,
-            "updated_at": updated_at,
-        }
-    )
 
 
 def _outcomes(items: list[_Item]) -> list[Outcome]:
@@ -410,14 +388,12 @@ def intake(session: Session, subs: Sequence[Submission], hits: Hits) -> list[Out
     todo = _checked(items)
     if not todo:
         return _outcomes(items)
-    staleness = get_settings().connect_max_staleness_s
     for group in _by_campaign(todo):
         campaign, found = group[0].campaign, group[0].found
         assert found is not None
         scope = TenantScope(session, campaign.instance_id)
         jobs = judging.campaign_jobs(scope, campaign.id, found.stamp)
-        mirrors = mirror_context.load(session, jobs.mirror_job_ids, staleness)
-        ctx = judging.DbContext(session, campaign.instance_id, jobs.list_ids, mirrors, found.lists)
+        ctx = judging.context_for(session, campaign.instance_id, jobs, found.lists)
         _judge(group, jobs, ctx)
     raced = _written(todo, conn.exec_driver_sql(WRITE, _write_params(todo)).all())
     _replay(session, raced)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -218,13 +219,27 @@ def publisher_lead(scope: TenantScope, publisher_id: int, lead_id: int) -> Lead:
 
 def to_publisher_out(lead: Lead) -> PublisherLeadOut:
     """The publisher's view of a lead."""
+    return publisher_out(
+        lead.id, lead.status, lead.score, lead.max_score, lead.flags, lead.updated_at
+    )
+
+
+def publisher_out(
+    lead_id: int,
+    status: str,
+    score: int,
+    max_score: int,
+    flags: list[dict[str, Any]],
+    updated_at: datetime,
+) -> PublisherLeadOut:
+    """The publisher's view of a lead from its columns (the intake has no ORM row)."""
     return PublisherLeadOut.model_validate(
         {
-            "id": lead.id,
-            "status": lead.status,
-            "score": lead.score,
-            "max_score": lead.max_score,
-            "flags": lead.flags,
-            "updated_at": lead.updated_at,
+            "id": lead_id,
+            "status": status,
+            "score": score,
+            "max_score": max_score,
+            "flags": flags,
+            "updated_at": updated_at,
         }
     )

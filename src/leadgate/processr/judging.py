@@ -13,10 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadgate.campaigns.models import Campaign
-from leadgate.config import Settings, get_settings
+from leadgate.config import get_settings
 from leadgate.connect import context as mirror_context
 from leadgate.connect.context import MIRROR_JOB_TYPES
-from leadgate.jobs.base import JobContext
 from leadgate.jobs.connect_mirror import MirrorView
 from leadgate.jobs.registry import REGISTRY, UnknownJobType
 from leadgate.jobs.validation_list import ValidationListConfig
@@ -163,6 +162,16 @@ class CampaignJobs:
     list_ids: frozenset[int]
     mirror_job_ids: tuple[int, ...]
 
+    @classmethod
+    def of(cls, jobs: list[ProcessrJob], stamp: str = "") -> CampaignJobs:
+        """The judging view of these stored jobs (in running order)."""
+        return cls(
+            stamp=stamp,
+            specs=[to_spec(j) for j in jobs],
+            list_ids=frozenset(_list_ids(jobs)),
+            mirror_job_ids=tuple(j.id for j in jobs if j.type in MIRROR_JOB_TYPES),
+        )
+
 
 # Per process, by campaign: rebuilt when the stamp (the jobs' ids and update times, read with
 # the lead's campaign) differs, so every process follows a change with its next lead.
@@ -182,12 +191,7 @@ def campaign_jobs(scope: TenantScope, campaign_id: int, stamp: str) -> CampaignJ
         return cached
     jobs = jobs_of(scope, campaign_id)
     _warm(scope, jobs)
-    built = CampaignJobs(
-        stamp=stamp,
-        specs=[to_spec(j) for j in jobs],
-        list_ids=frozenset(_list_ids(jobs)),
-        mirror_job_ids=tuple(j.id for j in jobs if j.type in MIRROR_JOB_TYPES),
-    )
+    built = CampaignJobs.of(jobs, stamp)
     if len(_CAMPAIGN_JOBS) >= _CONFIGS_MAX:
         _CAMPAIGN_JOBS.clear()
     _CAMPAIGN_JOBS[campaign_id] = built
@@ -230,22 +234,21 @@ def _list_ids(jobs: list[ProcessrJob]) -> set[int]:
 
 
 def context_for(
-    session: Session, instance_id: int, jobs: list[ProcessrJob], settings: Settings | None = None
-) -> JobContext:
-    """A context holding every list and mirror these jobs use."""
-    list_ids = _list_ids(jobs)
-    mirror_jobs = [j.id for j in jobs if j.type in MIRROR_JOB_TYPES]
-    staleness = (settings or get_settings()).connect_max_staleness_s
-    mirrors = mirror_context.load(session, mirror_jobs, staleness) if mirror_jobs else {}
-    return DbContext(session, instance_id, list_ids, mirrors)
+    session: Session,
+    instance_id: int,
+    jobs: CampaignJobs,
+    lists: dict[int, tuple[str, int]] | None = None,
+) -> DbContext:
+    """A context holding every list and mirror these jobs use (`lists`: see `DbContext`)."""
+    staleness = get_settings().connect_max_staleness_s
+    mirrors = mirror_context.load(session, jobs.mirror_job_ids, staleness)
+    return DbContext(session, instance_id, jobs.list_ids, mirrors, lists)
 
 
 def judge(scope: TenantScope, lead: Lead, reason: str = "received") -> Verdict:
     """Run the campaign's Processr on the lead and store the outcome and its history."""
-    jobs = jobs_of(scope, lead.campaign_id)
-    verdict = decide(
-        lead.data, [to_spec(j) for j in jobs], context_for(scope.session, scope.instance_id, jobs)
-    )
+    jobs = CampaignJobs.of(jobs_of(scope, lead.campaign_id))
+    verdict = decide(lead.data, jobs.specs, context_for(scope.session, scope.instance_id, jobs))
     apply_verdict(scope, lead, verdict, trigger=reason)
     return verdict
 

@@ -14,7 +14,6 @@ temporary folder.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -23,34 +22,21 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgate.db import transaction
 from leadgate.instances.service import create_instance, get_instance
 from leadgate.kit.repository import TenantScope
 from leadgate.users import service as users
+from tests.e2e.browser import require_chromium, sign_in
 from tests.servers import Server, free_port, server_env, wait_for
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"{CHROMIUM} is missing: apt-get install chromium (the Connect browser test is SKIPPED)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+require_chromium(
+    "/usr/bin/chromium is missing: apt-get install chromium (the Connect browser test is SKIPPED)"
+)
 
 CLIENT_FORM = [
     {"name": "company", "label": "Company", "required": True},
@@ -101,21 +87,6 @@ def deployment(
     yield a, b
     a.stop()
     b.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("LEADGATE_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _instance(sessions: sessionmaker[Session], server: Server, prefix: str) -> Instance:
@@ -200,10 +171,7 @@ def test_connect_through_the_pages(
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
-    page.goto(f"{leadco.ui}/sign-in")
-    page.get_by_label("Email").fill("pat@leadco.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, leadco.ui.removesuffix("/ui"), "pat@leadco.example", PASSWORD)
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
     # 1. "Connect - Validation List" through the progressive form.

@@ -10,10 +10,8 @@ temporary folder.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgate.app import create_app
@@ -30,39 +29,18 @@ from leadgate.db import transaction
 from leadgate.instances.service import create_instance, get_instance
 from leadgate.kit.repository import TenantScope
 from leadgate.users import service as users
+from tests.e2e.browser import require_chromium, sign_in
+from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        "chromium not installed: apt-get install chromium (browser tests skipped)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+require_chromium("chromium not installed: apt-get install chromium (browser tests skipped)")
 
 
 @pytest.fixture(scope="module")
 def live_url(settings: Settings, database_url: str) -> Iterator[str]:
     """leadgate's app served by uvicorn on a free loopback port, in a background thread."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(settings, database_url), host="127.0.0.1", port=port, log_level="warning"
     )
@@ -76,28 +54,6 @@ def live_url(settings: Settings, database_url: str) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("LEADGATE_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _sign_in(page: Page, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/ui/sign-in")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_admin_and_publisher_walk(
@@ -116,11 +72,11 @@ def test_admin_and_publisher_walk(
     page = context.new_page()
 
     # A wrong password first: a plain message, no session.
-    _sign_in(page, base, created.admin_email, "not the password")
+    sign_in(page, base, created.admin_email, "not the password")
     expect(page.get_by_role("alert")).to_contain_text("The email or password is not right.")
 
     # The one-time password from `instance create` must be replaced before anything else.
-    _sign_in(page, base, created.admin_email, created.admin_password)
+    sign_in(page, base, created.admin_email, created.admin_password)
     expect(page).to_have_url(re.compile(r"/ui/password$"))
     page.get_by_label("Current password").fill(created.admin_password)
     page.get_by_label("New password", exact=True).fill("a much better password")
@@ -257,7 +213,7 @@ def test_admin_and_publisher_walk(
     pub_context = browser.new_context(viewport={"width": 1280, "height": 900})
     pub_context.set_default_timeout(10_000)
     pub = pub_context.new_page()
-    _sign_in(pub, base, "sam@leadco.example", "leadco password 1")
+    sign_in(pub, base, "sam@leadco.example", "leadco password 1")
     expect(pub.get_by_role("heading", level=1)).to_have_text("Your campaigns")
     shared = pub.get_by_role("row").filter(has_text="Target accounts only")
     expect(shared).to_contain_text("must match")

@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run demo serve test lint typecheck check bench clean
+.PHONY: install run demo serve test test-fast lint typecheck check bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,15 @@ run: install
 test: install
 	$(BIN)/pytest
 
+## test-fast: the quick loop (< 60 s): no browser, no real-server end-to-end, no schemathesis, no slow tests
+FAST_MARKERS := not browser and not e2e and not schemathesis and not slow
+test-fast: install
+	$(BIN)/pytest -m "$(FAST_MARKERS)" $(PYTEST_FLAGS)
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy

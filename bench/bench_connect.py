@@ -19,7 +19,7 @@ Measured:
    `connect_mirrors.list_version` reaches the new version (read every 5 ms);
 3. bytes of one change of 10 values (5 added, 5 removed), per request through the proxy;
 4. lead latency through `POST /campaigns/{id}/leads` (B, admin token, sequential, interleaved)
-   with the local job vs the Connect job, and `processr.judging.judge` in-process for both;
+   with the local job vs the Connect job, and `leads.lifecycle.rejudge` in-process for both;
 5. propagation with events dropped: the client's webhook subscription is deleted
    (`DELETE /publisher/webhooks/{id}` with the publisher key), then `--dropped-changes` changes
    are made every `--spacing` s (open loop); latency until the poll brings each in.
@@ -118,14 +118,13 @@ def _stats(samples_ms: list[float]) -> list[str]:
 def _judge_in_process(
     url: str, sub: str, campaign_id: int, names: list[str], n: int, statements: list[int]
 ) -> list[float]:
-    """Milliseconds of processr.judging.judge per lead (lead accepted in the same session)."""
+    """Milliseconds of leads.lifecycle.rejudge per lead (lead accepted in the same session)."""
     from sqlalchemy import event
 
     from leadgate.db import make_engine, make_sessionmaker
     from leadgate.instances.service import get_instance
     from leadgate.kit.repository import TenantScope
-    from leadgate.leads import service as leads
-    from leadgate.processr import judging
+    from leadgate.leads import lifecycle
 
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
@@ -141,9 +140,11 @@ def _judge_in_process(
         assert inst is not None
         scope = TenantScope(s, inst.id)
         for i in range(n + 10):
-            lead = leads.accept(scope, campaign_id, {"companyName": names[i % len(names)]})
+            lead = lifecycle.submit(
+                scope, campaign_id, {"companyName": names[i % len(names)]}, max_staleness_s=None
+            )
             start, before = time.perf_counter(), count[0]
-            verdict = judging.judge(scope, lead)
+            verdict = lifecycle.rejudge(scope, lead, reason="bench", max_staleness_s=None)
             if i >= 10:  # the first ones compile the list in this process
                 out.append((time.perf_counter() - start) * 1000)
                 statements.append(count[0] - before)
@@ -523,7 +524,7 @@ def report(args: argparse.Namespace, m: dict[str, str], out: dict[str, Any], ela
                     f"{hm / hl:.2f}x",
                 ],
                 [
-                    f"`processr.judging.judge` in-process, {len(out['judge_local'])} each",
+                    f"`leads.lifecycle.rejudge` in-process, {len(out['judge_local'])} each",
                     f"{jl:.3f} / {common.percentile(out['judge_local'], 99):.3f}",
                     f"{jm:.3f} / {common.percentile(out['judge_mirror'], 99):.3f}",
                     f"{jm / jl:.2f}x",

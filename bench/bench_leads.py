@@ -25,8 +25,8 @@ the app's own. Before a setup is measured, every API process must have logged
 Routes measured on each setup (the same server), with their ratio to the leads route:
 - the leads route (Processr, 10 jobs);
 - the leads route on a second campaign with the same fields and no jobs (the "no Processr" floor);
-- naive: the per-request path of before (sync route, ORM, key lookup, grant, accept + commit,
-  then `judging.judge` + commit: one lead per request, two transactions), bench-only;
+- naive: the per-request path of before (sync route, ORM, key lookup, grant,
+  `lifecycle.submit` + commit: one lead per request, one transaction), bench-only;
 - floor insert-only: parse + one INSERT + commit per request, bench-only;
 - floor no-db: an `async` route that parses the body and answers JSON (the framework alone).
 Server CPU per request (API processes, and the PostgreSQL backends of the bench database) comes
@@ -460,7 +460,7 @@ def breakdown(world: World, n: int) -> str:
             "`AsyncConnection` (autocommit), at 1, 4, 16 and 64 leads per batch: "
             f"max(3, ⌈{n}/size⌉) batches each after one warm-up batch. Beside them, the naive "
             "per-lead path of the `naive` route (authenticate, `granted_campaign`, "
-            "`leads.accept`, commit, `judging.judge`, `to_publisher_out`, commit; one session "
+            "`lifecycle.submit`, `to_publisher_out`, commit; one session "
             f"per lead; {naive.leads} leads after 20 warm-up). Wall time `time.perf_counter`, "
             "CPU `time.process_time` (this process), PG CPU = the bench database's backends "
             "(/proc, 10 ms ticks); SQL statements per batch: SQLAlchemy "
@@ -496,9 +496,9 @@ def _naive_in_process(
 
     from leadgate.instances.service import authenticate
     from leadgate.kit.repository import TenantScope
+    from leadgate.leads import lifecycle
     from leadgate.leads import service as leads
-    from leadgate.processr import judging
-    from leadgate.publishers.publisher_endpoints import granted_campaign
+    from leadgate.portal.endpoints import granted_campaign
 
     m = Batches(1)
     statements = [0]
@@ -518,15 +518,13 @@ def _naive_in_process(
                 caller = authenticate(session, world.sub, world.key)
                 scope = TenantScope(session, caller.instance_id)
                 granted_campaign(scope, caller, world.campaign_id)
-                lead = leads.accept(
+                lead = lifecycle.submit(
                     scope,
                     world.campaign_id,
                     data,
                     publisher_id=caller.publisher_id,
-                    request_hash=leads.request_hash(data),
+                    max_staleness_s=None,
                 )
-                session.commit()
-                judging.judge(scope, lead)
                 leads.to_publisher_out(lead).model_dump_json()
                 session.commit()
             if i >= 20:
@@ -1139,8 +1137,8 @@ def run(args: argparse.Namespace) -> str:
         "- routes on the same server: the real leads route on the 10-job campaign, and on a "
         "second campaign with the same fields and no jobs (same publisher key): the real path "
         "without the Processr; the bench-only routes of `bench/serve_app.py`: *naive* = the "
-        "per-request path of before the intake (sync route, ORM, key lookup, grant, accept + "
-        "commit, then `judging.judge` + commit: one lead per request, 2 transactions); "
+        "per-request path of before the intake (sync route, ORM, key lookup, grant, "
+        "`lifecycle.submit` + commit: one lead per request, one transaction); "
         "*insert-only* = parse + one INSERT + commit per request; *no-db* = an `async` route "
         "that reads and validates the body and answers JSON (the framework alone).",
         "- CPU ms/req: CPU time of the API process(es), and of the PostgreSQL backends connected "

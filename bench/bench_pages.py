@@ -28,10 +28,11 @@ from fastapi.testclient import TestClient  # noqa: E402
 from leadgate.app import create_app  # noqa: E402
 from leadgate.config import Settings  # noqa: E402
 from leadgate.db import make_engine, make_sessionmaker, migrate, transaction  # noqa: E402
-from leadgate.instances.service import create_instance, get_instance  # noqa: E402
+from leadgate.instances.service import get_instance  # noqa: E402
 from leadgate.kit.repository import TenantScope  # noqa: E402
-from leadgate.ui.deps import SESSION_COOKIE  # noqa: E402
 from leadgate.users import service as users  # noqa: E402
+from leadgate.users.deps import SESSION_COOKIE  # noqa: E402
+from leadgate.users.service import create_instance  # noqa: E402
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET_MS = 300.0

@@ -184,7 +184,7 @@ def bench_database(tag: str, keep: bool = False) -> Iterator[str]:
 def new_instance(url: str, prefix: str) -> tuple[str, str]:
     """A new instance (unique subdomain); returns (subdomain, admin token)."""
     from leadgate.db import make_engine, make_sessionmaker, transaction
-    from leadgate.instances.service import create_instance
+    from leadgate.users.service import create_instance
 
     sub = f"{prefix}-{secrets.token_hex(3)}"
     with transaction(make_sessionmaker(make_engine(url))) as session:

@@ -13,8 +13,8 @@ benchmark can compare against them on the same server:
   auth, no checks, no Processr: the route that only inserts the lead.
 - `POST /bench/i/{subdomain}/campaigns/{cid}/naive/leads`: the per-request path the lead route
   had before batching: a sync route with the `Publisher` and `DbSession` dependencies (key
-  lookup, rate limit), `granted_campaign`, `leads.accept` (lead + history rows), commit, then the
-  Processr through the ORM (`judging.judge`: jobs, lists, verdict, history), and the answer
+  lookup, rate limit), `granted_campaign`, `lifecycle.submit` (the Processr through the ORM:
+  jobs, lists, verdict; the lead and its history rows), and the answer
   (committed by the `DbSession` dependency): one lead per request, two transactions.
 - `POST /bench/i/{subdomain}/campaigns/{cid}/no-db/leads`: an `async def` like the real route
   that reads and validates the body (`LeadSubmit`) and answers JSON; no database (the
@@ -49,13 +49,13 @@ from leadgate.config import get_settings
 from leadgate.db import resolve_database_url
 from leadgate.instances.deps import DbSession, Publisher
 from leadgate.kit.repository import TenantScope
+from leadgate.leads import lifecycle
 from leadgate.leads import service as leads
 from leadgate.leads.models import Lead
 from leadgate.leads.schemas import LeadSubmit, PublisherLeadOut
 from leadgate.lists import service as lists
 from leadgate.lists.models import ValidationList
-from leadgate.processr import judging
-from leadgate.publishers.publisher_endpoints import granted_campaign
+from leadgate.portal.endpoints import granted_campaign
 from leadgate.serving import served_app
 
 
@@ -106,19 +106,16 @@ def add_bench_routes(app: FastAPI) -> None:
     def naive(
         subdomain: str, campaign_id: int, body: LeadSubmit, caller: Publisher, session: DbSession
     ) -> PublisherLeadOut:
-        """The per-request path: accept and commit, then judge through the ORM (2 transactions)."""
+        """The per-request path: check, judge and store one lead through the ORM."""
         scope = TenantScope(session, caller.instance_id)
         granted_campaign(scope, caller, campaign_id)
-        data = dict(body.data)
-        lead = leads.accept(
+        lead = lifecycle.submit(
             scope,
             campaign_id,
-            data,
+            dict(body.data),
             publisher_id=caller.publisher_id,
-            request_hash=leads.request_hash(data),
+            max_staleness_s=None,
         )
-        session.commit()  # stored before judging, as the per-request route did
-        judging.judge(scope, lead)
         return leads.to_publisher_out(lead)
 
     @app.post(

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgate.db import transaction
-from leadgate.instances.service import create_instance
+from leadgate.users.service import create_instance
 
 FORM: list[dict[str, Any]] = [
     {"name": "firstName", "label": "First name", "required": True},

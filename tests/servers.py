@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -78,8 +80,18 @@ def server_env(database_url: str, template_port: int, **extra: str) -> dict[str,
     return env
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
-    """Poll `predicate` until it returns something truthy; returns that, or fails."""
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 20.0,
+    interval: float = 0.1,
+    *,
+    what: str = "condition",
+) -> Any:
+    """Poll `predicate` until it returns something truthy; returns that, or fails at the deadline.
+
+    The way to wait in these tests: never sleep and then assert, wait for the state to be reached.
+    `what` names the condition in the failure message.
+    """
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -87,4 +99,4 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):  # type: 
         if last:
             return last
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
+    raise AssertionError(f"{what} not met within {timeout}s; last value: {last!r}")

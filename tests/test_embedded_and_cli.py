@@ -26,6 +26,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("lg")
 
 
+@pytest.mark.slow  # boots an embedded PostgreSQL cluster in a subprocess
 def test_instance_create_on_embedded_postgres(data_dir: Path) -> None:
     out = subprocess.run(
         [*LEADGATE, "instance", "create", "smoke", "--name", "Smoke Test"],
@@ -61,6 +62,7 @@ def test_invalid_subdomain_is_a_clear_error(data_dir: Path) -> None:
     assert "invalid_subdomain" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow  # boots an embedded PostgreSQL cluster in a subprocess
 def test_demo_is_idempotent(data_dir: Path) -> None:
     first = subprocess.run(
         [*LEADGATE, "demo"], env=_env(data_dir), capture_output=True, text=True, timeout=180

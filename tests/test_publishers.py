@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from leadgate.instances.models import PublisherApiKey
 from leadgate.kit.secrets import hash_secret
-from leadgate.publishers.models import PublisherApiKey
 from tests.factories import Api
 
 

@@ -1,4 +1,8 @@
-"""create_app(): the API of every instance under /i/{subdomain}/api/v1, with problem+json errors."""
+"""create_app(), the composition root of the web app: every domain's API and pages, mounted.
+
+The API of every instance lives under /i/{subdomain}/api/v1 (problem+json errors), its pages
+under /i/{subdomain}/ui.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +13,38 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
+from leadgate import plugins
 from leadgate.campaigns.endpoints import router as campaigns_router
+from leadgate.campaigns.pages import router as campaigns_pages
 from leadgate.config import Settings, get_settings
-from leadgate.connect.delivery_endpoints import router as delivery_router
-from leadgate.connect.endpoints import router as connect_router
 from leadgate.db import libpq_url, make_engine, make_sessionmaker, resolve_database_url
+from leadgate.delivery.endpoints import router as delivery_router
+from leadgate.delivery.pages import router as delivery_pages
 from leadgate.kit import problems
 from leadgate.kit.asgi import BodySizeLimit, HostRouting
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.leads.endpoints import router as leads_router
 from leadgate.leads.intake import LeadIntake
+from leadgate.leads.pages import router as leads_pages
 from leadgate.lists.endpoints import router as lists_router
+from leadgate.lists.pages import router as lists_pages
+from leadgate.mirror.endpoints import router as connect_router
+from leadgate.mirror.pages import router as connect_pages
+from leadgate.portal.endpoints import LeadLane
+from leadgate.portal.endpoints import router as publisher_api_router
+from leadgate.portal.pages import router as portal_pages
 from leadgate.processr.endpoints import router as processr_router
+from leadgate.processr.pages import router as processr_pages
 from leadgate.publishers.endpoints import router as publishers_router
-from leadgate.publishers.publisher_endpoints import LeadLane
-from leadgate.publishers.publisher_endpoints import router as publisher_api_router
 from leadgate.ui.router import mount_ui
+from leadgate.users.pages import router as users_pages
 
 API_PREFIX = "/i/{subdomain}/api/v1"
 
 
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
     """The ASGI app of a deployment; every instance lives under /i/{subdomain}."""
+    plugins.load()
     settings = settings or get_settings()
     url = database_url or resolve_database_url(settings)
 
@@ -52,7 +66,12 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.engine = make_engine(url, settings.db_pool_size)
     app.state.sessions = make_sessionmaker(app.state.engine)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_s)
-    app.state.lead_intake = LeadIntake(app.state.sessions, app.state.rate_limiter, libpq_url(url))
+    app.state.lead_intake = LeadIntake(
+        app.state.sessions,
+        app.state.rate_limiter,
+        libpq_url(url),
+        max_staleness_s=settings.connect_max_staleness_s,
+    )
     problems.install(app)
     # Innermost first: gzip, then the lead lane (its small answers never need compressing),
     # then the body-size limit and Host routing, which apply to the lane too.
@@ -90,6 +109,18 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    mount_ui(app)
+    mount_ui(
+        app,
+        (
+            users_pages,
+            campaigns_pages,
+            portal_pages,
+            lists_pages,
+            processr_pages,
+            connect_pages,
+            delivery_pages,
+            leads_pages,
+        ),
+    )
 
     return app

@@ -147,7 +147,7 @@ def instance_create(
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
     """Create an instance and print {"subdomain", "admin_token"} as JSON."""
-    from leadgate.instances.service import create_instance
+    from leadgate.users.service import create_instance
 
     url = _database()
     try:
@@ -227,4 +227,7 @@ def lists_import(
 
 def main() -> None:
     """Entry point of the `leadgate` script."""
+    from leadgate import plugins  # job types and hooks, before any command runs
+
+    plugins.load()
     app()

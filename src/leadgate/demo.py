@@ -12,17 +12,18 @@ from leadgate.campaigns.schemas import CampaignCreate, FormField
 from leadgate.config import Settings
 from leadgate.db import transaction
 from leadgate.errors import LeadgateError
-from leadgate.instances.service import create_instance, get_instance, issue_admin_token
+from leadgate.instances.service import get_instance, issue_admin_token
 from leadgate.kit.repository import TenantScope
+from leadgate.leads import lifecycle
 from leadgate.leads import service as leads
 from leadgate.lists import service as lists
-from leadgate.processr import judging as processr
 from leadgate.processr import service as processr_jobs
 from leadgate.processr.schemas import JobCreate
 from leadgate.publishers import service as publishers
 from leadgate.publishers.models import Publisher
 from leadgate.users import service as users
 from leadgate.users.schemas import Role
+from leadgate.users.service import create_instance
 
 FORM = [
     FormField(name="firstName", label="First name", required=True),
@@ -103,7 +104,7 @@ TARGET_ACCOUNTS = ["Northwind Traders", "Contoso Ltd", "Globex", "Initech", "Umb
 COMPETITOR_DOMAINS = ["rival.example", "mailinator.com", "guerrillamail.com"]
 
 
-def _client_processr(acme: TenantScope, campaign_id: int) -> None:
+def _client_processr(acme: TenantScope, campaign_id: int, settings: Settings) -> None:
     """acme's checks: the ones it shares with publishers are what Connect mirrors."""
     targets = lists.create(acme, "Target Accounts", TARGET_ACCOUNTS)
     competitors = lists.create(acme, "Competitor and disposable domains", COMPETITOR_DOMAINS)
@@ -143,11 +144,16 @@ def _client_processr(acme: TenantScope, campaign_id: int) -> None:
             config={"field_name": "country", "operator": "EQUAL", "values": ["US", "CA", "GB"]},
         ),
     ):
-        processr_jobs.create(acme, campaign_id, body)
+        processr_jobs.create(acme, campaign_id, body, settings)
 
 
 def _publisher_processr(
-    leadco: TenantScope, campaign_id: int, client_campaign: int, key: str, acme: TenantScope
+    leadco: TenantScope,
+    campaign_id: int,
+    client_campaign: int,
+    key: str,
+    acme: TenantScope,
+    settings: Settings,
 ) -> list[str]:
     """leadco mirrors acme's shared checks and delivers valid leads to acme through Connect."""
     shared = processr_jobs.jobs_of(acme, client_campaign)
@@ -165,6 +171,7 @@ def _publisher_processr(
                 "Field_name": "company",
             },
         ),
+        settings,
     )
     processr_jobs.create(
         leadco,
@@ -179,6 +186,7 @@ def _publisher_processr(
                 "Pass_if_job_is_gone": True,
             },
         ),
+        settings,
     )
     processr_jobs.create(
         leadco,
@@ -192,11 +200,14 @@ def _publisher_processr(
                 "Field_name": "country",
             },
         ),
+        settings,
     )
     return []
 
 
-def _delivery(leadco: TenantScope, campaign_id: int, client_campaign: int, key: str) -> list[str]:
+def _delivery(
+    leadco: TenantScope, campaign_id: int, client_campaign: int, key: str, settings: Settings
+) -> list[str]:
     """leadco delivers valid leads to acme (saving it pulls acme's form over HTTP)."""
     if any(j.type == "connect_delivery" for j in processr_jobs.jobs_of(leadco, campaign_id)):
         return []
@@ -212,6 +223,7 @@ def _delivery(leadco: TenantScope, campaign_id: int, client_campaign: int, key: 
                 leadco,
                 campaign_id,
                 JobCreate(type="connect_delivery", label="Deliver to acme", config=config),
+                settings,
             )
     except LeadgateError as exc:
         return [
@@ -240,10 +252,10 @@ def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
 
         notes: list[str] = []
         if not processr_jobs.jobs_of(acme, acme_campaign.id):
-            _client_processr(acme, acme_campaign.id)
+            _client_processr(acme, acme_campaign.id, settings)
         if not processr_jobs.jobs_of(leadco, leadco_campaign.id):
             notes += _publisher_processr(
-                leadco, leadco_campaign.id, acme_campaign.id, leadco_key, acme
+                leadco, leadco_campaign.id, acme_campaign.id, leadco_key, acme, settings
             )
 
         web_users = {
@@ -262,17 +274,20 @@ def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
     # The key above is committed now, so acme accepts it when the delivery job pulls its form.
     with transaction(sessions) as session:
         leadco = TenantScope(session, leadco_id)
-        notes += _delivery(leadco, leadco_campaign.id, acme_campaign.id, leadco_key)
+        notes += _delivery(leadco, leadco_campaign.id, acme_campaign.id, leadco_key, settings)
         in_house = _publisher(leadco, "LeadCo Call Center")
         has_leads = leads.search(
             leadco, campaign_id=leadco_campaign.id, status=None, limit=1, cursor=None
         ).items
         if not has_leads:
             for data in SAMPLE_LEADS:
-                lead = leads.accept(
-                    leadco, leadco_campaign.id, dict(data), publisher_id=in_house.id
+                lifecycle.submit(
+                    leadco,
+                    leadco_campaign.id,
+                    dict(data),
+                    publisher_id=in_house.id,
+                    max_staleness_s=settings.connect_max_staleness_s,
                 )
-                processr.judge(leadco, lead)
 
     base = settings.instance_url
     return {

@@ -1,19 +1,14 @@
 """Imports every table module so Base.metadata is complete (for Alembic and tests)."""
 
 from leadgate.campaigns.models import Campaign, CampaignPublisher
-from leadgate.connect.models import (
-    ConnectMirror,
-    Delivery,
-    DeliveryAttempt,
-    DeliveryConnection,
-    InboundEvent,
-    MirrorValue,
-)
-from leadgate.instances.models import AdminToken, Instance
+from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
+from leadgate.instances.models import AdminToken, Instance, PublisherApiKey
 from leadgate.leads.models import Lead, LeadHistory
 from leadgate.lists.models import ListChange, ListValue, ListVersion, ValidationList
+from leadgate.mirror.models import ConnectMirror, MirrorValue
+from leadgate.peer.models import InboundEvent
 from leadgate.processr.models import ProcessrJob
-from leadgate.publishers.models import Publisher, PublisherApiKey
+from leadgate.publishers.models import Publisher
 from leadgate.users.models import User, UserSession
 from leadgate.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 

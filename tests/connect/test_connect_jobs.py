@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadgate.jobs.base import StaticContext
 from leadgate.jobs.connect_mirror import (
     ConnectConfig,
     ConnectSimpleConditionalJob,
@@ -14,6 +13,7 @@ from leadgate.jobs.connect_mirror import (
 )
 from leadgate.jobs.validation_list import ValidationListConfig, ValidationListJob
 from leadgate.lists.matcher import compile_list
+from leadgate.processr.plugin import StaticContext
 
 CONFIG = ConnectConfig(
     API_Key="lgp_secret_key",

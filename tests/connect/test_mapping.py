@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadgate.connect import mapping
+from leadgate.delivery import mapping
 
 CLIENT = [
     {"name": "email", "label": "Email", "required": True},

@@ -1,4 +1,5 @@
-"""Fixtures of the browser tests (the modules skip themselves without chromium)."""
+"""Fixtures of the browser tests (the modules skip themselves without chromium); every test
+under tests/e2e/ is marked `e2e`: they start real `leadgate serve` processes (or a live server)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+
+HERE = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A conftest's hook sees the items of the whole session: mark only those under this folder.
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="module")

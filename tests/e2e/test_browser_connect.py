@@ -26,9 +26,10 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgate.db import transaction
-from leadgate.instances.service import create_instance, get_instance
+from leadgate.instances.service import get_instance
 from leadgate.kit.repository import TenantScope
 from leadgate.users import service as users
+from leadgate.users.service import create_instance
 from tests.e2e.browser import require_chromium, sign_in
 from tests.servers import Server, free_port, server_env, wait_for
 

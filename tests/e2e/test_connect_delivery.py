@@ -18,9 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
-from leadgate.connect.delivery import queue_drain
 from leadgate.db import transaction
-from leadgate.instances.service import create_instance
+from leadgate.delivery.service import queue_drain
+from leadgate.delivery.tasks import drain
+from leadgate.users.service import create_instance
 from tests.e2e.test_connect_mirror import Instance
 from tests.servers import Server, free_port, server_env, wait_for
 
@@ -136,6 +137,26 @@ class World:
             if not cursor:
                 return out
 
+    def drained(self) -> bool:
+        """The publisher has nothing left to send on this connection: no drain job waits or
+        runs, and every delivery row is in a final state (delivered or dead)."""
+        with self.sessions() as s:
+            jobs = s.execute(
+                text(
+                    "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :t "
+                    "AND status IN ('todo', 'doing') AND (args->>'connection_id')::bigint = :j"
+                ),
+                {"t": drain.name, "j": self.job["id"]},
+            ).scalar_one()
+            open_rows = s.execute(
+                text(
+                    "SELECT count(*) FROM deliveries WHERE job_id = :j "
+                    "AND state NOT IN ('delivered', 'dead')"
+                ),
+                {"j": self.job["id"]},
+            ).scalar_one()
+        return jobs == 0 and open_rows == 0
+
     def connection(self) -> dict[str, Any]:
         out: dict[str, Any] = self.leadco.ok(
             "GET", f"/campaigns/{self.campaign['id']}/jobs/{self.job['id']}/connection"
@@ -202,8 +223,8 @@ def test_delivery_status_sync_and_replays(world: World) -> None:
         s.execute(text("UPDATE deliveries SET state = 'queued' WHERE id = :d"), {"d": d["id"]})
         queue_drain(s, job["id"])
         s.commit()
-    wait_for(lambda: w.delivered(lead["id"]))
-    time.sleep(0.5)
+    wait_for(w.drained, what="the delivery queue drained after the resend")
+    assert w.delivered(lead["id"])
     assert len(w.client_leads()) == 1
 
     # The client marks the lead invalid: the event updates our lead and its history.
@@ -354,7 +375,12 @@ def test_crash_safety_exactly_once(world: World, deployment: tuple[Server, Serve
         return {state: int(n) for state, n in rows}
 
     try:
-        wait_for(lambda: states() == {"delivered": 200}, timeout=180, interval=1)
+        wait_for(
+            lambda: states() == {"delivered": 200} and w.drained(),
+            timeout=180,
+            interval=1,
+            what="all 200 deliveries delivered and the delivery queue drained",
+        )
     except AssertionError:
         with w.sessions() as s:
             jobs = s.execute(

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgate.db import transaction
-from leadgate.instances.service import create_instance
+from leadgate.users.service import create_instance
 from tests.servers import Server, free_port, server_env, wait_for
 
 FIELDS = [{"name": "company"}, {"name": "country"}, {"name": "email"}]

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from leadgate.jobs.base import Flag, JobResult, StaticContext
 from leadgate.jobs.conditional import ConditionalConfig, ConditionalJob
+from leadgate.processr.plugin import Flag, JobResult, StaticContext
 
 JOB = ConditionalJob()
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from leadgate.jobs.lead_values import as_number, as_text, is_blank
+from leadgate.processr.lead_values import as_number, as_text, is_blank
 
 
 @pytest.mark.parametrize(

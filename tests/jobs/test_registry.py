@@ -2,9 +2,11 @@
 
 import pytest
 
-from leadgate.jobs import registry
-from leadgate.jobs.registry import DuplicateJobType, JobRegistry, UnknownJobType, describe
+from leadgate.jobs.registry import builtin_registry
 from leadgate.jobs.required_fields import RequiredFieldsJob
+from leadgate.processr.registry import DuplicateJobType, JobRegistry, UnknownJobType, describe
+
+registry = builtin_registry()
 
 BUILT_IN = {
     "validation_list",

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from leadgate.jobs.base import Flag, StaticContext
 from leadgate.jobs.required_fields import RequiredFieldsConfig, RequiredFieldsJob
+from leadgate.processr.plugin import Flag, StaticContext
 
 JOB = RequiredFieldsJob()
 

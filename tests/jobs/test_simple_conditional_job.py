@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from leadgate.jobs.base import Flag, JobResult, StaticContext
 from leadgate.jobs.simple_conditional import SimpleConditionalConfig, SimpleConditionalJob
+from leadgate.processr.plugin import Flag, JobResult, StaticContext
 
 JOB = SimpleConditionalJob()
 

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from leadgate.jobs.base import Flag, JobResult, StaticContext
 from leadgate.jobs.validation_list import ValidationListConfig, ValidationListJob
+from leadgate.processr.plugin import Flag, JobResult, StaticContext
 
 JOB = ValidationListJob()
 

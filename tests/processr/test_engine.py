@@ -6,10 +6,10 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel
 
-from leadgate.jobs.base import Flag, JobContext, JobResult, StaticContext, Tab
 from leadgate.jobs.registry import builtin_registry
 from leadgate.jobs.required_fields import RequiredFieldsConfig
 from leadgate.processr.engine import FlagOut, GroupCondition, JobRun, JobSpec, judge
+from leadgate.processr.plugin import Flag, JobContext, JobResult, StaticContext, Tab
 
 
 class StubConfig(BaseModel):

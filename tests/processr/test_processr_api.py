@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgate.leads.models import Lead
-from leadgate.processr.tasks import rejudge_now
+from leadgate.leads.tasks import rejudge_now
 from leadgate.worker.db import configure
 from tests.factories import Api
 

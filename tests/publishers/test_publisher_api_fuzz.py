@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +13,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.factories import Api
 from tests.publishers.test_publisher_api import Setup
+
+pytestmark = pytest.mark.schemathesis
 
 EXAMPLES_PER_OPERATION = 15
 

@@ -8,10 +8,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgate.db import transaction
-from leadgate.instances.service import create_instance
 from leadgate.kit.repository import TenantScope
 from leadgate.users import service as users
 from leadgate.users.models import UserSession
+from leadgate.users.service import create_instance
 from tests.ui.conftest import PASSWORD, Site, add_user
 
 

@@ -17,10 +17,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from leadgate.connect import delivery, delivery_pages
-from leadgate.connect.models import Delivery, DeliveryAttempt, DeliveryConnection
-from leadgate.connect.peer import PeerClient
 from leadgate.db import transaction
+from leadgate.delivery import pages as delivery_pages
+from leadgate.delivery import service as delivery
+from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
+from leadgate.peer.client import PeerClient
 from leadgate.processr.models import ProcessrJob
 from tests.factories import Api
 from tests.ui.conftest import Browser, Site

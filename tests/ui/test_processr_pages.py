@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadgate.config import Settings
 from leadgate.errors import InvalidRequest
-from leadgate.jobs.base import JobContext, JobResult, Tab, passed
-from leadgate.jobs.registry import REGISTRY
 from leadgate.kit.repository import TenantScope
-from leadgate.processr import options
 from leadgate.processr.models import ProcessrJob
-from leadgate.processr.options import Option, OptionsRequest
+from leadgate.processr.plugin import BaseJobType, JobContext, JobResult, Option, Tab, passed
+from leadgate.processr.registry import REGISTRY
 from tests.ui.conftest import Browser, Site
 
 FIELDS = [{"name": "company", "label": "Company"}, {"name": "country"}, {"name": "email"}]
@@ -238,7 +237,7 @@ class RemoteConfig(BaseModel):
     field_name: str = Field(title="Field")
 
 
-class RemoteJob:
+class RemoteJob(BaseJobType[RemoteConfig]):
     config_model = RemoteConfig
     type = "ui_test_remote"
     title = "Remote Test"
@@ -247,20 +246,24 @@ class RemoteJob:
     def run(self, data: Mapping[str, Any], config: RemoteConfig, ctx: JobContext) -> JobResult:
         return passed()
 
+    def options(
+        self, scope: TenantScope, key: str, config: Mapping[str, Any], settings: Settings
+    ) -> list[Option] | None:
+        return accounts(config) if key == "account" else None
 
-def accounts(scope: TenantScope, request: OptionsRequest) -> list[Option]:
-    if request.config.get("token") != "good-token":
+
+def accounts(config: Mapping[str, Any]) -> list[Option]:
+    if config.get("token") != "good-token":
         raise InvalidRequest(
             "The client's instance refused this API key.", code="connect_credentials_rejected"
         )
-    region = request.config.get("region")
+    region = config.get("region")
     return [Option(value=7, label=f"Account 7 ({region})"), Option(value=8, label="Account 8")]
 
 
 @pytest.fixture
 def remote(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(REGISTRY._types, RemoteJob.type, RemoteJob())
-    monkeypatch.setitem(options.PROVIDERS, (RemoteJob.type, "account"), accounts)
 
 
 def test_dependent_dropdowns_and_secrets(site: Site, remote: None) -> None:

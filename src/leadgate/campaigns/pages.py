@@ -22,9 +22,9 @@ from leadgate.instances.deps import DbSession
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
 from leadgate.publishers import service as publishers
-from leadgate.ui.deps import AdminPost, AdminUser, scope_of
 from leadgate.ui.forms import Problems, attempt, from_error, from_validation
 from leadgate.ui.templating import base_url, render, see_other
+from leadgate.users.deps import AdminPost, AdminUser, scope_of
 
 router = APIRouter()
 

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, select
 
+from leadgate.campaigns import hooks
 from leadgate.campaigns.models import Campaign, CampaignPublisher
 from leadgate.campaigns.schemas import CampaignCreate, CampaignOut, CampaignPatch, FormField
 from leadgate.kit.repository import TenantScope
 from leadgate.publishers.models import Publisher
-from leadgate.webhooks import job_events
 
 
 def to_out(campaign: Campaign) -> CampaignOut:
@@ -72,7 +72,7 @@ def grant(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
     if exists is None:
         scope.add(CampaignPublisher(campaign_id=campaign_id, publisher_id=publisher_id))
         scope.session.flush()
-        job_events.grant_changed(scope, campaign_id, publisher_id, granted=True)
+        hooks.grant_changed(scope, campaign_id, publisher_id, True)
 
 
 def revoke(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
@@ -87,7 +87,7 @@ def revoke(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
         )
     )
     if gone.rowcount:  # type: ignore[attr-defined]
-        job_events.grant_changed(scope, campaign_id, publisher_id, granted=False)
+        hooks.grant_changed(scope, campaign_id, publisher_id, False)
 
 
 def granted_ids(scope: TenantScope, publisher_id: int) -> set[int]:

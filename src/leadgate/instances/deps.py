@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Header, Path, Request
 from sqlalchemy.orm import Session
 
+from leadgate.config import Settings
 from leadgate.errors import NotFound, RateLimited, Unauthorized
 from leadgate.instances.service import Caller, authenticate
 from leadgate.kit.ratelimit import RateLimiter
@@ -27,6 +28,14 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def settings_of(request: Request) -> Settings:
+    """The deployment's settings, as the app was made with them (the one way edges read them)."""
+    return cast(Settings, request.app.state.settings)
+
+
+AppSettings = Annotated[Settings, Depends(settings_of)]
 
 
 def bearer(authorization: str | None) -> str | None:

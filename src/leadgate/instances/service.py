@@ -7,13 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadgate.errors import Conflict, Unauthorized
-from leadgate.instances.models import AdminToken, Instance
-from leadgate.instances.schemas import InstanceCreated, check_subdomain
-from leadgate.kit.repository import TenantScope
+from leadgate.errors import Unauthorized
+from leadgate.instances.models import AdminToken, Instance, PublisherApiKey
 from leadgate.kit.secrets import hash_secret, new_secret
-from leadgate.publishers.models import PublisherApiKey
-from leadgate.users import service as users
 
 ADMIN_PREFIX = "lga"
 PUBLISHER_PREFIX = "lgp"
@@ -36,30 +32,6 @@ class Caller:
 def get_instance(session: Session, subdomain: str) -> Instance | None:
     """The instance with this subdomain, if any."""
     return session.scalars(select(Instance).where(Instance.subdomain == subdomain)).one_or_none()
-
-
-def create_instance(
-    session: Session, subdomain: str, name: str | None = None, admin_email: str | None = None
-) -> InstanceCreated:
-    """A new instance with its first admin token and admin user (secrets only ever shown here)."""
-    check_subdomain(subdomain)
-    if get_instance(session, subdomain) is not None:
-        raise Conflict(f"The instance {subdomain!r} exists already.", code="instance_exists")
-    instance = Instance(subdomain=subdomain, name=name or subdomain)
-    session.add(instance)
-    session.flush()
-    token = issue_admin_token(session, instance.id, "admin")
-    email = admin_email or f"admin@{subdomain}"
-    password = users.new_password()
-    users.create_user(
-        TenantScope(session, instance.id), email, password, "admin", must_change_password=True
-    )
-    return InstanceCreated(
-        subdomain=subdomain,
-        admin_token=token,
-        admin_email=email.strip().lower(),
-        admin_password=password,
-    )
 
 
 def issue_admin_token(session: Session, instance_id: int, name: str) -> str:

@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadgate.jobs.base import JobContext, JobResult, Tab, failed, passed
-from leadgate.jobs.lead_values import field_text
 from leadgate.jobs.operators import OperatorRule, check
+from leadgate.processr.lead_values import field_text
+from leadgate.processr.plugin import BaseJobType, JobContext, JobResult, Tab, failed, passed
 
 FAILED = "conditional.failed"
 MAX_CONDITIONS = 50
@@ -50,7 +50,7 @@ class ConditionalConfig(BaseModel):
     )
 
 
-class ConditionalJob:
+class ConditionalJob(BaseJobType[ConditionalConfig]):
     """Checks several conditions and combines them with ANY or ALL."""
 
     config_model = ConditionalConfig

@@ -1,42 +1,58 @@
 """Connect (delivery): valid leads go into the client's campaign, fields mapped onto its form.
 
-The delivery itself is background work (a row per lead, a task that posts it); as a Processr
-job it only sits on the integration tab, which the engine runs for valid and test leads.
+The delivery itself is background work (`leadgate.delivery`: a row per lead, a task that posts
+it); as a Processr job it sits on the integration tab, which the engine runs for valid and test
+leads, and its `after_judged` hook gives each such lead its delivery row in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import Field
-
-from leadgate.jobs.base import JobContext, JobResult, Tab, passed
-from leadgate.jobs.connect_mirror import ClientConnection
-
-
-class ConnectDeliveryConfig(ClientConnection):
-    """Where valid leads go, and which of our fields fills each of the client's fields."""
-
-    Field_mapping: dict[str, str] = Field(
-        default_factory=dict,
-        title="Field mapping",
-        description="For each of the client's form fields, the field of ours that fills it. "
-        "Every field the client requires must be mapped.",
-        json_schema_extra={"x-mapping": True},
-    )
+from leadgate.config import Settings
+from leadgate.delivery import service as deliveries
+from leadgate.delivery.config import ConnectDeliveryConfig
+from leadgate.kit.repository import TenantScope
+from leadgate.peer import options as client_options
+from leadgate.processr.plugin import BaseJobType, JobContext, JobResult, Option, Tab, passed
 
 
-class ConnectDeliveryJob:
+class ConnectDeliveryJob(BaseJobType[ConnectDeliveryConfig]):
     """Marks a campaign's valid leads for delivery to a client instance."""
 
     config_model = ConnectDeliveryConfig
     type = "connect_delivery"
     title = "Connect"
     tab: Tab = "integration"
+    fast_intake = False
 
     def run(
         self, data: Mapping[str, Any], config: ConnectDeliveryConfig, ctx: JobContext
     ) -> JobResult:
         """Delivery happens in the background; judging-wise this job always passes."""
         return passed()
+
+    def on_saved(self, scope: TenantScope, job: Any, settings: Settings) -> None:
+        """Set up the job's connection and check its mapping against the client's form."""
+        deliveries.on_saved(scope.session, job, settings)
+
+    def after_judged(self, scope: TenantScope, lead: Any, job_ids: Sequence[int]) -> None:
+        """A delivery row (and its drain) per job for the valid lead."""
+        deliveries.create_for(scope.session, lead, job_ids)
+
+    def options(
+        self, scope: TenantScope, key: str, config: Mapping[str, Any], settings: Settings
+    ) -> list[Option] | None:
+        """The client's campaigns."""
+        if key == "Campaign":
+            return [Option(value=v, label=t) for v, t in client_options.campaigns(config, settings)]
+        return None
+
+    def summary(self, config: ConnectDeliveryConfig, list_names: Mapping[int, str]) -> str:
+        """Where valid leads go and how many fields are mapped."""
+        mapped = len(config.Field_mapping)
+        return (
+            f"valid leads to {config.Subdomain}, their campaign {config.Campaign}; "
+            f"{mapped} field{'s' if mapped != 1 else ''} mapped"
+        )

@@ -1,99 +1,40 @@
 """Connect - Validation List and Connect - Simple Conditional Validation: a client's check,
 mirrored, judging our leads exactly as the client's own job would.
 
-The mirror (definition, values, state) is prepared by sync tasks; `run` only reads it through
-the context, so judging does no network I/O.
+The mirror (definition, values, state) is prepared by sync tasks (`leadgate.mirror`); `run` only
+reads it through the context, so judging does no network I/O. Saving a job points its mirror and
+queues a sync; its dropdowns come from the client.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from leadgate.jobs.base import Flag, JobContext, JobResult, Tab, failed
-from leadgate.jobs.operators import FieldName
+from leadgate.config import Settings
 from leadgate.jobs.simple_conditional import SimpleConditionalConfig, SimpleConditionalJob
 from leadgate.jobs.validation_list import ValidationListConfig, ValidationListJob
+from leadgate.kit.repository import TenantScope
 from leadgate.lists.matcher import CompiledList
+from leadgate.mirror import context as mirror_context
+from leadgate.mirror import service as mirrors
+from leadgate.mirror.config import ConnectConfig
+from leadgate.mirror.views import MirrorContext, MirrorView
+from leadgate.peer import options as client_options
+from leadgate.processr.plugin import (
+    BaseJobType,
+    Flag,
+    JobContext,
+    JobResult,
+    Option,
+    Tab,
+    failed,
+)
 
 CRITERIA_NOT_MET = "connect.criteria_not_met"
 JOB_GONE = "connect.job_gone"
-MirrorState = Literal["ok", "gone", "unavailable", "pending"]
-
-
-class ClientConnection(BaseModel):
-    """The client instance and campaign a Connect job talks to, and the key it uses."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    API_Key: str = Field(
-        min_length=8,
-        max_length=200,
-        title="API Key",
-        description="Your publisher API key on the client's leadgate instance.",
-        json_schema_extra={"x-secret": True},
-    )
-    Subdomain: str = Field(
-        min_length=1,
-        max_length=63,
-        pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
-        title="Subdomain",
-        description="The client's leadgate subdomain, e.g. acme.",
-    )
-    Campaign: int = Field(
-        ge=1,
-        title="Campaign",
-        description="The client's campaign your leads go into.",
-        json_schema_extra={"x-options": "remote", "x-depends-on": ["API_Key", "Subdomain"]},
-    )
-
-
-class ConnectConfig(ClientConnection):
-    """Where the client's check lives, and which of our fields it applies to."""
-
-    Campaign_Processr_Job: int = Field(
-        ge=1,
-        title="Campaign Processr Job",
-        description="The client's check to mirror (only checks the client shares are listed).",
-        json_schema_extra={"x-options": "remote", "x-depends-on": ["Campaign"]},
-    )
-    Field_name: FieldName = Field(
-        title="Field name",
-        description="Which of OUR campaign's fields the client's check applies to.",
-        json_schema_extra={"x-options": "fields"},
-    )
-    Pass_if_job_is_gone: bool = Field(
-        default=False,
-        title="Pass if job is gone",
-        description="When the client deletes or hides the check: pass leads (true) or fail "
-        "them with a clear flag (false).",
-    )
-
-
-@dataclass(frozen=True)
-class MirrorView:
-    """What judging may know of a mirror."""
-
-    state: MirrorState
-    definition: Mapping[str, Any] | None
-    version: int | None
-    list_version: int | None
-    compiled: CompiledList | None
-    subdomain: str
-    remote_job_id: int
-    stale: bool = False
-
-
-@runtime_checkable
-class MirrorContext(Protocol):
-    """A JobContext that can also hand out mirrors."""
-
-    def mirror(self, subdomain: str, campaign_id: int, job_id: int) -> MirrorView | None:
-        """The mirror of that client job, if one has been prepared."""
-        ...
 
 
 class _ListAdapter:
@@ -123,13 +64,44 @@ def _prefix(view: MirrorView, definition: Mapping[str, Any]) -> str:
     )
 
 
-class _ConnectJob:
-    """Shared judging of both Connect check types."""
+class _ConnectJob(BaseJobType[ConnectConfig]):
+    """Shared judging, set-up and dropdowns of both Connect check types."""
 
     config_model = ConnectConfig
     tab: Tab = "quality"
-    mirrored_type: str = ""
+    reads_mirrors = True
+    fast_intake = False
     gone_kind: str = ""
+
+    def load_views(
+        self, session: Session, job_ids: Sequence[int], max_staleness_s: float | None
+    ) -> Mapping[Any, Any]:
+        """The mirrors of these jobs, keyed like their configs name the client's job."""
+        return mirror_context.load(session, job_ids, max_staleness_s)
+
+    def on_saved(self, scope: TenantScope, job: Any, settings: Settings) -> None:
+        """Point the job's mirror at the client's job and queue a sync."""
+        mirrors.on_saved(scope.session, job)
+
+    def options(
+        self, scope: TenantScope, key: str, config: Mapping[str, Any], settings: Settings
+    ) -> list[Option] | None:
+        """The client's campaigns, then its shared jobs of the mirrored type."""
+        if key == "Campaign":
+            return [Option(value=v, label=t) for v, t in client_options.campaigns(config, settings)]
+        if key == "Campaign_Processr_Job":
+            found = client_options.jobs(
+                config, settings, self.mirrored_type, with_sizes=self.mirrors_list
+            )
+            return [Option(value=v, label=t) for v, t in found]
+        return None
+
+    def summary(self, config: ConnectConfig, list_names: Mapping[int, str]) -> str:
+        """Whose rule it applies."""
+        return (
+            f"by the rule of {config.Subdomain} (their campaign {config.Campaign}, "
+            f"job {config.Campaign_Processr_Job})"
+        )
 
     def run(self, data: Mapping[str, Any], config: ConnectConfig, ctx: JobContext) -> JobResult:
         """Judge with the mirror; gone → pass or fail as configured; no mirror yet → wait."""
@@ -181,6 +153,7 @@ class ConnectValidationListJob(_ConnectJob):
     type = "connect_validation_list"
     title = "Connect - Validation List"
     mirrored_type = "validation_list"
+    mirrors_list = True
     gone_kind = "validation list"
 
     def _judge(self, data: Mapping[str, Any], config: ConnectConfig, view: MirrorView) -> JobResult:

@@ -11,18 +11,18 @@ Semantics (ours where the market leader's documentation is silent):
 - Text operators compare casefolded text when `case_sensitive` is false.
 """
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     field_validator,
     model_validator,
 )
 
-from leadgate.jobs.lead_values import as_number
+from leadgate.processr.lead_values import as_number
+from leadgate.processr.plugin import FieldName as FieldName
 
 Operator = Literal[
     "STARTSWITH", "ENDSWITH", "CONTAINS", "EXISTS", "GREATERTHAN", "LESSTHAN", "EQUAL", "NOTEQUAL"
@@ -31,8 +31,6 @@ Outcome = Literal["pass", "fail", "not_a_number"]
 
 NUMERIC_OPERATORS: frozenset[str] = frozenset({"GREATERTHAN", "LESSTHAN"})
 MAX_VALUES = 200
-
-FieldName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class OperatorRule(BaseModel):

@@ -5,9 +5,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadgate.jobs.base import JobContext, JobResult, Tab, failed, passed
-from leadgate.jobs.lead_values import field_text, is_blank
 from leadgate.jobs.operators import FieldName
+from leadgate.processr.lead_values import field_text, is_blank
+from leadgate.processr.plugin import BaseJobType, JobContext, JobResult, Tab, failed, passed
 
 MISSING = "required_fields.missing"
 
@@ -26,7 +26,7 @@ class RequiredFieldsConfig(BaseModel):
     )
 
 
-class RequiredFieldsJob:
+class RequiredFieldsJob(BaseJobType[RequiredFieldsConfig]):
     """Fails leads that leave a required field missing or blank."""
 
     config_model = RequiredFieldsConfig

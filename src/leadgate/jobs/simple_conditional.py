@@ -5,9 +5,10 @@ from typing import Any
 
 from pydantic import ConfigDict
 
-from leadgate.jobs.base import JobContext, JobResult, Tab, failed, passed
-from leadgate.jobs.lead_values import as_number, field_text
 from leadgate.jobs.operators import OperatorRule, Outcome, check, first_non_number
+from leadgate.kit.repository import TenantScope
+from leadgate.processr.lead_values import as_number, field_text
+from leadgate.processr.plugin import BaseJobType, JobContext, JobResult, Tab, failed, passed
 
 FAILED = "simple_conditional.failed"
 NOT_A_NUMBER = "simple_conditional.not_a_number"
@@ -19,13 +20,25 @@ class SimpleConditionalConfig(OperatorRule):
     model_config = ConfigDict(title="Simple Conditional Validation")
 
 
-class SimpleConditionalJob:
+class SimpleConditionalJob(BaseJobType[SimpleConditionalConfig]):
     """Checks one field against a list of values with one operator."""
 
     config_model = SimpleConditionalConfig
     type = "simple_conditional_validation"
     title = "Simple Conditional Validation"
     tab: Tab = "quality"
+    publishable = True
+
+    def shared_definition(
+        self, scope: TenantScope, config: SimpleConditionalConfig
+    ) -> dict[str, Any]:
+        """The whole rule: field, operator, values, case."""
+        return {
+            "field_name": config.field_name,
+            "operator": config.operator,
+            "case_sensitive": config.case_sensitive,
+            "values": list(config.values),
+        }
 
     def run(
         self, data: Mapping[str, Any], config: SimpleConditionalConfig, ctx: JobContext

@@ -4,11 +4,25 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
-from leadgate.jobs.base import JobContext, JobResult, Tab, failed, passed
-from leadgate.jobs.lead_values import field_text, is_blank
+from leadgate.config import Settings
+from leadgate.errors import InvalidRequest
 from leadgate.jobs.operators import FieldName
+from leadgate.kit.repository import TenantScope
+from leadgate.lists import service as lists
 from leadgate.lists.matcher import MatchOperator
+from leadgate.lists.models import ValidationList
+from leadgate.processr.lead_values import field_text, is_blank
+from leadgate.processr.plugin import (
+    BaseJobType,
+    JobContext,
+    JobResult,
+    Option,
+    Tab,
+    failed,
+    passed,
+)
 
 NO_MATCH = "validation_list.no_match"
 MATCH = "validation_list.match"
@@ -71,13 +85,68 @@ class ValidationListConfig(BaseModel):
     )
 
 
-class ValidationListJob:
+class ValidationListJob(BaseJobType[ValidationListConfig]):
     """Looks a lead field up in a compiled validation list."""
 
     config_model = ValidationListConfig
     type = "validation_list"
     title = "Validation List"
     tab: Tab = "quality"
+    publishable = True
+
+    def list_ids(self, config: ValidationListConfig) -> frozenset[int]:
+        """The one list it looks values up in."""
+        return frozenset({config.list_id})
+
+    def warm(self, config: ValidationListConfig, ctx: JobContext) -> None:
+        """Compile the list with the lookup its operator needs."""
+        compiled = ctx.compiled_list(config.list_id)
+        if compiled is not None:
+            compiled.warm(config.operator, config.case_sensitive)
+
+    def check(self, scope: TenantScope, config: ValidationListConfig) -> None:
+        """The list must exist in this instance."""
+        exists = scope.session.scalar(
+            select(ValidationList.id).where(
+                ValidationList.id == config.list_id,
+                ValidationList.instance_id == scope.instance_id,
+            )
+        )
+        if exists is None:
+            raise InvalidRequest(
+                f"There is no validation list {config.list_id} in this instance.",
+                code="list_not_found",
+            )
+
+    def shared_definition(self, scope: TenantScope, config: ValidationListConfig) -> dict[str, Any]:
+        """The rule and the list's name, version and size (never its values)."""
+        row = scope.session.scalars(
+            scope.select(ValidationList).where(ValidationList.id == config.list_id)
+        ).one_or_none()
+        listing = (
+            {"name": row.name, "version": row.version, "value_count": row.value_count}
+            if row is not None
+            else None
+        )
+        return {
+            "field_name": config.field_name,
+            "operator": config.operator,
+            "rule": config.rule,
+            "case_sensitive": config.case_sensitive,
+            "trim": config.trim,
+            "list": listing,
+        }
+
+    def options(
+        self, scope: TenantScope, key: str, config: Mapping[str, Any], settings: Settings
+    ) -> list[Option] | None:
+        """Our lists, with their sizes."""
+        if key != "list_id":
+            return None
+        return [
+            Option(value=row.id, label=f"{row.name} ({row.value_count} values)")
+            for row in lists.list_all(scope)
+        ]
 
     def run(
         self, data: Mapping[str, Any], config: ValidationListConfig, ctx: JobContext

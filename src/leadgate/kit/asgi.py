@@ -7,7 +7,7 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadgate.errors import TooLarge
-from leadgate.instances.schemas import SUBDOMAIN_RE
+from leadgate.kit.subdomains import SUBDOMAIN_RE
 
 
 async def _send_problem(send: Send, status: int, code: str, detail: str) -> None:

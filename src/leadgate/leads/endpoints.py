@@ -6,27 +6,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from leadgate.instances.deps import Admin, DbSession
+from leadgate.instances.deps import Admin, AppSettings, DbSession
 from leadgate.kit.pagination import Page
 from leadgate.kit.params import MAX_ID, Id
 from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
-from leadgate.leads import service
+from leadgate.leads import lifecycle, service
 from leadgate.leads.schemas import LeadOut, LeadSubmit, LeadSummary, StatusChange
-from leadgate.processr import judging as processr
 
 router = APIRouter(tags=["leads"], responses=problem_responses(401, 403, 404, 413, 422))
 
 
 @router.post("/campaigns/{campaign_id}/leads", status_code=201, response_model=LeadOut)
-def submit_lead(campaign_id: Id, body: LeadSubmit, caller: Admin, session: DbSession) -> LeadOut:
+def submit_lead(
+    campaign_id: Id, body: LeadSubmit, caller: Admin, session: DbSession, settings: AppSettings
+) -> LeadOut:
     """Submit a lead; the Processr judges it in the same request unless it must wait."""
     scope = TenantScope(session, caller.instance_id)
-    lead = service.accept(scope, campaign_id, dict(body.data))
-    # The lead is committed before it is judged: a crash while judging leaves it pending,
-    # and the periodic re-judge picks it up.
-    session.commit()
-    processr.judge(scope, lead)
+    staleness = settings.connect_max_staleness_s
+    lead = lifecycle.submit(scope, campaign_id, dict(body.data), max_staleness_s=staleness)
     return service.to_out(scope, lead)
 
 
@@ -52,11 +50,14 @@ def get_lead(lead_id: Id, caller: Admin, session: DbSession) -> LeadOut:
 
 
 @router.post("/leads/{lead_id}/reprocess", response_model=LeadOut)
-def reprocess_lead(lead_id: Id, caller: Admin, session: DbSession) -> LeadOut:
+def reprocess_lead(
+    lead_id: Id, caller: Admin, session: DbSession, settings: AppSettings
+) -> LeadOut:
     """Run the campaign's Processr on the lead again."""
     scope = TenantScope(session, caller.instance_id)
     lead = service.get(scope, lead_id)
-    processr.judge(scope, lead, reason="reprocessed on request")
+    staleness = settings.connect_max_staleness_s
+    lifecycle.rejudge(scope, lead, reason="reprocessed on request", max_staleness_s=staleness)
     return service.to_out(scope, lead)
 
 

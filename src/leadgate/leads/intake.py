@@ -44,16 +44,18 @@ from leadgate.campaigns.models import Campaign
 from leadgate.errors import LeadgateError, NotFound, OutcomeUnknown
 from leadgate.instances.deps import publisher_only, refuse_over_limit
 from leadgate.instances.service import Caller, authenticate
-from leadgate.jobs.base import JobContext
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret
+from leadgate.leads import lifecycle
 from leadgate.leads import service as leads
 from leadgate.leads.models import Lead
 from leadgate.leads.schemas import PublisherLeadOut
 from leadgate.processr import judging
 from leadgate.processr.engine import Verdict
 from leadgate.processr.engine import judge as decide
+from leadgate.processr.plugin import JobContext
+from leadgate.processr.registry import REGISTRY
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ class _Item:
     found: _Found | None = None
     caller: Caller | None = None
     verdict: Verdict | None = None
+    jobs: judging.CampaignJobs | None = None  # the jobs that judged it
     row: dict[str, Any] = field(default_factory=dict)
     outcome: Outcome | None = None
 
@@ -135,7 +138,7 @@ LEFT JOIN campaign_publishers g
 LEFT JOIN campaigns c ON c.id = g.campaign_id AND c.instance_id = n.id
 LEFT JOIN LATERAL (
     SELECT string_agg(j.id || '@' || j.updated_at, ',' ORDER BY j.id) AS stamp,
-           coalesce(bool_or(j.type LIKE 'connect%%'), false) AS general,
+           coalesce(bool_or(j.type <> ALL(%(fast)s::text[])), false) AS general,
            array_agg((j.config ->> 'list_id')::bigint)
              FILTER (WHERE jsonb_typeof(j.config -> 'list_id') = 'number') AS list_ids
     FROM processr_jobs j WHERE j.campaign_id = c.id
@@ -199,14 +202,16 @@ def _json(value: Any) -> str:
 # --- the steps (no I/O) ------------------------------------------------------------------------
 
 
-def _lookup_params(items: list[_Item]) -> tuple[dict[str, str], dict[tuple[str, str, int], int]]:
+def _lookup_params(items: list[_Item]) -> tuple[dict[str, Any], dict[tuple[str, str, int], int]]:
     asked: dict[tuple[str, str, int], int] = {}
     for item in items:
         if item.sub.secret:
             key = (item.sub.subdomain, hash_secret(item.sub.secret), item.sub.campaign_id)
             item.ask = asked.setdefault(key, len(asked))
     query = [{"i": n, "sub": s, "key_hash": h, "cid": c} for (s, h, c), n in asked.items()]
-    return {"q": _json(query)}, asked
+    # Job types the fast driver may judge and store; a campaign with any other job (or a type
+    # this process does not know) takes the general driver.
+    return {"q": _json(query), "fast": sorted(REGISTRY.names(fast_intake=True))}, asked
 
 
 def _found(items: list[_Item], rows: Rows, asked: dict[tuple[str, str, int], int]) -> set[int]:
@@ -313,6 +318,7 @@ def _by_campaign(items: list[_Item]) -> list[list[_Item]]:
 
 def _judge(items: list[_Item], jobs: judging.CampaignJobs, ctx: JobContext) -> None:
     for item in items:
+        item.jobs = jobs
         try:
             item.verdict = decide(item.sub.data, jobs.specs, ctx)
         except Exception:  # a bug in a job must not lose the lead: stored unjudged
@@ -324,25 +330,19 @@ def _write_params(items: list[_Item]) -> dict[str, str]:
     history: list[dict[str, Any]] = []
     for ordinal, item in enumerate(items):
         assert item.caller is not None
-        item.row = {
-            "ord": ordinal,
-            "instance_id": item.campaign.instance_id,
-            "campaign_id": item.campaign.id,
-            "publisher_id": item.caller.publisher_id,
-            "data": item.sub.data,
-            "status": "pending",
-            "score": 0,
-            "max_score": 0,
-            "flags": [],
-            "jobs": [],
-            "idempotency_key": item.sub.idempotency_key,
-            "request_hash": item.digest,
-            "judged": item.verdict is not None,
-        }
+        item.row = lifecycle.new_row(
+            item.campaign.instance_id,
+            item.campaign.id,
+            item.sub.data,
+            publisher_id=item.caller.publisher_id,
+            idempotency_key=item.sub.idempotency_key,
+            request_hash=item.digest,
+        )
+        item.row.update(ord=ordinal, judged=item.verdict is not None)
         events = [("received", {"publisher_id": item.caller.publisher_id})]
         if item.verdict is not None:
-            item.row.update(judging.lead_values(item.verdict))
-            events += judging.history_for("pending", False, item.verdict, trigger="received")
+            item.row.update(lifecycle.lead_values(item.verdict))
+            events += lifecycle.history_for("pending", False, item.verdict, trigger="received")
         rows.append(item.row)
         for event, detail in events:
             history.append({"ord": ordinal, "n": len(history), "event": event, "detail": detail})
@@ -372,7 +372,9 @@ def _outcomes(items: list[_Item]) -> list[Outcome]:
 # --- the general driver (a thread, an ORM session, one transaction) ---------------------------
 
 
-def intake(session: Session, subs: Sequence[Submission], hits: Hits) -> list[Outcome]:
+def intake(
+    session: Session, subs: Sequence[Submission], hits: Hits, max_staleness_s: float | None = None
+) -> list[Outcome]:
     """Answer a batch of submissions in the session's transaction (the caller commits)."""
     items = [_Item(s, leads.request_hash(s.data)) for s in subs]
     conn = session.connection()
@@ -393,7 +395,7 @@ def intake(session: Session, subs: Sequence[Submission], hits: Hits) -> list[Out
         assert found is not None
         scope = TenantScope(session, campaign.instance_id)
         jobs = judging.campaign_jobs(scope, campaign.id, found.stamp)
-        ctx = judging.context_for(session, campaign.instance_id, jobs, found.lists)
+        ctx = judging.context_for(session, campaign.instance_id, jobs, max_staleness_s, found.lists)
         _judge(group, jobs, ctx)
     raced = _written(todo, conn.exec_driver_sql(WRITE, _write_params(todo)).all())
     _replay(session, raced)
@@ -401,8 +403,9 @@ def intake(session: Session, subs: Sequence[Submission], hits: Hits) -> list[Out
         created = isinstance(item.outcome, Accepted) and item.outcome.created
         if created and item.verdict is not None and item.verdict.integration_job_ids:
             lead = session.get(Lead, item.row["id"])
-            assert lead is not None
-            judging.queue_deliveries(session, lead, item.verdict)
+            assert lead is not None and item.jobs is not None
+            scope = TenantScope(session, lead.instance_id)
+            lifecycle.after_judged(scope, lead, item.verdict, item.jobs)
     return _outcomes(items)
 
 
@@ -493,8 +496,10 @@ class LeadIntake:
         limiter: RateLimiter,
         database_url: str,
         max_batch: int = MAX_BATCH,
+        max_staleness_s: float | None = None,
     ) -> None:
         self.sessions = sessions
+        self.max_staleness_s = max_staleness_s
         self.limiter = limiter
         self.database_url = database_url
         self.max_batch = max_batch
@@ -594,7 +599,7 @@ class LeadIntake:
     ) -> list[Outcome]:
         with self.sessions() as session:
             try:
-                outcomes = intake(session, subs, hits)
+                outcomes = intake(session, subs, hits, self.max_staleness_s)
             except Exception as exc:
                 session.rollback()
                 return self._apart(subs, hits, exc, again=again)

@@ -20,21 +20,20 @@ from sqlalchemy.orm import Session
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
-from leadgate.connect import delivery_pages
 from leadgate.errors import InvalidRequest
 from leadgate.instances.deps import DbSession
-from leadgate.jobs.registry import REGISTRY
 from leadgate.kit.pagination import Page, paginate
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
-from leadgate.leads import service
+from leadgate.leads import hooks, service
 from leadgate.leads.models import Lead
 from leadgate.leads.schemas import LeadOut, StatusChange
 from leadgate.processr.models import ProcessrJob
+from leadgate.processr.registry import REGISTRY
 from leadgate.publishers import service as publishers
-from leadgate.ui.deps import AdminPost, AdminUser, scope_of
 from leadgate.ui.forms import Problems, from_validation
 from leadgate.ui.templating import base_url, render, see_other
+from leadgate.users.deps import AdminPost, AdminUser, scope_of
 
 router = APIRouter()
 
@@ -308,7 +307,7 @@ def _lead_page(
             "data": data_rows(campaign, dict(lead.data)),
             "jobs": job_rows(scope, lead),
             "history": history_rows(lead),
-            "deliveries": delivery_pages.lead_deliveries(scope, lead.id),
+            "deliveries": hooks.delivery_rows_of(scope, lead.id),
             "status_words": STATUS_WORDS,
             "problems": problems or Problems(),
             "reason": reason,

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
 from leadgate.errors import Conflict, Forbidden, InvalidRequest, NotFound, UnknownFields
 from leadgate.kit.pagination import Page, paginate
 from leadgate.kit.repository import TenantScope
+from leadgate.leads import hooks
 from leadgate.leads.models import Lead, LeadHistory
 from leadgate.leads.schemas import HistoryOut, LeadOut, LeadSummary, PublisherLeadOut
 from leadgate.webhooks import service as webhooks
@@ -45,37 +45,6 @@ def record(scope: TenantScope, lead: Lead, event: str, **detail: Any) -> None:
     scope.session.add(LeadHistory(lead_id=lead.id, event=event, detail=detail))
 
 
-def accept(
-    scope: TenantScope,
-    campaign_id: int,
-    data: dict[str, Any],
-    *,
-    publisher_id: int | None = None,
-    idempotency_key: str | None = None,
-    request_hash: str | None = None,
-) -> Lead:
-    """Store a new pending lead after checking its campaign and fields."""
-    campaign = campaigns.get(scope, campaign_id)
-    check_open(campaign)
-    check_data(campaign, data)
-    lead = Lead(
-        campaign_id=campaign.id,
-        publisher_id=publisher_id,
-        data=data,
-        status="pending",
-        score=0,
-        max_score=0,
-        flags=[],
-        jobs=[],
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-    )
-    scope.add(lead)
-    scope.session.flush()
-    record(scope, lead, "received", publisher_id=publisher_id)
-    return lead
-
-
 def get(scope: TenantScope, lead_id: int) -> Lead:
     """A lead of this instance, or 404 lead_not_found."""
     return scope.get(Lead, lead_id, missing="lead_not_found", what="lead")
@@ -103,29 +72,10 @@ def to_out(scope: TenantScope, lead: Lead) -> LeadOut:
             "flags": lead.flags,
             "jobs": lead.jobs,
             "history": history(scope, lead),
-            "deliveries": deliveries_of(scope, lead),
+            "deliveries": hooks.deliveries_of(scope, lead.id),
             "created_at": lead.created_at,
         }
     )
-
-
-def deliveries_of(scope: TenantScope, lead: Lead) -> list[dict[str, Any]]:
-    """The lead's deliveries to clients, with the client's answer."""
-    from leadgate.connect.models import Delivery
-
-    rows = scope.session.scalars(
-        scope.select(Delivery).where(Delivery.lead_id == lead.id).order_by(Delivery.id)
-    ).all()
-    return [
-        {
-            "id": d.id,
-            "state": d.state,
-            "attempts": d.attempts,
-            "client_lead_id": str(d.client_lead_id) if d.client_lead_id is not None else None,
-            "client_status": d.client_status,
-        }
-        for d in rows
-    ]
 
 
 def to_summary(lead: Lead) -> LeadSummary:

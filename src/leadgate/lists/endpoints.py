@@ -13,7 +13,7 @@ from leadgate.kit.pagination import Page
 from leadgate.kit.params import Id
 from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
-from leadgate.lists import service
+from leadgate.lists import hooks, service
 from leadgate.lists.schemas import (
     ImportMode,
     ImportResult,
@@ -22,7 +22,6 @@ from leadgate.lists.schemas import (
     ValuesPatch,
     VersionOut,
 )
-from leadgate.processr import service as processr
 
 router = APIRouter(tags=["validation lists"], responses=problem_responses(401, 404, 409, 413, 422))
 
@@ -126,5 +125,5 @@ def download(list_id: Id, caller: Admin, session: DbSession) -> StreamingRespons
 def delete_list(list_id: Id, caller: Admin, session: DbSession) -> Response:
     """Delete a list; 409 list_in_use while a Processr job uses it."""
     scope = TenantScope(session, caller.instance_id)
-    service.delete(scope, list_id, in_use_by=processr.jobs_using_list(scope, list_id))
+    service.delete(scope, list_id, in_use_by=hooks.users_of(scope, list_id))
     return Response(status_code=204)

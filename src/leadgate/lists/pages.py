@@ -14,12 +14,11 @@ from leadgate.instances.deps import DbSession
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
 from leadgate.lists import endpoints as lists_api
-from leadgate.lists import service
+from leadgate.lists import hooks, service
 from leadgate.lists.schemas import ImportMode, ImportResult, ListCreate, ValuesPatch
-from leadgate.processr import service as processr
-from leadgate.ui.deps import AdminPost, AdminUser, caller_of, scope_of
 from leadgate.ui.forms import Problems, attempt, from_error, from_validation
 from leadgate.ui.templating import base_url, render, see_other
+from leadgate.users.deps import AdminPost, AdminUser, caller_of, scope_of
 
 router = APIRouter()
 
@@ -109,7 +108,7 @@ def _detail(
             "page": page,
             "search": search,
             "first_page": cursor is None,
-            "used_by": processr.jobs_using_list(scope, list_id),
+            "used_by": hooks.users_of(scope, list_id),
             "problems": problems or Problems(),
             "form": form or {},
             "report": report,
@@ -226,7 +225,7 @@ def delete_list(request: Request, list_id: Id, me: AdminPost, session: DbSession
     scope = scope_of(session, me)
     try:
         with attempt(session):
-            service.delete(scope, list_id, in_use_by=processr.jobs_using_list(scope, list_id))
+            service.delete(scope, list_id, in_use_by=hooks.users_of(scope, list_id))
     except LeadgateError as exc:
         return _detail(request, me, scope, list_id, problems=from_error(exc), status=409)
     return see_other(f"{base_url(me.subdomain)}/lists?notice=deleted")

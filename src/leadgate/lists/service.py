@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from leadgate.errors import Conflict, InvalidRequest
 from leadgate.kit.pagination import Page, decode_cursor
 from leadgate.kit.repository import TenantScope
-from leadgate.lists import csv_values
+from leadgate.lists import csv_values, hooks
 from leadgate.lists.models import ListValue, ListVersion, ValidationList
 from leadgate.lists.schemas import (
     MAX_VALUE_LENGTH,
@@ -20,7 +20,6 @@ from leadgate.lists.schemas import (
     ListDelta,
     ListOut,
 )
-from leadgate.webhooks import job_events
 
 # A version changing more values than this is logged as a `reset`: mirrors older than it
 # take a full snapshot instead of a delta bigger than the snapshot's gain.
@@ -85,7 +84,7 @@ def patch_values(
     ops = [("+", v) for v in _checked(add)] + [("-", v) for v in _checked(remove)]
     added, removed = _apply(scope.session, row, ops, replace=False)
     if added or removed:
-        job_events.list_changed(scope, row.id)
+        hooks.values_changed(scope, row.id)
     return row
 
 
@@ -107,7 +106,7 @@ def import_csv(
         scope.session, row, ((op, v) for v in parsed.values), replace=mode == "replace"
     )
     if added or removed:
-        job_events.list_changed(scope, row.id)
+        hooks.values_changed(scope, row.id)
     return ImportResult(
         version=row.version,
         value_count=row.value_count,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from leadgate.campaigns import service as campaigns
-from leadgate.instances.deps import Admin, DbSession
-from leadgate.jobs.registry import REGISTRY, describe
+from leadgate.instances.deps import Admin, AppSettings, DbSession
 from leadgate.kit.pagination import Page
 from leadgate.kit.params import Id
 from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 from leadgate.processr import options, service
 from leadgate.processr.options import OptionsOut, OptionsRequest
+from leadgate.processr.registry import REGISTRY, describe
 from leadgate.processr.schemas import JobCreate, JobOut, JobPatch, JobTypeOut, Reorder
 
 router = APIRouter(tags=["processr"], responses=problem_responses(401, 404, 413, 422))
@@ -26,18 +26,20 @@ def job_types(caller: Admin) -> list[JobTypeOut]:
 
 @router.post("/job-types/{job_type}/options", response_model=OptionsOut)
 def job_type_options(
-    job_type: str, body: OptionsRequest, caller: Admin, session: DbSession
+    job_type: str, body: OptionsRequest, caller: Admin, session: DbSession, settings: AppSettings
 ) -> OptionsOut:
     """Choices for a dropdown of a job's config, given the config filled in so far."""
     scope = TenantScope(session, caller.instance_id)
-    return OptionsOut(options=options.options(scope, job_type, body))
+    return OptionsOut(options=options.options(scope, job_type, body, settings))
 
 
 @router.post("/campaigns/{campaign_id}/jobs", status_code=201, response_model=JobOut)
-def create_job(campaign_id: Id, body: JobCreate, caller: Admin, session: DbSession) -> JobOut:
+def create_job(
+    campaign_id: Id, body: JobCreate, caller: Admin, session: DbSession, settings: AppSettings
+) -> JobOut:
     """Add a job to the campaign's Processr."""
     scope = TenantScope(session, caller.instance_id)
-    return service.to_out(service.create(scope, campaign_id, body))
+    return service.to_out(service.create(scope, campaign_id, body, settings))
 
 
 @router.get("/campaigns/{campaign_id}/jobs", response_model=Page[JobOut])
@@ -57,11 +59,16 @@ def get_job(campaign_id: Id, job_id: Id, caller: Admin, session: DbSession) -> J
 
 @router.patch("/campaigns/{campaign_id}/jobs/{job_id}", response_model=JobOut)
 def patch_job(
-    campaign_id: Id, job_id: Id, body: JobPatch, caller: Admin, session: DbSession
+    campaign_id: Id,
+    job_id: Id,
+    body: JobPatch,
+    caller: Admin,
+    session: DbSession,
+    settings: AppSettings,
 ) -> JobOut:
     """Change a job's config, score, hardfail, visibility, position or group."""
     scope = TenantScope(session, caller.instance_id)
-    return service.to_out(service.update(scope, campaign_id, job_id, body))
+    return service.to_out(service.update(scope, campaign_id, job_id, body, settings))
 
 
 @router.post("/campaigns/{campaign_id}/jobs/reorder", response_model=Page[JobOut])

@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from leadgate.jobs.base import Flag, JobContext, JobResult, Tab, failed
-from leadgate.jobs.lead_values import as_text
-from leadgate.jobs.registry import REGISTRY, JobRegistry, UnknownJobType
+from leadgate.processr.lead_values import as_text
+from leadgate.processr.plugin import Flag, JobContext, JobResult, Tab, failed
+from leadgate.processr.registry import REGISTRY, JobRegistry, UnknownJobType
 
 Status = Literal["pending", "valid", "caution", "invalid"]
 

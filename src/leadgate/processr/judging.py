@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -13,21 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadgate.campaigns.models import Campaign
-from leadgate.config import get_settings
-from leadgate.connect import context as mirror_context
-from leadgate.connect.context import MIRROR_JOB_TYPES
-from leadgate.jobs.connect_mirror import MirrorView
-from leadgate.jobs.registry import REGISTRY, UnknownJobType
-from leadgate.jobs.validation_list import ValidationListConfig
 from leadgate.kit.repository import TenantScope
-from leadgate.leads.models import Lead
-from leadgate.leads.service import record
 from leadgate.lists.matcher import CompiledList, MatcherCache
 from leadgate.lists.models import ValidationList
 from leadgate.lists.service import ListMoved, values_at
-from leadgate.processr.engine import GroupCondition, JobSpec, Verdict
-from leadgate.processr.engine import judge as decide
+from leadgate.processr.engine import GroupCondition, JobSpec
 from leadgate.processr.models import ProcessrJob
+from leadgate.processr.registry import REGISTRY, UnknownJobType
 from leadgate.processr.service import jobs_of
 
 # One cache per process; entries are keyed by (list id, version), so a changed list is
@@ -43,7 +35,7 @@ class DbContext:
         session: Session,
         instance_id: int,
         list_ids: Collection[int],
-        mirrors: dict[tuple[str, int, int], MirrorView] | None = None,
+        mirrors: Mapping[Any, Any] | None = None,
         lists: dict[int, tuple[str, int]] | None = None,
     ) -> None:
         """`lists` (id -> (name, version)), when the caller has read them, saves a query."""
@@ -80,7 +72,8 @@ class DbContext:
         found = self._lists.get(list_id)
         return found[0] if found else f"#{list_id}"
 
-    def mirror(self, subdomain: str, campaign_id: int, job_id: int) -> MirrorView | None:
+    def mirror(self, subdomain: str, campaign_id: int, job_id: int) -> Any:
+        """The view of a client's job that a mirror-reading type prepared, if any."""
         return self.mirrors.get((subdomain, campaign_id, job_id))
 
 
@@ -149,7 +142,8 @@ class ReadyContext:
         found = self._lists.get(list_id)
         return found[0] if found else f"#{list_id}"
 
-    def mirror(self, subdomain: str, campaign_id: int, job_id: int) -> MirrorView | None:
+    def mirror(self, subdomain: str, campaign_id: int, job_id: int) -> Any:
+        """Nothing is mirrored in a context without a database."""
         return None
 
 
@@ -160,17 +154,28 @@ class CampaignJobs:
     stamp: str
     specs: list[JobSpec]
     list_ids: frozenset[int]
-    mirror_job_ids: tuple[int, ...]
+    # Jobs whose type judges against mirrors, by type: their views are loaded with the context.
+    mirror_jobs: tuple[tuple[str, tuple[int, ...]], ...]
 
     @classmethod
     def of(cls, jobs: list[ProcessrJob], stamp: str = "") -> CampaignJobs:
         """The judging view of these stored jobs (in running order)."""
+        readers = REGISTRY.names(reads_mirrors=True)
+        by_type: dict[str, list[int]] = {}
+        for job in jobs:
+            if job.type in readers:
+                by_type.setdefault(job.type, []).append(job.id)
         return cls(
             stamp=stamp,
             specs=[to_spec(j) for j in jobs],
             list_ids=frozenset(_list_ids(jobs)),
-            mirror_job_ids=tuple(j.id for j in jobs if j.type in MIRROR_JOB_TYPES),
+            mirror_jobs=tuple((t, tuple(ids)) for t, ids in by_type.items()),
         )
+
+    @property
+    def mirror_job_ids(self) -> tuple[int, ...]:
+        """Every job that judges against a mirror."""
+        return tuple(i for _, ids in self.mirror_jobs for i in ids)
 
 
 # Per process, by campaign: rebuilt when the stamp (the jobs' ids and update times, read with
@@ -203,10 +208,9 @@ def _warm(scope: TenantScope, jobs: list[ProcessrJob]) -> None:
     ctx = DbContext(scope.session, scope.instance_id, _list_ids(jobs))
     for job in jobs:
         config = _config_of(job)
-        if isinstance(config, ValidationListConfig):
-            compiled = ctx.compiled_list(config.list_id)
-            if compiled is not None:
-                compiled.warm(config.operator, config.case_sensitive)
+        found = REGISTRY.find(job.type)
+        if found is not None and isinstance(config, BaseModel):
+            found.warm(config, ctx)
 
 
 def prewarm(session: Session) -> int:
@@ -230,92 +234,25 @@ def prewarm(session: Session) -> int:
 
 
 def _list_ids(jobs: list[ProcessrJob]) -> set[int]:
-    return {j.config["list_id"] for j in jobs if isinstance(j.config.get("list_id"), int)}
+    """The lists these jobs read (a config that does not validate reads none)."""
+    out: set[int] = set()
+    for job in jobs:
+        config = _config_of(job)
+        found = REGISTRY.find(job.type)
+        if found is not None and isinstance(config, BaseModel):
+            out |= found.list_ids(config)
+    return out
 
 
 def context_for(
     session: Session,
     instance_id: int,
     jobs: CampaignJobs,
+    max_staleness_s: float | None,
     lists: dict[int, tuple[str, int]] | None = None,
 ) -> DbContext:
     """A context holding every list and mirror these jobs use (`lists`: see `DbContext`)."""
-    staleness = get_settings().connect_max_staleness_s
-    mirrors = mirror_context.load(session, jobs.mirror_job_ids, staleness)
+    mirrors: dict[Any, Any] = {}
+    for type_name, ids in jobs.mirror_jobs:
+        mirrors.update(REGISTRY.get(type_name).load_views(session, ids, max_staleness_s))
     return DbContext(session, instance_id, jobs.list_ids, mirrors, lists)
-
-
-def judge(scope: TenantScope, lead: Lead, reason: str = "received") -> Verdict:
-    """Run the campaign's Processr on the lead and store the outcome and its history."""
-    jobs = CampaignJobs.of(jobs_of(scope, lead.campaign_id))
-    verdict = decide(lead.data, jobs.specs, context_for(scope.session, scope.instance_id, jobs))
-    apply_verdict(scope, lead, verdict, trigger=reason)
-    return verdict
-
-
-def lead_values(verdict: Verdict) -> dict[str, Any]:
-    """The lead columns a verdict sets (besides `judged_at`)."""
-    return {
-        "status": verdict.status,
-        "score": verdict.score,
-        "max_score": verdict.max_score,
-        "flags": [f.as_dict() for f in verdict.flags],
-        "jobs": [j.as_dict() for j in verdict.jobs],
-    }
-
-
-def history_for(
-    previous: str, was_judged: bool, verdict: Verdict, *, trigger: str
-) -> list[tuple[str, dict[str, Any]]]:
-    """The history entries (event, detail) that storing a verdict adds to a lead."""
-    detail: dict[str, Any] = {
-        "trigger": trigger,
-        "status": verdict.status,
-        "score": verdict.score,
-        "max_score": verdict.max_score,
-        "reason": verdict.reason,
-    }
-    if verdict.waiting_job_ids:
-        detail["waiting_for_jobs"] = verdict.waiting_job_ids
-    entries: list[tuple[str, dict[str, Any]]] = []
-    still_waiting = previous == "pending" and verdict.status == "pending" and was_judged
-    if not still_waiting:  # a lead re-checked while it keeps waiting adds no history
-        entries.append(("judged" if verdict.status != "pending" else "waiting", detail))
-    if previous != verdict.status:
-        change = {"from": previous, "to": verdict.status, "reason": verdict.reason}
-        entries.append(("status_changed", {**change, "by": "processr"}))
-    return entries
-
-
-def apply_verdict(scope: TenantScope, lead: Lead, verdict: Verdict, *, trigger: str) -> None:
-    """Store a verdict on the lead, with history entries for the judging and any status change."""
-    entries = history_for(lead.status, lead.judged_at is not None, verdict, trigger=trigger)
-    for name, value in lead_values(verdict).items():
-        setattr(lead, name, value)
-    lead.judged_at = datetime.now(UTC)
-    for event, detail in entries:
-        record(scope, lead, event, **detail)
-    scope.session.flush()
-    queue_deliveries(scope.session, lead, verdict)
-
-
-def queue_deliveries(session: Session, lead: Lead, verdict: Verdict) -> None:
-    """Delivery rows (and their tasks) for a lead that ended valid or test."""
-    if verdict.integration_job_ids and verdict.status in ("valid", "test"):
-        from leadgate.connect.delivery import create_for
-
-        create_for(session, lead, verdict.integration_job_ids)
-
-
-def unjudged(session: Session, older_than: timedelta, limit: int = 500) -> list[Lead]:
-    """Leads the Processr never finished (a crash between accepting and judging)."""
-    cutoff = datetime.now(UTC) - older_than
-    return list(
-        session.scalars(
-            select(Lead)
-            .where(Lead.judged_at.is_(None), Lead.created_at < cutoff)
-            .order_by(Lead.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )

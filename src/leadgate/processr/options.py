@@ -1,28 +1,23 @@
 """Dropdown options of job config fields (`POST /job-types/{type}/options`).
 
-Every job type gets the generic ones (our campaign's fields, our lists); a type whose options
-come from elsewhere (Connect: the client's campaigns and jobs) registers a provider for them.
+A job type fills its own dropdowns (`JobType.options`: our lists, the client's campaigns and
+jobs); the generic ones are our campaign's fields and enums.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from leadgate.campaigns import service as campaigns
+from leadgate.config import Settings
 from leadgate.errors import InvalidRequest
-from leadgate.jobs.registry import REGISTRY, UnknownJobType
 from leadgate.kit.repository import TenantScope
-from leadgate.lists import service as lists
+from leadgate.processr.plugin import Option
+from leadgate.processr.registry import REGISTRY, UnknownJobType
 
-FIELD_KEYS = frozenset({"field_name", "Field_name", "fields", "field"})
-
-
-class Option(BaseModel):
-    value: Any
-    label: str
+__all__ = ["Option", "OptionsOut", "OptionsRequest", "options"]
 
 
 class OptionsRequest(BaseModel):
@@ -35,42 +30,31 @@ class OptionsOut(BaseModel):
     options: list[Option]
 
 
-Provider = Callable[[TenantScope, OptionsRequest], list[Option]]
+def options(
+    scope: TenantScope, job_type: str, request: OptionsRequest, settings: Settings
+) -> list[Option]:
+    """The choices for one config field, given what is filled in so far.
 
-# (job type, config key) -> provider; registered by the modules that own the remote side.
-PROVIDERS: dict[tuple[str, str], Provider] = {}
-
-
-def register(job_type: str, key: str, provider: Provider) -> None:
-    """Let `provider` fill the dropdown of `key` for `job_type` (refuses duplicates)."""
-    if (job_type, key) in PROVIDERS:
-        raise ValueError(f"options for {job_type}.{key} are already provided")
-    PROVIDERS[(job_type, key)] = provider
-
-
-def options(scope: TenantScope, job_type: str, request: OptionsRequest) -> list[Option]:
-    """The choices for one config field, given what is filled in so far."""
+    The job type answers first (its lists, the client's campaigns); otherwise a key naming our
+    campaign's fields gets them, and an enum its values.
+    """
     try:
-        properties = REGISTRY.get(job_type).config_model.model_json_schema().get("properties", {})
+        type_ = REGISTRY.get(job_type)
     except UnknownJobType:
         raise InvalidRequest(f"Unknown job type {job_type!r}.", code="unknown_job_type") from None
+    properties = type_.config_model.model_json_schema().get("properties", {})
     if request.field not in properties:
         raise InvalidRequest(
             f"The {job_type} config has no field {request.field!r}.", code="unknown_config_field"
         )
-    provider = PROVIDERS.get((job_type, request.field))
-    if provider is not None:
-        return provider(scope, request)
-    if request.field in FIELD_KEYS:
+    own = type_.options(scope, request.field, request.config, settings)
+    if own is not None:
+        return own
+    if request.field in type_.field_keys:
         if request.campaign_id is None:
             raise InvalidRequest("campaign_id is needed to list the campaign's fields.")
         campaign = campaigns.get(scope, request.campaign_id)
         return [Option(value=f["name"], label=f.get("label") or f["name"]) for f in campaign.fields]
-    if request.field == "list_id":
-        return [
-            Option(value=row.id, label=f"{row.name} ({row.value_count} values)")
-            for row in lists.list_all(scope)
-        ]
     enum = properties[request.field].get("enum")
     if enum:
         return [Option(value=v, label=str(v)) for v in enum]

@@ -7,6 +7,7 @@ behind `POST /ui/api/job-types/{type}/options` for the page's script (session co
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -17,25 +18,51 @@ from starlette.datastructures import FormData
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
-from leadgate.connect import pages as connect_pages
+from leadgate.config import Settings
 from leadgate.errors import InvalidRequest, LeadgateError
-from leadgate.instances.deps import DbSession
-from leadgate.jobs.base import JobType
-from leadgate.jobs.registry import REGISTRY, UnknownJobType
+from leadgate.instances.deps import AppSettings, DbSession, settings_of
+from leadgate.kit.hooks import Hook
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
 from leadgate.lists import service as lists
 from leadgate.processr import options, service
 from leadgate.processr.models import ProcessrJob
 from leadgate.processr.options import OptionsOut, OptionsRequest
+from leadgate.processr.plugin import JobType
+from leadgate.processr.registry import REGISTRY, UnknownJobType
 from leadgate.processr.schemas import JobCreate, JobPatch
 from leadgate.ui import schema_form
-from leadgate.ui.deps import AdminPost, AdminUser, scope_of
 from leadgate.ui.forms import Problems, attempt, from_error, from_validation
 from leadgate.ui.schema_form import Choice, FormValues
 from leadgate.ui.templating import base_url, render, see_other
+from leadgate.users.deps import AdminPost, AdminUser, scope_of
 
 router = APIRouter()
+
+# Panels under jobs (a mirror's sync, a delivery's connection) and mapping editors come from the
+# packages that own them; `leadgate.plugins` connects them.
+job_panels: Hook[[TenantScope, Sequence[ProcessrJob]], Mapping[int, Any]] = Hook(
+    "processr.job_panels"
+)
+mapping_loaders: Hook[
+    [TenantScope, JobType[Any], int, Settings, bool], schema_form.MappingLoader | None
+] = Hook("processr.mapping_loaders")
+
+
+def panels_for(scope: TenantScope, jobs: Sequence[ProcessrJob]) -> dict[int, Any]:
+    """Every panel the connected packages show under these jobs, by job id."""
+    out: dict[int, Any] = {}
+    for panels in job_panels(scope, jobs):
+        out.update(panels)
+    return out
+
+
+def mapping_loader(
+    scope: TenantScope, jt: JobType[Any], campaign_id: int, settings: Settings, saved: bool
+) -> schema_form.MappingLoader | None:
+    """The loader of the type's mapping editor, if a connected package has one."""
+    return next((m for m in mapping_loaders(scope, jt, campaign_id, settings, saved) if m), None)
+
 
 TABS = {
     "quality": "Quality Assurance",
@@ -77,7 +104,10 @@ def _tab_of(value: str) -> str:
 
 
 def summary(job: ProcessrJob, list_names: dict[int, str]) -> str:
-    """What a job checks, in a line ("company equal Target accounts (pass)")."""
+    """What a job checks, in a line ("company equal Target accounts (pass)").
+
+    The config keys every type shares are read here; the type adds what only it knows.
+    """
     c = job.config
     field = c.get("field_name") or c.get("Field_name")
     parts: list[str] = []
@@ -97,17 +127,14 @@ def summary(job: ProcessrJob, list_names: dict[int, str]) -> str:
         parts.append(f"{n} condition{'s' if n != 1 else ''}, {c.get('overall', 'ALL')} must hold")
     if c.get("rule"):
         parts.append("(match passes)" if c["rule"] == "pass" else "(match fails)")
-    if job.type == "connect_delivery":
-        mapped = len(c.get("Field_mapping") or {})
-        parts.append(
-            f"valid leads to {c.get('Subdomain')}, their campaign {c.get('Campaign')}; "
-            f"{mapped} field{'s' if mapped != 1 else ''} mapped"
-        )
-    elif c.get("Subdomain"):
-        parts.append(
-            f"by the rule of {c['Subdomain']} (their campaign {c.get('Campaign')}, "
-            f"job {c.get('Campaign_Processr_Job')})"
-        )
+    found = REGISTRY.find(job.type)
+    if found is not None:
+        try:
+            own = found.summary(found.config_model.model_validate(c), list_names)
+        except ValidationError:
+            own = ""
+        if own:
+            parts.append(own)
     return " ".join(parts)
 
 
@@ -144,12 +171,12 @@ def processr_page(
                 {
                     "type": t.type,
                     "title": t.title,
-                    "description": t.config_model.model_json_schema().get("description", ""),
+                    "description": t.description,
                 }
                 for t in types_for(current)
             ],
             "highlight": request.query_params.get("job"),
-            "panels": connect_pages.panels_for(scope, shown),
+            "panels": panels_for(scope, shown),
         },
         me=me,
     )
@@ -164,14 +191,16 @@ def _field_choices(campaign: Campaign) -> list[Choice]:
     ]
 
 
-def _loader(scope: TenantScope, type_name: str, campaign_id: int) -> schema_form.OptionsLoader:
+def _loader(
+    scope: TenantScope, type_name: str, campaign_id: int, settings: Settings
+) -> schema_form.OptionsLoader:
     """Fills option dropdowns through the options service; its errors show beside the field."""
 
     def load(key: str, config: dict[str, Any]) -> tuple[list[Choice], str | None]:
         request = OptionsRequest(field=key, campaign_id=campaign_id, config=config)
         try:
             with attempt(scope.session):
-                found = options.options(scope, type_name, request)
+                found = options.options(scope, type_name, request, settings)
         except LeadgateError as exc:
             return [], exc.detail
         return [Choice(str(o.value), o.label) for o in found], None
@@ -223,12 +252,10 @@ def _form_page(
     inputs = schema_form.build(
         schema,
         config,
-        load_options=_loader(scope, jt.type, campaign.id),
+        load_options=_loader(scope, jt.type, campaign.id, settings_of(request)),
         field_choices=_field_choices(campaign),
         stored=job.config if job else None,
-        load_mapping=connect_pages.mapping_loader(
-            scope, jt.type, campaign.id, connect_pages.settings_of(request), saved=job is not None
-        ),
+        load_mapping=mapping_loader(scope, jt, campaign.id, settings_of(request), job is not None),
     )
     _place_reference_errors(problems, inputs, common)
     problems.settle([*schema_form.names(inputs), *COMMON_NAMES])
@@ -247,7 +274,7 @@ def _form_page(
             "problems": problems,
             "field_choices": _field_choices(campaign),
             "tabs": TABS,
-            "panel": connect_pages.panel_of(scope, job) if job else None,
+            "panel": panels_for(scope, [job]).get(job.id) if job else None,
         },
         me=me,
         status=status,
@@ -428,13 +455,11 @@ def _save(
             fields = _job_fields(common, config)
             with attempt(session):
                 if job is None:
-                    saved = service.create(
-                        scope, campaign_id, JobCreate.model_validate({"type": jt.type, **fields})
-                    )
+                    body = JobCreate.model_validate({"type": jt.type, **fields})
+                    saved = service.create(scope, campaign_id, body, settings_of(request))
                 else:
-                    saved = service.update(
-                        scope, campaign_id, job.id, JobPatch.model_validate(fields)
-                    )
+                    patch = JobPatch.model_validate(fields)
+                    saved = service.update(scope, campaign_id, job.id, patch, settings_of(request))
         except ValidationError as exc:
             problems = from_validation(exc)
         except LeadgateError as exc:
@@ -510,7 +535,7 @@ class UiOptionsRequest(BaseModel):
 
 @router.post("/api/job-types/{job_type}/options", response_model=OptionsOut)
 def job_type_options(
-    job_type: str, body: UiOptionsRequest, me: AdminPost, session: DbSession
+    job_type: str, body: UiOptionsRequest, me: AdminPost, session: DbSession, settings: AppSettings
 ) -> OptionsOut:
     """Choices for a dropdown of a job form, given the form so far (the page's script asks)."""
     scope = scope_of(session, me)
@@ -526,4 +551,4 @@ def job_type_options(
     if job_type in REGISTRY:
         config = schema_form.coerce(REGISTRY.get(job_type).config_model.model_json_schema(), config)
     request = OptionsRequest(field=body.field, campaign_id=body.campaign_id, config=config)
-    return OptionsOut(options=options.options(scope, job_type, request))
+    return OptionsOut(options=options.options(scope, job_type, request, settings))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, select
@@ -15,8 +15,9 @@ from leadgate.kit.repository import TenantScope
 from leadgate.lists import service as lists
 from leadgate.lists.models import ValidationList
 from leadgate.lists.schemas import ListDelta
+from leadgate.processr.events import mirrorable
 from leadgate.processr.models import ProcessrJob
-from leadgate.webhooks.job_events import MIRRORABLE
+from leadgate.processr.registry import REGISTRY
 
 
 class ListInfo(BaseModel):
@@ -27,7 +28,7 @@ class ListInfo(BaseModel):
 
 class PublisherJob(BaseModel):
     id: int
-    type: Literal["validation_list", "simple_conditional_validation"]
+    type: str
     label: str
     field_name: str
     operator: str
@@ -48,7 +49,7 @@ def visible_jobs(scope: TenantScope, campaign_id: int, job_type: str | None) -> 
     query = scope.select(ProcessrJob).where(
         ProcessrJob.campaign_id == campaign_id,
         ProcessrJob.visible_to_publishers.is_(True),
-        ProcessrJob.type.in_(MIRRORABLE),
+        ProcessrJob.type.in_(mirrorable()),
     )
     if job_type is not None:
         query = query.where(ProcessrJob.type == job_type)
@@ -65,42 +66,33 @@ def visible_job(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJo
     )
 
 
-def summary(job: ProcessrJob) -> PublisherJob:
+def _shared(scope: TenantScope, job: ProcessrJob) -> dict[str, Any]:
+    """The job's type says what publishers see of its config."""
+    type_ = REGISTRY.get(job.type)
+    return type_.shared_definition(scope, type_.config_model.model_validate(job.config))
+
+
+def summary(scope: TenantScope, job: ProcessrJob) -> PublisherJob:
     """The list entry of a job."""
-    c = job.config
-    return PublisherJob(
-        id=job.id,
-        type=job.type,
-        label=job.label,
-        field_name=c["field_name"],
-        operator=c["operator"],
-        rule=c.get("rule"),
-        case_sensitive=bool(c.get("case_sensitive", job.type != "validation_list")),
-        version=job.version,
-    )
-
-
-def _list_row(scope: TenantScope, job: ProcessrJob) -> ValidationList | None:
-    list_id = job.config.get("list_id")
-    if not isinstance(list_id, int):
-        return None
-    return scope.session.scalars(
-        scope.select(ValidationList).where(ValidationList.id == list_id)
-    ).one_or_none()
+    base = {"id": job.id, "type": job.type, "label": job.label, "version": job.version}
+    return PublisherJob.model_validate(base | _shared(scope, job))
 
 
 def definition(scope: TenantScope, job: ProcessrJob) -> PublisherJobDefinition:
     """The full definition a mirror copies."""
-    base = summary(job).model_dump()
-    if job.type == "validation_list":
-        row = _list_row(scope, job)
-        info = (
-            ListInfo(name=row.name, version=row.version, value_count=row.value_count)
-            if row
-            else None
-        )
-        return PublisherJobDefinition(**base, trim=bool(job.config.get("trim", True)), list=info)
-    return PublisherJobDefinition(**base, values=list(job.config.get("values", [])))
+    base = {"id": job.id, "type": job.type, "label": job.label, "version": job.version}
+    return PublisherJobDefinition.model_validate(base | _shared(scope, job))
+
+
+def _list_row(scope: TenantScope, job: ProcessrJob) -> ValidationList | None:
+    type_ = REGISTRY.get(job.type)
+    list_ids = type_.list_ids(type_.config_model.model_validate(job.config))
+    if len(list_ids) != 1:
+        return None
+    (list_id,) = list_ids
+    return scope.session.scalars(
+        scope.select(ValidationList).where(ValidationList.id == list_id)
+    ).one_or_none()
 
 
 def etag(defn: PublisherJobDefinition) -> str:
@@ -111,7 +103,7 @@ def etag(defn: PublisherJobDefinition) -> str:
 
 def list_of(scope: TenantScope, job: ProcessrJob) -> ValidationList:
     """The list behind a visible list job."""
-    row = _list_row(scope, job) if job.type == "validation_list" else None
+    row = _list_row(scope, job)
     if row is None:
         raise NotFound(f"The job {job.id} has no list values.", code="not_found")
     return row

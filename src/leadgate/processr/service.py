@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
+from leadgate.config import Settings
 from leadgate.errors import InvalidRequest, NotFound
-from leadgate.jobs.registry import REGISTRY, UnknownJobType
 from leadgate.kit.repository import TenantScope
-from leadgate.lists.models import ValidationList
+from leadgate.processr import events
 from leadgate.processr.models import ProcessrJob
+from leadgate.processr.registry import REGISTRY, UnknownJobType
 from leadgate.processr.schemas import GroupCondition, JobCreate, JobOut, JobPatch, Tab
-from leadgate.webhooks import job_events
 
 TAB_ORDER = {"quality": 0, "enrichment": 1, "integration": 2}
 
@@ -24,19 +24,15 @@ TAB_ORDER = {"quality": 0, "enrichment": 1, "integration": 2}
 MASK = "••••••••"
 
 
-def secret_keys(job_type: str) -> set[str]:
-    """Config keys of a type that hold secrets (`x-secret` in its JSON Schema)."""
-    try:
-        props = REGISTRY.get(job_type).config_model.model_json_schema().get("properties", {})
-    except UnknownJobType:
-        return set()
-    return {k for k, v in props.items() if v.get("x-secret") or v.get("format") == "password"}
+def _secret_keys(job_type: str) -> frozenset[str]:
+    found = REGISTRY.find(job_type)
+    return found.secret_keys if found is not None else frozenset()
 
 
 def masked(job_type: str, config: dict[str, Any]) -> dict[str, Any]:
     """The config with secrets shown as `••••••••` plus their last 4 characters."""
     out = dict(config)
-    for key in secret_keys(job_type) & set(out):
+    for key in _secret_keys(job_type) & set(out):
         value = str(out[key])
         out[key] = MASK + value[-4:] if len(value) > 12 else MASK
     return out
@@ -45,25 +41,10 @@ def masked(job_type: str, config: dict[str, Any]) -> dict[str, Any]:
 def _keep_secrets(job_type: str, new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
     """A masked secret sent back unchanged keeps the stored one."""
     out = dict(new)
-    for key in secret_keys(job_type):
+    for key in _secret_keys(job_type):
         if isinstance(out.get(key), str) and out[key].startswith(MASK) and key in old:
             out[key] = old[key]
     return out
-
-
-def _after_save(scope: TenantScope, job: ProcessrJob) -> None:
-    """Job types with a remote side set it up in the same transaction as the save."""
-    from leadgate.connect.sync import MIRRORED
-
-    if job.type in MIRRORED:
-        from leadgate.connect.service import on_saved
-
-        on_saved(scope.session, job)
-    elif job.type == "connect_delivery":
-        from leadgate.config import get_settings
-        from leadgate.connect import delivery
-
-        delivery.on_saved(scope.session, job, get_settings())
 
 
 def to_out(job: ProcessrJob) -> JobOut:
@@ -106,19 +87,19 @@ def get(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
     return job
 
 
-def _field_refs(value: Any) -> Iterator[str]:
-    """Every campaign field a config names (keys field_name / Field_name / fields / field)."""
+def _field_refs(value: Any, keys: frozenset[str]) -> Iterator[str]:
+    """Every campaign field a config names under one of `keys` (also in nested sections)."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in ("field_name", "Field_name", "field") and isinstance(item, str):
+            if key in keys and isinstance(item, str):
                 yield item
-            elif key == "fields" and isinstance(item, list):
+            elif key in keys and isinstance(item, list):
                 yield from (f for f in item if isinstance(f, str))
             else:
-                yield from _field_refs(item)
+                yield from _field_refs(item, keys)
     elif isinstance(value, list):
         for item in value:
-            yield from _field_refs(item)
+            yield from _field_refs(item, keys)
 
 
 def _validated_config(
@@ -126,14 +107,14 @@ def _validated_config(
 ) -> dict[str, Any]:
     """The config as its type's model accepts it, with its references checked."""
     try:
-        model = REGISTRY.get(job_type).config_model
+        type_ = REGISTRY.get(job_type)
     except UnknownJobType:
         known = ", ".join(t.type for t in REGISTRY.all_types())
         raise InvalidRequest(
             f"Unknown job type {job_type!r}; known types: {known}.", code="unknown_job_type"
         ) from None
     try:
-        parsed: BaseModel = model.model_validate(config)
+        parsed: BaseModel = type_.config_model.model_validate(config)
     except ValidationError as exc:
         errors = [
             {"loc": ["config", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
@@ -143,22 +124,14 @@ def _validated_config(
         raise InvalidRequest(f"The job's config is not valid: {detail}", errors=errors) from exc
     dumped = parsed.model_dump(mode="json")
     known_fields = {f["name"] for f in campaign.fields}
-    missing = sorted({f for f in _field_refs(dumped) if f not in known_fields})
+    missing = sorted({f for f in _field_refs(dumped, type_.field_keys) if f not in known_fields})
     if missing:
         raise InvalidRequest(
             f"The campaign {campaign.name!r} has no field(s) {', '.join(missing)}.",
             code="unknown_fields",
             fields=missing,
         )
-    list_id = dumped.get("list_id")
-    if isinstance(list_id, int):
-        exists = scope.session.scalar(
-            scope.select(ValidationList).where(ValidationList.id == list_id)
-        )
-        if exists is None:
-            raise InvalidRequest(
-                f"There is no validation list {list_id} in this instance.", code="list_not_found"
-            )
+    type_.check(scope, parsed)
     return dumped
 
 
@@ -188,7 +161,9 @@ def _check_group(
         )
 
 
-def create(scope: TenantScope, campaign_id: int, body: JobCreate) -> ProcessrJob:
+def create(
+    scope: TenantScope, campaign_id: int, body: JobCreate, settings: Settings
+) -> ProcessrJob:
     """Add a job to the campaign's Processr (at the end of its tab unless a position is given)."""
     campaign = campaigns.get(scope, campaign_id)
     config = _validated_config(scope, campaign, body.type, body.config)
@@ -218,12 +193,14 @@ def create(scope: TenantScope, campaign_id: int, body: JobCreate) -> ProcessrJob
     scope.session.flush()
     if body.position is not None:
         move(scope, campaign_id, job.id, body.position)
-    job_events.updated(scope, job)
-    _after_save(scope, job)
+    events.updated(scope, job)
+    REGISTRY.get(job.type).on_saved(scope, job, settings)
     return job
 
 
-def update(scope: TenantScope, campaign_id: int, job_id: int, body: JobPatch) -> ProcessrJob:
+def update(
+    scope: TenantScope, campaign_id: int, job_id: int, body: JobPatch, settings: Settings
+) -> ProcessrJob:
     """Change a job; a changed definition bumps its version."""
     campaign = campaigns.get(scope, campaign_id)
     job = get(scope, campaign_id, job_id)
@@ -253,11 +230,11 @@ def update(scope: TenantScope, campaign_id: int, job_id: int, body: JobPatch) ->
     if body.position is not None:
         move(scope, campaign_id, job.id, body.position)
     if was_visible and not job.visible_to_publishers:
-        job_events.deleted(scope, job)
+        events.deleted(scope, job)
     elif set(changes) - {"position"}:
-        job_events.updated(scope, job)
+        events.updated(scope, job)
     if "config" in changes:
-        _after_save(scope, job)
+        REGISTRY.get(job.type).on_saved(scope, job, settings)
     return job
 
 
@@ -295,7 +272,10 @@ def delete(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
     """Remove a job from the Processr; returns the deleted row."""
     job = get(scope, campaign_id, job_id)
     if job.visible_to_publishers:
-        job_events.deleted(scope, job)
+        events.deleted(scope, job)
+    found = REGISTRY.find(job.type)
+    if found is not None:
+        found.on_deleted(scope, job)
     scope.session.delete(job)
     scope.session.flush()
     return job

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import func
 
+from leadgate.instances.models import PublisherApiKey
 from leadgate.instances.service import PUBLISHER_PREFIX
 from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret, new_secret
-from leadgate.publishers.models import Publisher, PublisherApiKey
+from leadgate.publishers.models import Publisher
 from leadgate.publishers.schemas import ApiKeyCreated
 
 

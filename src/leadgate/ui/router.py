@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, cast
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -17,19 +17,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from leadgate.campaigns.pages import router as campaigns_pages
-from leadgate.connect.delivery_pages import router as delivery_pages
-from leadgate.connect.pages import router as connect_pages
 from leadgate.errors import LeadgateError
-from leadgate.instances.schemas import SUBDOMAIN_RE
 from leadgate.kit import problems
-from leadgate.leads.pages import router as leads_pages
-from leadgate.lists.pages import router as lists_pages
-from leadgate.processr.pages import router as processr_pages
-from leadgate.publishers.pages import router as publishers_pages
-from leadgate.ui.deps import PageForbidden, PasswordChangeRequired, SignInRequired
+from leadgate.kit.subdomains import SUBDOMAIN_RE
+from leadgate.ui.errors import PageForbidden, PasswordChangeRequired, SignInRequired
 from leadgate.ui.templating import HERE, TEMPLATES, render
-from leadgate.users.pages import router as users_pages
 
 log = logging.getLogger(__name__)
 
@@ -155,19 +147,10 @@ def landing_go(
     return RedirectResponse(f"/i/{sub}/ui/sign-in", status_code=303)
 
 
-def mount_ui(app: FastAPI) -> None:
-    """Add the pages, their static files, the landing page and the page error handlers."""
+def mount_ui(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """Add the domains' pages, their static files, the landing page and the page error handlers."""
     pages = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
-    for router in (
-        users_pages,
-        campaigns_pages,
-        publishers_pages,
-        lists_pages,
-        processr_pages,
-        connect_pages,
-        delivery_pages,
-        leads_pages,
-    ):
+    for router in routers:
         pages.include_router(router)
     app.include_router(pages)
     app.include_router(landing)

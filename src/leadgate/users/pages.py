@@ -18,7 +18,10 @@ from leadgate.instances.service import issue_admin_token
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
 from leadgate.publishers import service as publishers
-from leadgate.ui.deps import (
+from leadgate.ui.forms import Problems, attempt, from_error, from_validation
+from leadgate.ui.templating import base_url, render, see_other
+from leadgate.users import service
+from leadgate.users.deps import (
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
     AdminPost,
@@ -28,9 +31,6 @@ from leadgate.ui.deps import (
     cookie_path,
     scope_of,
 )
-from leadgate.ui.forms import Problems, attempt, from_error, from_validation
-from leadgate.ui.templating import base_url, render, see_other
-from leadgate.users import service
 from leadgate.users.schemas import PasswordChange, UserCreate
 
 router = APIRouter()

@@ -19,8 +19,11 @@ from sqlalchemy.orm import Session
 
 from leadgate.errors import Conflict, InvalidRequest, Unauthorized
 from leadgate.instances.models import Instance
+from leadgate.instances.schemas import InstanceCreated
+from leadgate.instances.service import get_instance, issue_admin_token
 from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret
+from leadgate.kit.subdomains import check_subdomain
 from leadgate.publishers.models import Publisher
 from leadgate.users.models import User, UserSession
 from leadgate.users.schemas import MIN_PASSWORD, Role, UserOut, clean_email
@@ -247,3 +250,27 @@ def end_session(session: Session, token: str | None) -> None:
     """Sign out: the session row goes, so the cookie is worthless even if kept."""
     if token:
         session.execute(delete(UserSession).where(UserSession.token_hash == hash_secret(token)))
+
+
+def create_instance(
+    session: Session, subdomain: str, name: str | None = None, admin_email: str | None = None
+) -> InstanceCreated:
+    """A new instance with its first admin token and admin user (secrets only ever shown here)."""
+    check_subdomain(subdomain)
+    if get_instance(session, subdomain) is not None:
+        raise Conflict(f"The instance {subdomain!r} exists already.", code="instance_exists")
+    instance = Instance(subdomain=subdomain, name=name or subdomain)
+    session.add(instance)
+    session.flush()
+    token = issue_admin_token(session, instance.id, "admin")
+    email = admin_email or f"admin@{subdomain}"
+    password = new_password()
+    create_user(
+        TenantScope(session, instance.id), email, password, "admin", must_change_password=True
+    )
+    return InstanceCreated(
+        subdomain=subdomain,
+        admin_token=token,
+        admin_email=email.strip().lower(),
+        admin_password=password,
+    )

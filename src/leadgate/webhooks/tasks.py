@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
-from leadgate.config import get_settings
-from leadgate.kit.backoff import delay
+from leadgate.config import Settings, get_settings
+from leadgate.kit.outbound import Action, Outcome, Policy, next_step, parse_retry_after
 from leadgate.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 from leadgate.worker.app import queue
 from leadgate.worker.db import unit_of_work
@@ -25,6 +25,16 @@ def signed_headers(secret: str, msg_id: str, body: str, at: datetime) -> dict[st
         "webhook-timestamp": str(int(at.timestamp())),
         "webhook-signature": Webhook(secret).sign(msg_id, at, body),
     }
+
+
+def webhook_policy(settings: Settings) -> Policy:
+    """Standard Webhooks: any answer but a 2xx is tried again; a 410 ends the subscription."""
+    return Policy(
+        settings.webhook_max_attempts,
+        settings.webhook_retry_base_s,
+        settings.webhook_retry_cap_s,
+        gone_on_410=True,
+    )
 
 
 @queue.task(name="leadgate.deliver_webhook", queue="webhooks")
@@ -55,11 +65,7 @@ def deliver_webhook(message_id: int) -> str:
                 timeout=settings.outbound_timeout_s,
             )
             status = response.status_code
-            if "retry-after" in response.headers:
-                try:
-                    retry_after = float(response.headers["retry-after"])
-                except ValueError:
-                    retry_after = None
+            retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         message.attempts += 1
@@ -71,31 +77,28 @@ def deliver_webhook(message_id: int) -> str:
                 duration_ms=int((time.monotonic() - started) * 1000),
             )
         )
-        if status is not None and 200 <= status < 300:
+        policy = webhook_policy(settings)
+        outcome = Outcome.of(policy, status, error, retry_after)
+        step = next_step(policy, message.attempts, outcome)
+        if step.action is Action.DONE:
             message.state = "delivered"
             message.finished_at = now
             return "delivered"
-        if status == 410:
+        if step.action is Action.GONE:
             sub.ended_at = now
             sub.end_reason = "the receiver answered 410 Gone"
             message.state = "cancelled"
             message.finished_at = now
             return "subscription ended by 410"
-        message.last_error = error or f"HTTP {status}"
-        if message.attempts >= settings.webhook_max_attempts:
+        message.last_error = outcome.reason
+        if step.action is Action.DEAD:
             message.state = "dead"
             message.finished_at = now
             return "dead"
-        wait = delay(
-            message.attempts,
-            base=settings.webhook_retry_base_s,
-            cap=settings.webhook_retry_cap_s,
-            retry_after=retry_after,
-        )
         enqueue(
             session,
             deliver_webhook,
             message_id=message.id,
-            schedule_in={"seconds": max(1, round(wait))},
+            schedule_in={"seconds": step.schedule_s},
         )
-        return f"retry in {wait:.1f}s"
+        return f"retry in {step.wait_s:.1f}s"

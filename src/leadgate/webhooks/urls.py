@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from leadgate.instances.schemas import SUBDOMAIN_RE
+from leadgate.kit.subdomains import SUBDOMAIN_RE
 
 
 def template_pattern(template: str) -> re.Pattern[str]:

@@ -1,4 +1,4 @@
-"""The procrastinate app: tasks live in `leadgate.*.tasks` modules and register here."""
+"""The procrastinate app: tasks live in `leadgate.*.tasks` modules, listed by `leadgate.plugins`."""
 
 from __future__ import annotations
 
@@ -6,5 +6,5 @@ import procrastinate
 
 queue = procrastinate.App(
     connector=procrastinate.PsycopgConnector(),
-    import_paths=["leadgate.worker.tasks"],
+    import_paths=["leadgate.plugins"],
 )

@@ -1,16 +1,10 @@
-"""Every task module, imported so the worker knows them, plus the housekeeping schedule."""
+"""Housekeeping tasks of the queue itself (the domains' task modules are listed in plugins)."""
 
 from __future__ import annotations
 
 from procrastinate import JobContext
 
-# Task modules of the domains, imported so the worker and the periodic scheduler know them.
-from leadgate.connect import tasks as connect_tasks
-from leadgate.processr import tasks as processr_tasks
-from leadgate.webhooks import tasks as webhook_tasks
 from leadgate.worker.app import queue
-
-TASK_MODULES = (connect_tasks, processr_tasks, webhook_tasks)
 
 # Finished queue jobs are only a log (rows of ours are the truth); frequent periodic ticks
 # would otherwise pile up.

@@ -1,0 +1,254 @@
+"""Admin API of Connect delivery: field mapping, connection state, deliveries and retries;
+and the receiver of the client's `lead.status_changed` events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from leadgate.campaigns.models import Campaign
+from leadgate.delivery import mapping, service
+from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
+from leadgate.errors import InvalidRequest, NotFound
+from leadgate.instances.deps import Admin, DbSession
+from leadgate.kit.pagination import Page, paginate
+from leadgate.kit.params import MAX_ID, Id
+from leadgate.kit.problems import problem_responses
+from leadgate.kit.repository import TenantScope
+from leadgate.peer.receiver import receive_signed
+from leadgate.processr import service as processr
+from leadgate.processr.models import ProcessrJob
+
+router = APIRouter(tags=["connect delivery"], responses=problem_responses(401, 404, 422, 502))
+
+
+class MappingRequest(BaseModel):
+    API_Key: str
+    Subdomain: str
+    Campaign: int = Field(ge=1, le=MAX_ID)
+    Field_mapping: dict[str, str] = Field(default_factory=dict)
+    campaign_id: int = Field(ge=1, le=MAX_ID, description="Our campaign.")
+
+
+class ConnectionOut(BaseModel):
+    job_id: int
+    state: str
+    consecutive_failures: int
+    paused_reason: str | None
+    paused_by: str | None
+    follow_client_status: bool
+    client_fields: list[dict[str, Any]]
+    problems: list[str]
+    events: bool
+    counts: dict[str, int]
+
+
+class ConnectionPatch(BaseModel):
+    follow_client_status: bool | None = None
+    paused: bool | None = None
+
+
+class AttemptOut(BaseModel):
+    at: Any
+    status_code: int | None
+    outcome: str
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    lead_id: int
+    job_id: int
+    state: str
+    attempts: int
+    client_lead_id: int | None
+    client_status: str | None
+    client_flags: list[dict[str, Any]]
+    last_error: str | None
+    attempt_log: list[AttemptOut] = Field(default_factory=list)
+
+
+def _delivery_job(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
+    job = processr.get(scope, campaign_id, job_id)
+    if not service.delivers(job):
+        raise NotFound(
+            f"The job {job_id} is not a Connect delivery job.", code="not_a_delivery_job"
+        )
+    return job
+
+
+def _connection_out(scope: TenantScope, job: ProcessrJob) -> ConnectionOut:
+    conn = scope.session.get(DeliveryConnection, job.id)
+    if conn is None:
+        raise NotFound("The job has no client connection yet.", code="not_a_delivery_job")
+    campaign = scope.session.get(Campaign, job.campaign_id)
+    own = campaign.fields if campaign else []
+    counts = _counts(scope, job.id)
+    return ConnectionOut(
+        job_id=job.id,
+        state=conn.state,
+        consecutive_failures=conn.consecutive_failures,
+        paused_reason=conn.paused_reason,
+        paused_by=conn.paused_by,
+        follow_client_status=conn.follow_client_status,
+        client_fields=conn.client_fields,
+        problems=mapping.problems(job.config.get("Field_mapping", {}), conn.client_fields, own),
+        events=conn.webhook_id is not None,
+        counts=counts,
+    )
+
+
+def _counts(scope: TenantScope, job_id: int) -> dict[str, int]:
+    from sqlalchemy import func
+
+    rows = scope.session.execute(
+        select(Delivery.state, func.count())
+        .where(Delivery.instance_id == scope.instance_id, Delivery.job_id == job_id)
+        .group_by(Delivery.state)
+    ).all()
+    return {state: int(n) for state, n in rows}
+
+
+def _out(d: Delivery, attempts: list[DeliveryAttempt] | None = None) -> DeliveryOut:
+    return DeliveryOut(
+        id=d.id,
+        lead_id=d.lead_id,
+        job_id=d.job_id,
+        state=d.state,
+        attempts=d.attempts,
+        client_lead_id=d.client_lead_id,
+        client_status=d.client_status,
+        client_flags=d.client_flags,
+        last_error=d.last_error,
+        attempt_log=[
+            AttemptOut(
+                at=a.at,
+                status_code=a.status_code,
+                outcome=a.outcome,
+                error=a.error,
+                duration_ms=a.duration_ms,
+            )
+            for a in attempts or []
+        ],
+    )
+
+
+@router.post("/connect/field-mapping")
+def field_mapping(
+    body: MappingRequest, request: Request, caller: Admin, session: DbSession
+) -> dict[str, Any]:
+    """The client's form fields beside ours, with suggested pairs and remaining problems."""
+    scope = TenantScope(session, caller.instance_id)
+    config = body.model_dump(exclude={"campaign_id"})
+    return service.field_mapping_view(scope, config, body.campaign_id, request.app.state.settings)
+
+
+@router.get("/campaigns/{campaign_id}/jobs/{job_id}/connection", response_model=ConnectionOut)
+def connection(campaign_id: Id, job_id: Id, caller: Admin, session: DbSession) -> ConnectionOut:
+    """The delivery connection: open or paused, the client's form, mapping problems, counts."""
+    scope = TenantScope(session, caller.instance_id)
+    return _connection_out(scope, _delivery_job(scope, campaign_id, job_id))
+
+
+@router.patch("/campaigns/{campaign_id}/jobs/{job_id}/connection", response_model=ConnectionOut)
+def patch_connection(
+    campaign_id: Id, job_id: Id, body: ConnectionPatch, caller: Admin, session: DbSession
+) -> ConnectionOut:
+    """Follow the client's verdicts or only record them; pause or resume (drains in order)."""
+    scope = TenantScope(session, caller.instance_id)
+    job = _delivery_job(scope, campaign_id, job_id)
+    conn = session.get(DeliveryConnection, job.id)
+    if conn is None:
+        raise NotFound("The job has no client connection yet.", code="not_a_delivery_job")
+    if body.follow_client_status is not None:
+        conn.follow_client_status = body.follow_client_status
+    if body.paused is True:
+        service.pause(session, job.id, "paused by a user")
+    elif body.paused is False:
+        service.resume(session, job.id)
+    session.flush()
+    return _connection_out(scope, job)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/jobs/{job_id}/connection/refresh-fields", response_model=ConnectionOut
+)
+def refresh_fields(
+    campaign_id: Id, job_id: Id, request: Request, caller: Admin, session: DbSession
+) -> ConnectionOut:
+    """Pull the client's form again (after the client changed it)."""
+    scope = TenantScope(session, caller.instance_id)
+    job = _delivery_job(scope, campaign_id, job_id)
+    service.refresh_fields(session, job, request.app.state.settings)
+    return _connection_out(scope, job)
+
+
+@router.get("/deliveries", response_model=Page[DeliveryOut])
+def list_deliveries(
+    caller: Admin,
+    session: DbSession,
+    campaign_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    state: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> Page[DeliveryOut]:
+    """Deliveries, newest first; filter by campaign and state (e.g. `dead`)."""
+    scope = TenantScope(session, caller.instance_id)
+    query = scope.select(Delivery)
+    if campaign_id is not None:
+        query = query.where(Delivery.campaign_id == campaign_id)
+    if state is not None:
+        query = query.where(Delivery.state == state)
+    return paginate(
+        session, query, Delivery.id, limit=limit, cursor=cursor, to_item=_out, descending=True
+    )
+
+
+@router.get("/deliveries/{delivery_id}", response_model=DeliveryOut)
+def get_delivery(delivery_id: Id, caller: Admin, session: DbSession) -> DeliveryOut:
+    """One delivery with every attempt."""
+    scope = TenantScope(session, caller.instance_id)
+    d = scope.get(Delivery, delivery_id, missing="delivery_not_found", what="delivery")
+    attempts = session.scalars(
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id == d.id)
+        .order_by(DeliveryAttempt.id)
+    ).all()
+    return _out(d, list(attempts))
+
+
+@router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
+def retry_delivery(delivery_id: Id, caller: Admin, session: DbSession) -> DeliveryOut:
+    """Retry a dead (or held) delivery now."""
+    scope = TenantScope(session, caller.instance_id)
+    d = scope.get(Delivery, delivery_id, missing="delivery_not_found", what="delivery")
+    if d.state not in ("dead", "held"):
+        raise InvalidRequest(
+            f"The delivery is {d.state}; only dead or held ones are retried.", code="not_retryable"
+        )
+    service.retry(session, [d])
+    return _out(d)
+
+
+@router.post("/campaigns/{campaign_id}/deliveries/retry")
+def retry_dead(campaign_id: Id, caller: Admin, session: DbSession) -> dict[str, int]:
+    """Retry every dead delivery of a campaign."""
+    scope = TenantScope(session, caller.instance_id)
+    dead = session.scalars(
+        scope.select(Delivery)
+        .where(Delivery.campaign_id == campaign_id, Delivery.state == "dead")
+        .order_by(Delivery.id)
+    ).all()
+    return {"retried": service.retry(session, list(dead))}
+
+
+@router.post("/connect/lead-events/{job_id}", status_code=204)
+async def receive_status(
+    subdomain: str, job_id: Id, request: Request, session: DbSession
+) -> Response:
+    """Signed `lead.status_changed` events from the client (Standard Webhooks)."""
+    return await receive_signed(subdomain, job_id, request, session, service.receive_status_event)

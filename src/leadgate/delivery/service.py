@@ -1,0 +1,515 @@
+"""Connect delivery: valid leads reach the client exactly once; the client's verdicts come back.
+
+A delivery is a row written in the transaction that judged the lead; a task posts it with an
+Idempotency-Key derived from the row, so a retry (or a crash and a retry) never makes a second
+lead at the client. Retries back off with jitter; permanent refusals and exhausted retries end
+in `dead`, which a user can retry; a broken mapping or an open circuit `held`s deliveries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from procrastinate.types import TimeDeltaParams
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from leadgate.campaigns.models import Campaign
+from leadgate.config import Settings
+from leadgate.delivery import mapping
+from leadgate.delivery.config import ConnectDeliveryConfig
+from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
+from leadgate.errors import InvalidRequest, NotFound
+from leadgate.instances.models import Instance
+from leadgate.kit.outbound import Action, Breaker, Kind, Outcome, Policy, next_step
+from leadgate.kit.repository import TenantScope
+from leadgate.leads.models import Lead
+from leadgate.leads.service import record
+from leadgate.peer import inbound, remote
+from leadgate.peer.client import PeerClient, PeerError
+from leadgate.processr.models import ProcessrJob
+from leadgate.processr.registry import REGISTRY
+from leadgate.webhooks.urls import instance_url
+from leadgate.worker.enqueue import TaskRef, enqueue, enqueue_once
+
+log = logging.getLogger(__name__)
+
+# Defined in delivery.tasks (which calls into this module).
+DRAIN = TaskRef("leadgate.connect.drain", "deliveries")
+
+
+def delivery_policy(settings: Settings) -> Policy:
+    """The contract's 4xx rule: a 4xx other than 429, a refused key included, is final."""
+    return Policy(
+        settings.delivery_max_attempts,
+        settings.delivery_retry_base_s,
+        settings.delivery_retry_cap_s,
+        client_errors_final=True,
+    )
+
+
+def _peer(
+    config: ConnectDeliveryConfig, settings: Settings, transport: httpx.BaseTransport | None = None
+) -> PeerClient:
+    return PeerClient.of(settings, config.Subdomain, config.API_Key, transport)
+
+
+def field_mapping_view(
+    scope: TenantScope, config: dict[str, Any], campaign_id: int, settings: Settings
+) -> dict[str, Any]:
+    """The client's form beside ours, with suggested pairs and what is still wrong."""
+    cfg = ConnectDeliveryConfig.model_validate({"Field_mapping": {}, **config})
+    campaign = scope.get(Campaign, campaign_id, missing="campaign_not_found", what="campaign")
+    with _peer(cfg, settings) as peer:
+        client_fields = remote.call(lambda: peer.fields(cfg.Campaign))
+    current = dict(cfg.Field_mapping)
+    return {
+        "client_fields": client_fields,
+        "own_fields": campaign.fields,
+        "mapping": current,
+        "suggested": mapping.suggest(client_fields, campaign.fields),
+        "problems": mapping.problems(current, client_fields, campaign.fields),
+    }
+
+
+def on_saved(session: Session, job: ProcessrJob, settings: Settings) -> None:
+    """A delivery job was saved: pull the client's form, refuse a mapping that does not fit,
+    subscribe to the client's verdicts, and release deliveries held for a broken mapping."""
+    config = ConnectDeliveryConfig.model_validate(job.config)
+    campaign = session.get(Campaign, job.campaign_id)
+    assert campaign is not None
+    with _peer(config, settings) as peer:
+        client_fields = remote.call(lambda: peer.fields(config.Campaign))
+        wrong = mapping.problems(config.Field_mapping, client_fields, campaign.fields)
+        if wrong:
+            raise InvalidRequest(
+                "The field mapping does not fit: " + "; ".join(wrong) + ".",
+                code="mapping_incomplete",
+                problems=wrong,
+                suggested=mapping.suggest(client_fields, campaign.fields),
+            )
+        conn = session.get(DeliveryConnection, job.id)
+        if conn is None:
+            conn = DeliveryConnection(
+                job_id=job.id,
+                instance_id=job.instance_id,
+                state="open",
+                consecutive_failures=0,
+                follow_client_status=True,
+                client_fields=client_fields,
+            )
+            session.add(conn)
+        conn.client_fields = client_fields
+        conn.fields_pulled_at = datetime.now(UTC)
+        if conn.webhook_id is None:
+            our = session.get(Instance, job.instance_id)
+            assert our is not None
+            url = (
+                instance_url(settings.instance_url, our.subdomain)
+                + f"/api/v1/connect/lead-events/{job.id}"
+            )
+            try:
+                created = peer.subscribe(url, ["lead.status_changed"])
+                conn.webhook_id, conn.webhook_secret = int(created["id"]), str(created["secret"])
+            except PeerError as exc:
+                log.warning("the client did not take our status webhook (%s); polling only", exc)
+    session.flush()
+    release(session, job.id, only_mapping=True)
+
+
+def refresh_fields(session: Session, job: ProcessrJob, settings: Settings) -> list[str]:
+    """Pull the client's form again; answers what no longer fits (deliveries hold meanwhile)."""
+    config = ConnectDeliveryConfig.model_validate(job.config)
+    conn = _connection(session, job.id)
+    with _peer(config, settings) as peer:
+        conn.client_fields = remote.call(lambda: peer.fields(config.Campaign))
+    conn.fields_pulled_at = datetime.now(UTC)
+    campaign = session.get(Campaign, job.campaign_id)
+    assert campaign is not None
+    wrong = mapping.problems(config.Field_mapping, conn.client_fields, campaign.fields)
+    if not wrong:
+        release(session, job.id, only_mapping=True)
+    return wrong
+
+
+def delivers(job: ProcessrJob) -> bool:
+    """Whether a job is a Connect delivery job (its type's config is a delivery config)."""
+    found = REGISTRY.find(job.type)
+    return found is not None and issubclass(found.config_model, ConnectDeliveryConfig)
+
+
+def _connection(session: Session, job_id: int) -> DeliveryConnection:
+    conn = session.get(DeliveryConnection, job_id, with_for_update=True)
+    if conn is None:
+        raise NotFound(f"The job {job_id} has no client connection.", code="not_a_delivery_job")
+    return conn
+
+
+def create_for(session: Session, lead: Lead, job_ids: Sequence[int]) -> list[int]:
+    """Delivery rows (and their tasks) for a lead that ended valid or test; once per job."""
+    if lead.status not in ("valid", "test") or not job_ids:
+        return []
+    jobs = session.scalars(  # the jobs with a client connection: delivery jobs
+        select(ProcessrJob)
+        .join(DeliveryConnection, DeliveryConnection.job_id == ProcessrJob.id)
+        .where(ProcessrJob.id.in_(job_ids))
+    ).all()
+    our = session.get(Instance, lead.instance_id)
+    created = []
+    for job in jobs:
+        exists = session.scalar(
+            select(Delivery.id).where(Delivery.lead_id == lead.id, Delivery.job_id == job.id)
+        )
+        if exists is not None:
+            continue
+        delivery = Delivery(
+            instance_id=lead.instance_id,
+            lead_id=lead.id,
+            job_id=job.id,
+            campaign_id=lead.campaign_id,
+            state="queued",
+            attempts=0,
+            idempotency_key="pending",
+            client_flags=[],
+        )
+        session.add(delivery)
+        session.flush()
+        # Stable for the life of the row: every retry sends the same key.
+        delivery.idempotency_key = (
+            f"leadgate-{our.subdomain if our else lead.instance_id}-d{delivery.id}"
+        )
+        _queue(session, delivery)
+        created.append(delivery.id)
+    if created:
+        record(TenantScope(session, lead.instance_id), lead, "delivery_queued", deliveries=created)
+    return created
+
+
+def _queue(
+    session: Session, delivery: Delivery, schedule_in: TimeDeltaParams | None = None
+) -> None:
+    """Make sure a drain of the delivery's connection is queued (now, or when a retry is due)."""
+    queue_drain(session, delivery.job_id, schedule_in)
+
+
+def queue_drain(session: Session, job_id: int, schedule_in: TimeDeltaParams | None = None) -> None:
+    """Queue one drain of a connection; one already waiting covers this call too."""
+    if schedule_in is None:
+        enqueue_once(session, DRAIN, queueing_lock=f"drain-{job_id}", connection_id=job_id)
+    else:
+        # No lock: a drain waiting for a retry's time must not keep out a drain due now.
+        enqueue(session, DRAIN, connection_id=job_id, schedule_in=schedule_in)
+
+
+def next_due(session: Session, job_id: int) -> Delivery | None:
+    """The oldest delivery of a connection that is due now, locked for this transaction."""
+    return session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.job_id == job_id,
+            Delivery.state == "queued",
+            (Delivery.next_attempt_at.is_(None)) | (Delivery.next_attempt_at <= func.now()),
+        )
+        .order_by(Delivery.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
+def next_retry_in(session: Session, job_id: int) -> float | None:
+    """Seconds until the next retry of a connection is due (None: nothing waits)."""
+    at = session.scalar(
+        select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.job_id == job_id,
+            Delivery.state == "queued",
+            Delivery.next_attempt_at > func.now(),
+        )
+    )
+    return None if at is None else max(0.0, (at - datetime.now(UTC)).total_seconds())
+
+
+def deliver(
+    session: Session,
+    delivery_id: int,
+    settings: Settings,
+    transport: httpx.BaseTransport | None = None,
+) -> str:
+    """Post one delivery once; decide what comes next from the answer."""
+    d = session.get(Delivery, delivery_id, with_for_update=True)
+    if d is None or d.state != "queued":
+        return "nothing to do"
+    conn = _connection(session, d.job_id)
+    job = session.get(ProcessrJob, d.job_id)
+    lead = session.get(Lead, d.lead_id)
+    if job is None or lead is None:
+        d.state, d.last_error = "dead", "the delivery job or the lead no longer exists"
+        return d.state
+    scope = TenantScope(session, d.instance_id)
+    if conn.state == "paused":
+        d.state, d.last_error = "held", f"connection paused: {conn.paused_reason}"
+        return d.state
+    config = ConnectDeliveryConfig.model_validate(job.config)
+    campaign = session.get(Campaign, job.campaign_id)
+    assert campaign is not None
+    wrong = mapping.problems(config.Field_mapping, conn.client_fields, campaign.fields)
+    if wrong:
+        d.state, d.last_error = "held", "mapping broken: " + "; ".join(wrong)
+        return d.state
+    policy = delivery_policy(settings)
+    started = time.monotonic()
+    try:
+        with _peer(config, settings, transport) as peer:
+            status, body = peer.submit_lead(
+                config.Campaign, mapping.apply(config.Field_mapping, lead.data), d.idempotency_key
+            )
+        d.client_lead_id = int(body["id"])
+        d.client_status = str(body.get("status"))
+        d.client_score, d.client_max_score = body.get("score"), body.get("max_score")
+        d.client_flags = list(body.get("flags") or [])
+        outcome = Outcome(Kind.DELIVERED, status)
+    except PeerError as exc:
+        outcome = Outcome.of(policy, exc.status, str(exc), exc.retry_after)
+    d.attempts += 1
+    session.add(
+        DeliveryAttempt(
+            delivery_id=d.id,
+            status_code=outcome.status,
+            outcome=outcome.kind.value,
+            error=outcome.error,
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+    )
+    breaker = Breaker(settings.circuit_threshold)
+    conn.consecutive_failures = breaker.count(conn.consecutive_failures, outcome)
+    step = next_step(policy, d.attempts, outcome)
+    if step.action is Action.DONE:
+        d.state, d.last_error, d.delivered_at = "delivered", None, datetime.now(UTC)
+        record(
+            scope,
+            lead,
+            "delivered",
+            delivery_id=d.id,
+            client_lead_id=d.client_lead_id,
+            client_status=d.client_status,
+        )
+        return d.state
+    d.last_error = outcome.error
+    if step.action is Action.RETRY:
+        d.next_attempt_at = datetime.now(UTC) + timedelta(seconds=step.wait_s)
+        _queue(session, d, schedule_in={"seconds": step.schedule_s})
+    else:
+        d.state = "dead"
+        record(scope, lead, "delivery_failed", delivery_id=d.id, error=outcome.error)
+    if breaker.opens(conn.consecutive_failures) and conn.state == "open":
+        conn.state, conn.paused_at, conn.paused_by = "paused", datetime.now(UTC), "breaker"
+        conn.paused_reason = (
+            f"{conn.consecutive_failures} deliveries in a row failed; last: {outcome.error}"
+        )
+    return d.state
+
+
+def release(session: Session, job_id: int, *, only_mapping: bool = False) -> int:
+    """Queue the held deliveries of a job again, oldest first."""
+    held = session.scalars(
+        select(Delivery)
+        .where(Delivery.job_id == job_id, Delivery.state == "held")
+        .order_by(Delivery.id)
+    ).all()
+    count = 0
+    for d in held:
+        if only_mapping and not (d.last_error or "").startswith("mapping broken"):
+            continue
+        d.state, d.next_attempt_at = "queued", None
+        _queue(session, d)
+        count += 1
+    return count
+
+
+def resume(session: Session, job_id: int) -> int:
+    """Close the circuit and drain the held backlog in order."""
+    conn = _connection(session, job_id)
+    conn.state, conn.consecutive_failures = "open", 0
+    conn.paused_reason = conn.paused_at = conn.paused_by = None
+    return release(session, job_id)
+
+
+def pause(session: Session, job_id: int, reason: str) -> None:
+    """Stop deliveries of a connection by hand."""
+    conn = _connection(session, job_id)
+    conn.state, conn.paused_at, conn.paused_reason = "paused", datetime.now(UTC), reason
+    conn.paused_by = "user"
+
+
+def probe_paused(
+    session: Session,
+    settings: Settings,
+    cool_down_s: float = 10.0,
+    transport: httpx.BaseTransport | None = None,
+) -> int:
+    """Half-open the circuits the breaker opened: a client that answers again is resumed."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=cool_down_s)
+    conns = session.scalars(
+        select(DeliveryConnection)
+        .where(
+            DeliveryConnection.state == "paused",
+            DeliveryConnection.paused_by == "breaker",
+            DeliveryConnection.paused_at < cutoff,
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    resumed = 0
+    for conn in conns:
+        job = session.get(ProcessrJob, conn.job_id)
+        if job is None:
+            continue
+        config = ConnectDeliveryConfig.model_validate(job.config)
+        try:
+            with _peer(config, settings, transport) as peer:
+                granted = {c["id"] for c in peer.campaigns()}
+        except PeerError:
+            conn.paused_at = datetime.now(UTC)  # still failing: wait another cool-down
+            continue
+        if config.Campaign in granted:
+            resume(session, conn.job_id)
+            resumed += 1
+    return resumed
+
+
+def retry(session: Session, deliveries: Sequence[Delivery]) -> int:
+    """Give dead deliveries a fresh set of attempts."""
+    for d in deliveries:
+        d.state, d.attempts, d.last_error, d.next_attempt_at = "queued", 0, None, None
+        _queue(session, d)
+    return len(deliveries)
+
+
+def apply_client_status(
+    session: Session, d: Delivery, status: str, reason: str | None, user: str | None, via: str
+) -> bool:
+    """The client's later verdict on a delivered lead; True when something changed."""
+    if status == d.client_status:
+        return False
+    lead = session.get(Lead, d.lead_id, with_for_update=True)
+    conn = session.get(DeliveryConnection, d.job_id)
+    if lead is None:
+        return False
+    scope = TenantScope(session, d.instance_id)
+    previous_client = d.client_status
+    d.client_status = status
+    record(
+        scope,
+        lead,
+        "client_status_changed",
+        **{"from": previous_client, "to": status, "reason": reason, "user": user, "via": via},
+    )
+    if (
+        conn is not None
+        and conn.follow_client_status
+        and status in ("valid", "invalid")
+        and lead.status != status
+    ):
+        previous = lead.status
+        lead.status = status
+        record(
+            scope,
+            lead,
+            "status_changed",
+            **{
+                "from": previous,
+                "to": status,
+                "reason": f"the client marked it {status}: {reason or 'no reason given'}",
+                "user": user,
+                "by": "client",
+            },
+        )
+    session.flush()
+    return True
+
+
+def receive_status_event(
+    session: Session, instance_id: int, job_id: int, body: bytes, headers: dict[str, str]
+) -> bool:
+    """A signed `lead.status_changed` from the client; False for a replay."""
+    conn = session.get(DeliveryConnection, job_id)
+    if conn is None or conn.instance_id != instance_id or not conn.webhook_secret:
+        raise NotFound("There is no delivery connection for these events.", code="mirror_gone")
+    source = f"delivery:{job_id}"
+    payload = inbound.verify(conn.webhook_secret, body, headers, source)
+    data = payload.get("data") or {}
+    d = session.scalars(
+        select(Delivery).where(
+            Delivery.job_id == job_id, Delivery.client_lead_id == data.get("lead_id")
+        )
+    ).first()
+    if d is None:
+        log.warning("refused a status event for a lead we never delivered: %s", data)
+        raise InvalidRequest("No lead of ours has that client lead id.", code="unknown_lead")
+    if not inbound.record_once(session, instance_id, source, headers, payload, body):
+        return False
+    apply_client_status(
+        session, d, str(data.get("status")), data.get("reason"), data.get("user"), via="event"
+    )
+    return True
+
+
+def poll_statuses(
+    session: Session,
+    settings: Settings,
+    limit: int = 200,
+    transport: httpx.BaseTransport | None = None,
+) -> int:
+    """Ask clients for the verdicts of recently delivered leads (covers lost events)."""
+    since = datetime.now(UTC) - timedelta(days=settings.status_poll_days)
+    rows = session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.state == "delivered",
+            Delivery.delivered_at >= since,
+            Delivery.client_lead_id.is_not(None),
+        )
+        .order_by(Delivery.status_checked_at.asc().nulls_first(), Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    changed = 0
+    by_job: dict[int, list[Delivery]] = {}
+    for d in rows:
+        by_job.setdefault(d.job_id, []).append(d)
+    for job_id, ds in by_job.items():
+        job = session.get(ProcessrJob, job_id)
+        if job is None:
+            continue
+        config = ConnectDeliveryConfig.model_validate(job.config)
+        try:
+            with _peer(config, settings, transport) as peer:
+                for d in ds:
+                    assert d.client_lead_id is not None
+                    got = peer.lead(d.client_lead_id)
+                    d.status_checked_at = datetime.now(UTC)
+                    if apply_client_status(session, d, str(got["status"]), None, None, via="poll"):
+                        changed += 1
+        except PeerError as exc:
+            log.info("status poll of %s failed: %s", config.Subdomain, exc)
+    return changed
+
+
+def lead_deliveries(scope: TenantScope, lead_id: int) -> list[dict[str, Any]]:
+    """The lead's deliveries to clients, with the client's answer."""
+    rows = scope.session.scalars(
+        scope.select(Delivery).where(Delivery.lead_id == lead_id).order_by(Delivery.id)
+    ).all()
+    return [
+        {
+            "id": d.id,
+            "state": d.state,
+            "attempts": d.attempts,
+            "client_lead_id": str(d.client_lead_id) if d.client_lead_id is not None else None,
+            "client_status": d.client_status,
+        }
+        for d in rows
+    ]

@@ -1,0 +1,112 @@
+"""Background work of deliveries: drains per connection, the client's verdicts, the sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from procrastinate import JobContext
+from procrastinate.exceptions import ConnectorException
+from sqlalchemy import text
+
+from leadgate.config import get_settings
+from leadgate.delivery import service as delivery
+from leadgate.worker.app import queue
+from leadgate.worker.db import unit_of_work
+from leadgate.worker.runner import stalled_after
+
+DRAIN_LOCK = 724_310_002  # advisory lock class of delivery drains (with the connection id)
+
+DRAIN_BUDGET_S = 20.0
+
+
+@queue.task(name=delivery.DRAIN.name, queue=delivery.DRAIN.queue)
+def drain(connection_id: int) -> int:
+    """Send a connection's due deliveries, oldest first, one transaction each.
+
+    A drain works for at most DRAIN_BUDGET_S, then queues its successor; an advisory lock per
+    connection keeps two drains from interleaving; a retry that is not due yet gets a drain
+    scheduled for when it is.
+    """
+    settings = get_settings()
+    sent = 0
+    deadline = time.monotonic() + DRAIN_BUDGET_S
+    while time.monotonic() < deadline:
+        with unit_of_work() as session:
+            if not session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:k, :j)"),
+                {"k": DRAIN_LOCK, "j": connection_id},
+            ):
+                return sent  # another drain of this connection is at work
+            due = delivery.next_due(session, connection_id)
+            if due is None:
+                wait = delivery.next_retry_in(session, connection_id)
+                if wait is not None:
+                    delivery.queue_drain(session, connection_id, {"seconds": max(1, round(wait))})
+                return sent
+            delivery.deliver(session, due.id, settings)
+        sent += 1
+    with unit_of_work() as session:
+        delivery.queue_drain(session, connection_id)
+    return sent
+
+
+@queue.periodic(cron="* * * * *", periodic_id="connect-status-poll")
+@queue.task(
+    name="leadgate.connect.poll_statuses", queue="connect", queueing_lock="connect-status-poll"
+)
+def poll_statuses(timestamp: int) -> int:
+    """Every minute: fetch the client's verdicts of recently delivered leads."""
+    with unit_of_work() as session:
+        return delivery.poll_statuses(session, get_settings())
+
+
+@queue.periodic(cron="* * * * * */15", periodic_id="delivery-sweep")
+@queue.task(
+    name="leadgate.connect.sweep",
+    queue="deliveries",
+    queueing_lock="delivery-sweep",
+    pass_context=True,
+)
+async def sweep(context: JobContext, timestamp: int) -> int:
+    """Every 15 s: put back work a crashed worker left behind.
+
+    Jobs of workers that stopped sending heartbeats are retried; deliveries still `queued`
+    without a job to send them (rows are the truth) get one again; connections the circuit
+    breaker paused are probed and resumed when the client answers again.
+    """
+    manager = context.app.job_manager
+    after = stalled_after(get_settings())
+    retried = 0
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=after):
+        if context.job is not None and job.id == context.job.id:
+            continue
+        try:
+            await manager.retry_job(job)
+            retried += 1
+        except ConnectorException:
+            pass  # it finished (or was retried by another sweep) meanwhile
+    return retried + await asyncio.to_thread(_requeue_orphans, after)
+
+
+def _requeue_orphans(after_s: float) -> int:
+    with unit_of_work() as session:
+        delivery.probe_paused(session, get_settings())
+        orphans = session.execute(
+            text(
+                """SELECT DISTINCT d.job_id FROM deliveries d
+                   WHERE d.state = 'queued'
+                   AND coalesce(d.next_attempt_at, d.updated_at)
+                       < now() - make_interval(secs => :after)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM procrastinate_jobs j
+                       WHERE j.task_name = :drain
+                       AND j.status IN ('todo', 'doing')
+                       AND (j.args->>'connection_id')::bigint = d.job_id)
+                   LIMIT 1000"""
+            ),
+            {"after": after_s, "drain": delivery.DRAIN.name},
+        ).all()
+        for (job_id,) in orphans:
+            delivery.queue_drain(session, job_id)
+        return len(orphans)

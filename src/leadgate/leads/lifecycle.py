@@ -1,0 +1,169 @@
+"""The life of a lead, one way for every entrance: check → judge → store with history → hooks.
+
+- `submit` is the admin route's (and any single-lead caller's) path: the campaign and fields are
+  checked, the Processr judges the data in memory, and the lead is stored with its verdict and
+  history in the caller's transaction; no commit in between.
+- The intake (`leads.intake`) stores batches with one statement, but builds its rows with
+  `new_row`, its history with `history_for`, and runs `after_judged` for the same hooks.
+- `rejudge` stores a new verdict on a stored lead (reprocess, a mirror that became ready, a
+  crash recovered) with the same history rules.
+
+Integration jobs (Connect delivery) react through their type's `after_judged` hook, so this
+module knows no job type.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadgate.campaigns import service as campaigns
+from leadgate.kit.repository import TenantScope
+from leadgate.leads.models import Lead
+from leadgate.leads.service import check_data, check_open, record
+from leadgate.processr import judging
+from leadgate.processr.engine import Verdict
+from leadgate.processr.engine import judge as decide
+from leadgate.processr.registry import REGISTRY
+from leadgate.processr.service import jobs_of
+
+
+def new_row(
+    instance_id: int,
+    campaign_id: int,
+    data: dict[str, Any],
+    *,
+    publisher_id: int | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+) -> dict[str, Any]:
+    """The columns of a new lead before any verdict: the one place its defaults live."""
+    return {
+        "instance_id": instance_id,
+        "campaign_id": campaign_id,
+        "publisher_id": publisher_id,
+        "data": data,
+        "status": "pending",
+        "score": 0,
+        "max_score": 0,
+        "flags": [],
+        "jobs": [],
+        "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
+    }
+
+
+def lead_values(verdict: Verdict) -> dict[str, Any]:
+    """The lead columns a verdict sets (besides `judged_at`)."""
+    return {
+        "status": verdict.status,
+        "score": verdict.score,
+        "max_score": verdict.max_score,
+        "flags": [f.as_dict() for f in verdict.flags],
+        "jobs": [j.as_dict() for j in verdict.jobs],
+    }
+
+
+def history_for(
+    previous: str, was_judged: bool, verdict: Verdict, *, trigger: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """The history entries (event, detail) that storing a verdict adds to a lead."""
+    detail: dict[str, Any] = {
+        "trigger": trigger,
+        "status": verdict.status,
+        "score": verdict.score,
+        "max_score": verdict.max_score,
+        "reason": verdict.reason,
+    }
+    if verdict.waiting_job_ids:
+        detail["waiting_for_jobs"] = verdict.waiting_job_ids
+    entries: list[tuple[str, dict[str, Any]]] = []
+    still_waiting = previous == "pending" and verdict.status == "pending" and was_judged
+    if not still_waiting:  # a lead re-checked while it keeps waiting adds no history
+        entries.append(("judged" if verdict.status != "pending" else "waiting", detail))
+    if previous != verdict.status:
+        change = {"from": previous, "to": verdict.status, "reason": verdict.reason}
+        entries.append(("status_changed", {**change, "by": "processr"}))
+    return entries
+
+
+def after_judged(
+    scope: TenantScope, lead: Lead, verdict: Verdict, jobs: judging.CampaignJobs
+) -> None:
+    """A lead that ended valid or test goes to its integration jobs, through their types."""
+    if not verdict.integration_job_ids or verdict.status not in ("valid", "test"):
+        return
+    types = {spec.id: spec.type for spec in jobs.specs}
+    by_type: dict[str, list[int]] = {}
+    for job_id in verdict.integration_job_ids:
+        by_type.setdefault(types[job_id], []).append(job_id)
+    for type_name, ids in by_type.items():
+        found = REGISTRY.find(type_name)
+        if found is not None:
+            found.after_judged(scope, lead, ids)
+
+
+def _judged(
+    scope: TenantScope, campaign_id: int, data: dict[str, Any], max_staleness_s: float | None
+) -> tuple[Verdict, judging.CampaignJobs]:
+    jobs = judging.CampaignJobs.of(jobs_of(scope, campaign_id))
+    ctx = judging.context_for(scope.session, scope.instance_id, jobs, max_staleness_s)
+    return decide(data, jobs.specs, ctx), jobs
+
+
+def submit(
+    scope: TenantScope,
+    campaign_id: int,
+    data: dict[str, Any],
+    *,
+    max_staleness_s: float | None,
+    publisher_id: int | None = None,
+) -> Lead:
+    """Check, judge and store a new lead with its verdict and history (the caller commits)."""
+    campaign = campaigns.get(scope, campaign_id)
+    check_open(campaign)
+    check_data(campaign, data)
+    verdict, jobs = _judged(scope, campaign.id, data, max_staleness_s)
+    row = new_row(scope.instance_id, campaign.id, data, publisher_id=publisher_id)
+    lead = Lead(**row | lead_values(verdict), judged_at=datetime.now(UTC))
+    scope.session.add(lead)
+    scope.session.flush()
+    record(scope, lead, "received", publisher_id=publisher_id)
+    for event, detail in history_for("pending", False, verdict, trigger="received"):
+        record(scope, lead, event, **detail)
+    scope.session.flush()
+    after_judged(scope, lead, verdict, jobs)
+    return lead
+
+
+def rejudge(
+    scope: TenantScope, lead: Lead, *, reason: str, max_staleness_s: float | None
+) -> Verdict:
+    """Run the campaign's Processr on a stored lead again and store the outcome and history."""
+    verdict, jobs = _judged(scope, lead.campaign_id, lead.data, max_staleness_s)
+    entries = history_for(lead.status, lead.judged_at is not None, verdict, trigger=reason)
+    for name, value in lead_values(verdict).items():
+        setattr(lead, name, value)
+    lead.judged_at = datetime.now(UTC)
+    for event, detail in entries:
+        record(scope, lead, event, **detail)
+    scope.session.flush()
+    after_judged(scope, lead, verdict, jobs)
+    return verdict
+
+
+def unjudged(session: Session, older_than: timedelta, limit: int = 500) -> list[Lead]:
+    """Leads the Processr never finished (a crash between accepting and judging)."""
+    cutoff = datetime.now(UTC) - older_than
+    return list(
+        session.scalars(
+            select(Lead)
+            .where(Lead.judged_at.is_(None), Lead.created_at < cutoff)
+            .order_by(Lead.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )

@@ -1,0 +1,83 @@
+"""Mirrors as judging sees them: read with their version, values compiled and cached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import partial
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from leadgate.lists.matcher import CompiledList, MatcherCache
+from leadgate.mirror.models import ConnectMirror
+from leadgate.mirror.views import MirrorView
+
+# Keyed by (our job id, mirrored list version): a new version is compiled on first use, in
+# every process, so all processes judge with the newest mirror as soon as it is committed.
+MIRROR_MATCHERS = MatcherCache()
+
+
+class VersionMoved(Exception):
+    """The mirror changed between reading its version and reading its values."""
+
+
+def _values_at(session: Session, job_id: int, list_version: int) -> list[str]:
+    """The mirror's values, read in one statement together with the version they belong to."""
+    rows = session.execute(
+        text(
+            """SELECT m.list_version, v.value FROM connect_mirrors m
+               LEFT JOIN connect_mirror_values v ON v.job_id = m.job_id
+               WHERE m.job_id = :j"""
+        ),
+        {"j": job_id},
+    ).all()
+    if not rows or rows[0][0] != list_version:
+        raise VersionMoved(job_id)
+    return [r[1] for r in rows if r[1] is not None]
+
+
+def compiled(session: Session, mirror: ConnectMirror) -> CompiledList | None:
+    """The compiled values of a list mirror at its current version."""
+    if mirror.list_version is None:
+        return None
+    for _ in range(3):
+        try:
+            version = mirror.list_version
+            return MIRROR_MATCHERS.get(
+                mirror.job_id, version, partial(_values_at, session, mirror.job_id, version)
+            )
+        except VersionMoved:
+            session.refresh(mirror)
+            if mirror.list_version is None:
+                return None
+    return None
+
+
+def load(
+    session: Session, job_ids: Iterable[int], max_staleness_s: float | None
+) -> dict[tuple[str, int, int], MirrorView]:
+    """Mirror views of these Connect jobs, keyed like their config names the client job."""
+    ids = list(job_ids)
+    if not ids:
+        return {}
+    mirrors = session.scalars(select(ConnectMirror).where(ConnectMirror.job_id.in_(ids))).all()
+    now = datetime.now(UTC)
+    out: dict[tuple[str, int, int], MirrorView] = {}
+    for m in mirrors:
+        stale = bool(
+            max_staleness_s is not None
+            and m.synced_at is not None
+            and (now - m.synced_at).total_seconds() > max_staleness_s
+        )
+        out[(m.subdomain, m.remote_campaign_id, m.remote_job_id)] = MirrorView(
+            state=m.state,  # type: ignore[arg-type]
+            definition=m.definition,
+            version=m.version,
+            list_version=m.list_version,
+            compiled=compiled(session, m) if m.definition else None,
+            subdomain=m.subdomain,
+            remote_job_id=m.remote_job_id,
+            stale=stale,
+        )
+    return out

@@ -1,0 +1,56 @@
+"""Mirrors of clients' jobs and their list values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadgate.db import Base
+from leadgate.kit.models import created_at, instance_fk
+
+
+class ConnectMirror(Base):
+    """Our copy of one client job, owned by one of our Connect jobs."""
+
+    __tablename__ = "connect_mirrors"
+
+    job_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("processr_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    instance_id: Mapped[int] = instance_fk()
+    subdomain: Mapped[str] = mapped_column(String(63), nullable=False)
+    remote_campaign_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    remote_job_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    definition: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    version: Mapped[int | None] = mapped_column(Integer)
+    list_version: Mapped[int | None] = mapped_column(Integer)
+    value_count: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    etag: Mapped[str | None] = mapped_column(String(200))
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    webhook_id: Mapped[int | None] = mapped_column(BigInteger)
+    webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = created_at()
+
+
+class MirrorValue(Base):
+    __tablename__ = "connect_mirror_values"
+
+    job_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("connect_mirrors.job_id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[str] = mapped_column(Text, primary_key=True)

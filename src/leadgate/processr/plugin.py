@@ -1,0 +1,287 @@
+"""The plug-in protocol of the Processr: what a job type is, what it returns, what it may read.
+
+The core defines it and never names a type; `leadgate.jobs` holds the types themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, StringConstraints
+
+from leadgate.lists.matcher import CompiledList, compile_list
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from leadgate.config import Settings
+    from leadgate.kit.repository import TenantScope
+
+Tab = Literal["quality", "enrichment", "integration"]
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+# Config keys that name our campaign's fields when a type's schema does not say otherwise.
+IMPLIED_FIELD_KEYS = frozenset({"field_name", "Field_name", "fields"})
+
+# A config value naming one of our campaign's fields.
+FieldName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """A reason a job failed: `code` is stable, `message` is for people."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """The outcome of one job on one lead.
+
+    `waiting` means the job cannot judge yet (e.g. a Connect mirror is not ready), so the lead must
+    stay pending; `passed` is then meaningless.
+    """
+
+    passed: bool
+    flags: list[Flag] = field(default_factory=list)
+    waiting: bool = False
+    mirror_version: int | None = None
+
+
+_PASSED = JobResult(passed=True)
+
+
+def passed() -> JobResult:
+    """A passing result with no flags (one shared instance: results are never changed)."""
+    return _PASSED
+
+
+def failed(code: str, message: str) -> JobResult:
+    """A failing result with one flag."""
+    return JobResult(passed=False, flags=[Flag(code, message)])
+
+
+class JobContext(Protocol):
+    """Read-only data jobs may consult; prepared by sync tasks, never fetched on the hot path."""
+
+    def compiled_list(self, list_id: int) -> CompiledList | None:
+        """The current compiled values of a validation list, or None if it does not exist."""
+        ...
+
+    def list_name(self, list_id: int) -> str:
+        """The list's name for flag messages."""
+        ...
+
+
+@dataclass
+class StaticContext:
+    """An in-memory JobContext for tests and benchmarks."""
+
+    lists: dict[int, CompiledList] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+
+    def add_list(self, list_id: int, name: str, values: Iterable[str]) -> None:
+        """Compile and register a list."""
+        self.lists[list_id] = compile_list(values)
+        self.names[list_id] = name
+
+    def compiled_list(self, list_id: int) -> CompiledList | None:
+        """The compiled list, or None."""
+        return self.lists.get(list_id)
+
+    def list_name(self, list_id: int) -> str:
+        """The list's name, or `#id` when unknown."""
+        return self.names.get(list_id, f"#{list_id}")
+
+
+class JobType(Protocol[ConfigT]):
+    """A plug-in job type: everything the platform needs to know about one kind of job.
+
+    Stateless: config is passed in, never stored on the object. Declarations (`field_keys`,
+    `reads_mirrors`, `publishable`, ...) let the Processr, the UI and the intake treat a type
+    correctly without naming it; hooks let a type with a remote side (Connect) react to its
+    jobs being saved, deleted or judged, in the caller's transaction.
+    """
+
+    config_model: type[ConfigT]
+    type: str
+    title: str
+    tab: Tab
+    # Jobs of this type judge against mirrors that sync tasks prepare (Connect checks).
+    reads_mirrors: bool
+    # The client's job type that jobs of this type mirror ("" for none), and whether that job
+    # reads a list whose values are mirrored too.
+    mirrored_type: str
+    mirrors_list: bool
+    # Jobs of this type can be shared with publishers (and so mirrored by them).
+    publishable: bool
+    # The intake's fast driver may judge and store jobs of this type (no hook needs the ORM).
+    fast_intake: bool
+
+    @property
+    def description(self) -> str:
+        """What jobs of this type check, for the job-type picker."""
+        ...
+
+    @property
+    def field_keys(self) -> frozenset[str]:
+        """Config keys whose values name fields of our campaign (also nested, in sections)."""
+        ...
+
+    @property
+    def secret_keys(self) -> frozenset[str]:
+        """Config keys holding secrets: masked in answers, kept when sent back masked."""
+        ...
+
+    def run(self, data: Mapping[str, Any], config: ConfigT, ctx: JobContext) -> JobResult:
+        """Judge one lead."""
+        ...
+
+    def list_ids(self, config: ConfigT) -> frozenset[int]:
+        """The validation lists jobs of this config read."""
+        ...
+
+    def warm(self, config: ConfigT, ctx: JobContext) -> None:
+        """Prepare what `run` will read (compile lookups) so the first lead does not wait."""
+        ...
+
+    def summary(self, config: ConfigT, list_names: Mapping[int, str]) -> str:
+        """What a job checks, in a line for people."""
+        ...
+
+    def check(self, scope: TenantScope, config: ConfigT) -> None:
+        """Checks of a config beyond its model (referenced rows exist); raises InvalidRequest."""
+        ...
+
+    def options(
+        self, scope: TenantScope, key: str, config: Mapping[str, Any], settings: Settings
+    ) -> list[Option] | None:
+        """The dropdown choices of a config key, or None for the generic ones."""
+        ...
+
+    def load_views(
+        self, session: Session, job_ids: Sequence[int], max_staleness_s: float | None
+    ) -> Mapping[Any, Any]:
+        """What `run` reads through `ctx.mirror(...)` for these jobs (reads_mirrors types)."""
+        ...
+
+    def shared_definition(self, scope: TenantScope, config: ConfigT) -> dict[str, Any]:
+        """What publishers see of a job of this type (publishable types): the rule's fields."""
+        ...
+
+    def on_saved(self, scope: TenantScope, job: Any, settings: Settings) -> None:
+        """After a job of this type was created or its config changed (same transaction)."""
+        ...
+
+    def on_deleted(self, scope: TenantScope, job: Any) -> None:
+        """Before a job of this type is deleted (same transaction)."""
+        ...
+
+    def after_judged(self, scope: TenantScope, lead: Any, job_ids: Sequence[int]) -> None:
+        """After a lead ended valid or test: these integration jobs of this type take it."""
+        ...
+
+
+class Option(BaseModel):
+    """One choice of a config dropdown."""
+
+    value: Any
+    label: str
+
+
+class BaseJobType(Generic[ConfigT]):
+    """Defaults for every declaration and hook: a type overrides only what it has."""
+
+    config_model: type[ConfigT]
+    type: str
+    title: str
+    tab: Tab = "quality"
+    reads_mirrors: bool = False
+    mirrored_type: str = ""
+    mirrors_list: bool = False
+    publishable: bool = False
+    fast_intake: bool = True
+
+    @property
+    def description(self) -> str:
+        """The config model's description (its docstring)."""
+        return str(_schema(self.config_model).get("description", ""))
+
+    @property
+    def field_keys(self) -> frozenset[str]:
+        """The config keys its schema marks `"x-options": "fields"`; unmarked, the keys named
+        `field_name`, `Field_name` or `fields` are taken to name fields too."""
+        return schema_keys(self.config_model, lambda p: p.get("x-options") == "fields") | (
+            IMPLIED_FIELD_KEYS & schema_keys(self.config_model, lambda p: "x-options" not in p)
+        )
+
+    @property
+    def secret_keys(self) -> frozenset[str]:
+        """The config keys its schema marks `"x-secret": true` (or `format: password`)."""
+        return schema_keys(
+            self.config_model, lambda p: bool(p.get("x-secret")) or p.get("format") == "password"
+        )
+
+    def run(self, data: Mapping[str, Any], config: ConfigT, ctx: JobContext) -> JobResult:
+        """Judge one lead."""
+        raise NotImplementedError
+
+    def list_ids(self, config: ConfigT) -> frozenset[int]:
+        """No lists."""
+        return frozenset()
+
+    def warm(self, config: ConfigT, ctx: JobContext) -> None:
+        """Nothing to prepare."""
+
+    def summary(self, config: ConfigT, list_names: Mapping[int, str]) -> str:
+        """The fields the job looks at."""
+        return ""
+
+    def check(self, scope: TenantScope, config: ConfigT) -> None:
+        """Nothing beyond the model."""
+
+    def options(
+        self, scope: TenantScope, key: str, config: Mapping[str, Any], settings: Settings
+    ) -> list[Option] | None:
+        """The generic choices."""
+        return None
+
+    def load_views(
+        self, session: Session, job_ids: Sequence[int], max_staleness_s: float | None
+    ) -> Mapping[Any, Any]:
+        """No mirrors."""
+        return {}
+
+    def shared_definition(self, scope: TenantScope, config: ConfigT) -> dict[str, Any]:
+        """Not shared with publishers."""
+        return {}
+
+    def on_saved(self, scope: TenantScope, job: Any, settings: Settings) -> None:
+        """Nothing to set up."""
+
+    def on_deleted(self, scope: TenantScope, job: Any) -> None:
+        """Nothing to tear down."""
+
+    def after_judged(self, scope: TenantScope, lead: Any, job_ids: Sequence[int]) -> None:
+        """Nothing to do."""
+
+
+@functools.cache
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+def schema_keys(model: type[BaseModel], marked: Callable[[dict[str, Any]], bool]) -> frozenset[str]:
+    """Names of the properties of a config model (and of the models it nests) that are `marked`."""
+    schema = _schema(model)
+    found: set[str] = set()
+    for part in (schema, *schema.get("$defs", {}).values()):
+        for name, prop in part.get("properties", {}).items():
+            if marked(prop) or marked(prop.get("items") or {}):
+                found.add(name)
+    return frozenset(found)

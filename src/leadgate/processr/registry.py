@@ -1,0 +1,80 @@
+"""The job type registry: a plain dict keyed by type name that refuses duplicates.
+
+The Processr holds one per process (`REGISTRY`) and never fills it itself: the composition root
+installs the types of `leadgate.jobs` (`leadgate.plugins.load()`), so the core knows no type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from leadgate.processr.plugin import JobType
+
+
+class UnknownJobType(KeyError):
+    """No job type of that name is registered."""
+
+
+class DuplicateJobType(ValueError):
+    """A job type of that name is already registered."""
+
+
+class JobRegistry:
+    """Job types by name."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, JobType[Any]] = {}
+
+    def register(self, job_type: JobType[Any]) -> None:
+        """Add a job type; its name must be new."""
+        if job_type.type in self._types:
+            raise DuplicateJobType(f"job type {job_type.type!r} is already registered")
+        self._types[job_type.type] = job_type
+
+    def get(self, type_name: str) -> JobType[Any]:
+        """The job type of that name, or UnknownJobType."""
+        try:
+            return self._types[type_name]
+        except KeyError:
+            if not self._types:
+                raise RuntimeError(
+                    "No job types are installed: call leadgate.plugins.load() at start-up."
+                ) from None
+            raise UnknownJobType(type_name) from None
+
+    def find(self, type_name: str) -> JobType[Any] | None:
+        """The job type of that name, or None."""
+        return self._types.get(type_name)
+
+    def all_types(self) -> list[JobType[Any]]:
+        """Every registered job type, in registration order."""
+        return list(self._types.values())
+
+    def names(self, **declared: bool) -> frozenset[str]:
+        """Names of the types whose declarations match, e.g. `names(reads_mirrors=True)`."""
+        return frozenset(
+            t.type
+            for t in self._types.values()
+            if all(getattr(t, k) == v for k, v in declared.items())
+        )
+
+    def __contains__(self, type_name: object) -> bool:
+        return type_name in self._types
+
+    def __iter__(self) -> Iterator[JobType[Any]]:
+        return iter(self._types.values())
+
+
+def describe(job_type: JobType[Any]) -> dict[str, Any]:
+    """The `GET /job-types` entry of a job type: type, title, tab and config JSON schema."""
+    return {
+        "type": job_type.type,
+        "title": job_type.title,
+        "tab": job_type.tab,
+        "config_schema": job_type.config_model.model_json_schema(),
+    }
+
+
+# The process's registry, filled by the composition root.
+REGISTRY = JobRegistry()

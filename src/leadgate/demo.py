@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from leadgate.campaigns import repository as campaign_rows
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
 from leadgate.campaigns.schemas import CampaignCreate, FormField
@@ -19,6 +20,7 @@ from leadgate.leads import service as leads
 from leadgate.lists import service as lists
 from leadgate.processr import service as processr_jobs
 from leadgate.processr.schemas import JobCreate
+from leadgate.publishers import repository as publisher_rows
 from leadgate.publishers import service as publishers
 from leadgate.publishers.models import Publisher
 from leadgate.users import service as users
@@ -91,12 +93,12 @@ def _user(scope: TenantScope, email: str, role: Role, publisher_id: int | None =
 
 
 def _campaign(scope: TenantScope, name: str) -> Campaign:
-    found = scope.session.scalars(scope.select(Campaign).where(Campaign.name == name)).first()
+    found = campaign_rows.find_by_name(scope, name)
     return found or campaigns.create(scope, CampaignCreate(name=name, fields=FORM))
 
 
 def _publisher(scope: TenantScope, name: str) -> Publisher:
-    found = scope.session.scalars(scope.select(Publisher).where(Publisher.name == name)).first()
+    found = publisher_rows.find_by_name(scope, name)
     return found or publishers.create(scope, name)
 
 

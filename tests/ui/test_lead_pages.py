@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from leadgate.leads import pages as lead_pages
 from leadgate.leads.models import Lead
+from leadgate.leads.repository import first_id_from_any_instance as first_id_from
 from tests.ui.conftest import Site
 
 FIELDS = [{"name": "company", "label": "Company"}, {"name": "email"}]
@@ -88,10 +89,10 @@ def test_date_bounds_come_from_the_primary_key(site: Site) -> None:
             select(Lead.id, Lead.created_at).where(Lead.id.in_([x["id"] for x in leads]))
         ).all()
         for lead_id, at in rows:
-            assert lead_pages._first_id_from(session, at) <= lead_id
-            assert lead_pages._first_id_from(session, at + timedelta(microseconds=1)) > lead_id
+            assert first_id_from(session, at) <= lead_id
+            assert first_id_from(session, at + timedelta(microseconds=1)) > lead_id
         future = datetime.now(UTC) + timedelta(days=1)
-        assert lead_pages._first_id_from(session, future) > max(x["id"] for x in leads)
+        assert first_id_from(session, future) > max(x["id"] for x in leads)
 
 
 def test_the_lead_page_and_a_verdict(site: Site) -> None:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
-
-from leadgate.campaigns import hooks
+from leadgate.campaigns import hooks, repository
 from leadgate.campaigns.models import Campaign, CampaignPublisher
 from leadgate.campaigns.schemas import CampaignCreate, CampaignOut, CampaignPatch, FormField
 from leadgate.kit.repository import TenantScope
-from leadgate.publishers.models import Publisher
+from leadgate.publishers import service as publishers
 
 
 def to_out(campaign: Campaign) -> CampaignOut:
@@ -27,7 +25,7 @@ def to_out(campaign: Campaign) -> CampaignOut:
 
 def get(scope: TenantScope, campaign_id: int) -> Campaign:
     """A campaign of this instance, or 404 campaign_not_found."""
-    return scope.get(Campaign, campaign_id, missing="campaign_not_found", what="campaign")
+    return repository.get(scope, campaign_id)
 
 
 def create(scope: TenantScope, body: CampaignCreate) -> Campaign:
@@ -42,7 +40,7 @@ def create(scope: TenantScope, body: CampaignCreate) -> Campaign:
 
 def list_all(scope: TenantScope) -> Sequence[Campaign]:
     """Every campaign of the instance, oldest first."""
-    return scope.session.scalars(scope.select(Campaign).order_by(Campaign.id)).all()
+    return repository.list_all(scope)
 
 
 def patch(scope: TenantScope, campaign_id: int, body: CampaignPatch) -> Campaign:
@@ -67,9 +65,8 @@ def replace_fields(scope: TenantScope, campaign_id: int, fields: list[FormField]
 def grant(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
     """Let a publisher send leads into a campaign (idempotent)."""
     get(scope, campaign_id)
-    scope.get(Publisher, publisher_id, missing="publisher_not_found", what="publisher")
-    exists = scope.session.get(CampaignPublisher, (campaign_id, publisher_id))
-    if exists is None:
+    publishers.get(scope, publisher_id)
+    if repository.find_grant(scope, campaign_id, publisher_id) is None:
         scope.add(CampaignPublisher(campaign_id=campaign_id, publisher_id=publisher_id))
         scope.session.flush()
         hooks.grant_changed(scope, campaign_id, publisher_id, True)
@@ -78,27 +75,14 @@ def grant(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
 def revoke(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
     """Withdraw a publisher's access to a campaign at once (idempotent)."""
     get(scope, campaign_id)
-    scope.get(Publisher, publisher_id, missing="publisher_not_found", what="publisher")
-    gone = scope.session.execute(
-        delete(CampaignPublisher).where(
-            CampaignPublisher.instance_id == scope.instance_id,
-            CampaignPublisher.campaign_id == campaign_id,
-            CampaignPublisher.publisher_id == publisher_id,
-        )
-    )
-    if gone.rowcount:  # type: ignore[attr-defined]
+    publishers.get(scope, publisher_id)
+    if repository.delete_grant(scope, campaign_id, publisher_id):
         hooks.grant_changed(scope, campaign_id, publisher_id, False)
 
 
 def granted_ids(scope: TenantScope, publisher_id: int) -> set[int]:
     """Ids of the campaigns this publisher may use."""
-    rows = scope.session.scalars(
-        select(CampaignPublisher.campaign_id).where(
-            CampaignPublisher.instance_id == scope.instance_id,
-            CampaignPublisher.publisher_id == publisher_id,
-        )
-    )
-    return set(rows)
+    return repository.granted_campaign_ids(scope, publisher_id)
 
 
 def granted(scope: TenantScope, publisher_id: int) -> list[Campaign]:

@@ -7,19 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from leadgate.campaigns.models import Campaign
-from leadgate.delivery import mapping, service
+from leadgate.campaigns import service as campaigns
+from leadgate.delivery import mapping, repository, service
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
-from leadgate.errors import InvalidRequest, NotFound
+from leadgate.errors import NotFound
 from leadgate.instances.deps import Admin, DbSession
-from leadgate.kit.pagination import Page, paginate
+from leadgate.kit.pagination import Page
 from leadgate.kit.params import MAX_ID, Id
 from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 from leadgate.peer.receiver import receive_signed
-from leadgate.processr import service as processr
 from leadgate.processr.models import ProcessrJob
 
 router = APIRouter(tags=["connect delivery"], responses=problem_responses(401, 404, 422, 502))
@@ -72,22 +70,17 @@ class DeliveryOut(BaseModel):
     attempt_log: list[AttemptOut] = Field(default_factory=list)
 
 
-def _delivery_job(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
-    job = processr.get(scope, campaign_id, job_id)
-    if not service.delivers(job):
-        raise NotFound(
-            f"The job {job_id} is not a Connect delivery job.", code="not_a_delivery_job"
-        )
-    return job
+def _connection(scope: TenantScope, job: ProcessrJob) -> DeliveryConnection:
+    conn = repository.connection(scope, job.id)
+    if conn is None:
+        raise NotFound("The job has no client connection yet.", code="not_a_delivery_job")
+    return conn
 
 
 def _connection_out(scope: TenantScope, job: ProcessrJob) -> ConnectionOut:
-    conn = scope.session.get(DeliveryConnection, job.id)
-    if conn is None:
-        raise NotFound("The job has no client connection yet.", code="not_a_delivery_job")
-    campaign = scope.session.get(Campaign, job.campaign_id)
-    own = campaign.fields if campaign else []
-    counts = _counts(scope, job.id)
+    conn = _connection(scope, job)
+    own = campaigns.get(scope, job.campaign_id).fields
+    counts = repository.count_by_state(scope, job_id=job.id)
     return ConnectionOut(
         job_id=job.id,
         state=conn.state,
@@ -100,17 +93,6 @@ def _connection_out(scope: TenantScope, job: ProcessrJob) -> ConnectionOut:
         events=conn.webhook_id is not None,
         counts=counts,
     )
-
-
-def _counts(scope: TenantScope, job_id: int) -> dict[str, int]:
-    from sqlalchemy import func
-
-    rows = scope.session.execute(
-        select(Delivery.state, func.count())
-        .where(Delivery.instance_id == scope.instance_id, Delivery.job_id == job_id)
-        .group_by(Delivery.state)
-    ).all()
-    return {state: int(n) for state, n in rows}
 
 
 def _out(d: Delivery, attempts: list[DeliveryAttempt] | None = None) -> DeliveryOut:
@@ -151,7 +133,7 @@ def field_mapping(
 def connection(campaign_id: Id, job_id: Id, caller: Admin, session: DbSession) -> ConnectionOut:
     """The delivery connection: open or paused, the client's form, mapping problems, counts."""
     scope = TenantScope(session, caller.instance_id)
-    return _connection_out(scope, _delivery_job(scope, campaign_id, job_id))
+    return _connection_out(scope, service.delivery_job(scope, campaign_id, job_id))
 
 
 @router.patch("/campaigns/{campaign_id}/jobs/{job_id}/connection", response_model=ConnectionOut)
@@ -160,16 +142,14 @@ def patch_connection(
 ) -> ConnectionOut:
     """Follow the client's verdicts or only record them; pause or resume (drains in order)."""
     scope = TenantScope(session, caller.instance_id)
-    job = _delivery_job(scope, campaign_id, job_id)
-    conn = session.get(DeliveryConnection, job.id)
-    if conn is None:
-        raise NotFound("The job has no client connection yet.", code="not_a_delivery_job")
+    job = service.delivery_job(scope, campaign_id, job_id)
+    conn = _connection(scope, job)
     if body.follow_client_status is not None:
         conn.follow_client_status = body.follow_client_status
     if body.paused is True:
-        service.pause(session, job.id, "paused by a user")
+        service.pause(scope, job.id, "paused by a user")
     elif body.paused is False:
-        service.resume(session, job.id)
+        service.resume(scope, job.id)
     session.flush()
     return _connection_out(scope, job)
 
@@ -182,7 +162,7 @@ def refresh_fields(
 ) -> ConnectionOut:
     """Pull the client's form again (after the client changed it)."""
     scope = TenantScope(session, caller.instance_id)
-    job = _delivery_job(scope, campaign_id, job_id)
+    job = service.delivery_job(scope, campaign_id, job_id)
     service.refresh_fields(session, job, request.app.state.settings)
     return _connection_out(scope, job)
 
@@ -198,13 +178,8 @@ def list_deliveries(
 ) -> Page[DeliveryOut]:
     """Deliveries, newest first; filter by campaign and state (e.g. `dead`)."""
     scope = TenantScope(session, caller.instance_id)
-    query = scope.select(Delivery)
-    if campaign_id is not None:
-        query = query.where(Delivery.campaign_id == campaign_id)
-    if state is not None:
-        query = query.where(Delivery.state == state)
-    return paginate(
-        session, query, Delivery.id, limit=limit, cursor=cursor, to_item=_out, descending=True
+    return repository.page(
+        scope, _out, campaign_id=campaign_id, state=state, limit=limit, cursor=cursor
     )
 
 
@@ -212,38 +187,21 @@ def list_deliveries(
 def get_delivery(delivery_id: Id, caller: Admin, session: DbSession) -> DeliveryOut:
     """One delivery with every attempt."""
     scope = TenantScope(session, caller.instance_id)
-    d = scope.get(Delivery, delivery_id, missing="delivery_not_found", what="delivery")
-    attempts = session.scalars(
-        select(DeliveryAttempt)
-        .where(DeliveryAttempt.delivery_id == d.id)
-        .order_by(DeliveryAttempt.id)
-    ).all()
-    return _out(d, list(attempts))
+    d = repository.get(scope, delivery_id)
+    return _out(d, list(repository.attempts(scope, [d.id])))
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
 def retry_delivery(delivery_id: Id, caller: Admin, session: DbSession) -> DeliveryOut:
     """Retry a dead (or held) delivery now."""
-    scope = TenantScope(session, caller.instance_id)
-    d = scope.get(Delivery, delivery_id, missing="delivery_not_found", what="delivery")
-    if d.state not in ("dead", "held"):
-        raise InvalidRequest(
-            f"The delivery is {d.state}; only dead or held ones are retried.", code="not_retryable"
-        )
-    service.retry(session, [d])
-    return _out(d)
+    return _out(service.retry_delivery(TenantScope(session, caller.instance_id), delivery_id))
 
 
 @router.post("/campaigns/{campaign_id}/deliveries/retry")
 def retry_dead(campaign_id: Id, caller: Admin, session: DbSession) -> dict[str, int]:
     """Retry every dead delivery of a campaign."""
     scope = TenantScope(session, caller.instance_id)
-    dead = session.scalars(
-        scope.select(Delivery)
-        .where(Delivery.campaign_id == campaign_id, Delivery.state == "dead")
-        .order_by(Delivery.id)
-    ).all()
-    return {"retried": service.retry(session, list(dead))}
+    return {"retried": service.retry_dead(scope, campaign_id)}
 
 
 @router.post("/connect/lead-events/{job_id}", status_code=204)

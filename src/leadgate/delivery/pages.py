@@ -13,15 +13,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import ColumnElement, Select, func, select
 
 from leadgate.campaigns import service as campaigns
 from leadgate.config import Settings
-from leadgate.delivery import mapping
+from leadgate.delivery import mapping, repository
 from leadgate.delivery import service as delivery
 from leadgate.delivery.config import ConnectDeliveryConfig
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
-from leadgate.errors import InvalidRequest, LeadgateError, NotFound
+from leadgate.errors import InvalidRequest, LeadgateError
 from leadgate.instances.deps import DbSession, settings_of
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
@@ -98,15 +97,6 @@ class DeliveryRow:
     earlier_attempts: int = 0
 
 
-def _filtered(scope: TenantScope, flt: DeliveryFilter) -> Select[Delivery]:
-    query = scope.select(Delivery)
-    if flt.campaign_id is not None:
-        query = query.where(Delivery.campaign_id == flt.campaign_id)
-    if flt.job_id is not None:
-        query = query.where(Delivery.job_id == flt.job_id)
-    return query
-
-
 _CURSOR = re.compile(r"^(dead|rest|state)-(\d{1,19})$")
 
 
@@ -117,25 +107,31 @@ def find_deliveries(
 
     Keyset pages in two runs (dead, then the rest), so no page reads the rows before it.
     """
-    runs: list[tuple[str, ColumnElement[bool]]] = (
-        [("state", Delivery.state == flt.state)]
+    # (cursor kind, state, all states but this one)
+    runs: list[tuple[str, str | None, str | None]] = (
+        [("state", flt.state, None)]
         if flt.state
-        else [("dead", Delivery.state == "dead"), ("rest", Delivery.state != "dead")]
+        else [("dead", "dead", None), ("rest", None, "dead")]
     )
     start, after = 0, None
     if cursor:
         found = _CURSOR.fullmatch(cursor)
-        kinds = [name for name, _ in runs]
+        kinds = [name for name, _, _ in runs]
         if not found or found.group(1) not in kinds:
             raise InvalidRequest("The cursor is not one this page handed out.")
         start, after = kinds.index(found.group(1)), int(found.group(2))
     rows: list[tuple[int, Delivery]] = []
     for index in range(start, len(runs)):
-        query = _filtered(scope, flt).where(runs[index][1])
-        if index == start and after is not None:
-            query = query.where(Delivery.id < after)
-        wanted = limit + 1 - len(rows)
-        got = scope.session.scalars(query.order_by(Delivery.id.desc()).limit(wanted)).all()
+        _, state, except_state = runs[index]
+        got = repository.newest(
+            scope,
+            campaign_id=flt.campaign_id,
+            job_id=flt.job_id,
+            state=state,
+            except_state=except_state,
+            before=after if index == start else None,
+            limit=limit + 1 - len(rows),
+        )
         rows.extend((index, d) for d in got)
         if len(rows) > limit:
             break
@@ -147,31 +143,9 @@ def find_deliveries(
 
 def state_counts(scope: TenantScope, flt: DeliveryFilter) -> dict[str, int]:
     """Deliveries per state under the filter (its state aside)."""
-    query = (
-        select(Delivery.state, func.count())
-        .where(Delivery.instance_id == scope.instance_id)
-        .group_by(Delivery.state)
-    )
-    if flt.campaign_id is not None:
-        query = query.where(Delivery.campaign_id == flt.campaign_id)
-    if flt.job_id is not None:
-        query = query.where(Delivery.job_id == flt.job_id)
     counts = {s: 0 for s in DELIVERY_STATES}
-    for state, n in scope.session.execute(query).all():
-        counts[state] = int(n)
+    counts.update(repository.count_by_state(scope, campaign_id=flt.campaign_id, job_id=flt.job_id))
     return counts
-
-
-def dead_per_campaign(scope: TenantScope, flt: DeliveryFilter) -> dict[int, int]:
-    """Dead deliveries per campaign (for the "Retry all dead" buttons)."""
-    query = (
-        select(Delivery.campaign_id, func.count())
-        .where(Delivery.instance_id == scope.instance_id, Delivery.state == "dead")
-        .group_by(Delivery.campaign_id)
-    )
-    if flt.campaign_id is not None:
-        query = query.where(Delivery.campaign_id == flt.campaign_id)
-    return {int(c): int(n) for c, n in scope.session.execute(query).all()}
 
 
 def delivery_rows(scope: TenantScope, deliveries: Sequence[Delivery]) -> list[DeliveryRow]:
@@ -179,19 +153,10 @@ def delivery_rows(scope: TenantScope, deliveries: Sequence[Delivery]) -> list[De
     if not deliveries:
         return []
     ids = [d.id for d in deliveries]
-    jobs = {
-        j.id: j
-        for j in scope.session.scalars(
-            scope.select(ProcessrJob).where(ProcessrJob.id.in_({d.job_id for d in deliveries}))
-        )
-    }
+    jobs = repository.jobs(scope, {d.job_id for d in deliveries})
     names = {c.id: c.name for c in campaigns.list_all(scope)}
     attempts: dict[int, list[DeliveryAttempt]] = {i: [] for i in ids}
-    for a in scope.session.scalars(
-        select(DeliveryAttempt)
-        .where(DeliveryAttempt.delivery_id.in_(ids))
-        .order_by(DeliveryAttempt.id)
-    ):
+    for a in repository.attempts(scope, ids):
         attempts[a.delivery_id].append(a)
     out = []
     for d in deliveries:
@@ -212,10 +177,7 @@ def delivery_rows(scope: TenantScope, deliveries: Sequence[Delivery]) -> list[De
 
 def lead_deliveries(scope: TenantScope, lead_id: int) -> list[DeliveryRow]:
     """A lead's deliveries with the client's answers, for the lead page."""
-    rows = scope.session.scalars(
-        scope.select(Delivery).where(Delivery.lead_id == lead_id).order_by(Delivery.id)
-    ).all()
-    return delivery_rows(scope, rows)
+    return delivery_rows(scope, repository.for_lead(scope, lead_id))
 
 
 @router.get("/deliveries", response_class=HTMLResponse)
@@ -243,7 +205,7 @@ def deliveries_page(
             "next_cursor": next_cursor,
             "first_page": cursor is None,
             "counts": state_counts(scope, flt),
-            "dead": dead_per_campaign(scope, flt),
+            "dead": repository.dead_per_campaign(scope, flt.campaign_id),
             "campaigns": all_campaigns,
             "campaign_names": {c.id: c.name for c in all_campaigns},
             "state_words": DELIVERY_STATES,
@@ -271,13 +233,7 @@ def retry_delivery(
     state: Annotated[str, Form(max_length=20)] = "",
 ) -> RedirectResponse:
     """Give a dead (or held) delivery a fresh set of attempts."""
-    scope = scope_of(session, me)
-    d = scope.get(Delivery, delivery_id, missing="delivery_not_found", what="delivery")
-    if d.state not in ("dead", "held"):
-        raise InvalidRequest(
-            f"The delivery is {d.state}; only dead or held ones are retried.", code="not_retryable"
-        )
-    delivery.retry(session, [d])
+    delivery.retry_delivery(scope_of(session, me), delivery_id)
     return see_other(
         f"{base_url(me.subdomain)}/deliveries?{_back(campaign_id, job_id, state)}notice=retried"
     )
@@ -288,12 +244,7 @@ def retry_dead(campaign_id: Id, me: AdminPost, session: DbSession) -> RedirectRe
     """Retry every dead delivery of a campaign, oldest first."""
     scope = scope_of(session, me)
     campaign = campaigns.get(scope, campaign_id)
-    dead = scope.session.scalars(
-        scope.select(Delivery)
-        .where(Delivery.campaign_id == campaign.id, Delivery.state == "dead")
-        .order_by(Delivery.id)
-    ).all()
-    delivery.retry(session, list(dead))
+    delivery.retry_dead(scope, campaign.id)
     return see_other(
         f"{base_url(me.subdomain)}/deliveries?campaign_id={campaign.id}&notice=retried_all"
     )
@@ -321,37 +272,14 @@ class ConnectionPanel:
         return self.connection is not None and self.connection.state == "paused"
 
 
-def delivery_counts(scope: TenantScope, job_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Deliveries per state of each delivery job (one grouped query)."""
-    out: dict[int, dict[str, int]] = {j: {} for j in job_ids}
-    if not job_ids:
-        return out
-    rows = scope.session.execute(
-        select(Delivery.job_id, Delivery.state, func.count())
-        .where(Delivery.instance_id == scope.instance_id, Delivery.job_id.in_(job_ids))
-        .group_by(Delivery.job_id, Delivery.state)
-    ).all()
-    for job_id, state, n in rows:
-        out[job_id][state] = int(n)
-    return out
-
-
 def panels_for(scope: TenantScope, jobs: Sequence[ProcessrJob]) -> dict[int, ConnectionPanel]:
     """The connection panel of each delivery job among `jobs` (a few queries in all)."""
     delivering = [j for j in jobs if delivery.delivers(j)]
     out: dict[int, ConnectionPanel] = {}
     if delivering:
         ids = [j.id for j in delivering]
-        conns = {
-            c.job_id: c
-            for c in scope.session.scalars(
-                select(DeliveryConnection).where(
-                    DeliveryConnection.instance_id == scope.instance_id,
-                    DeliveryConnection.job_id.in_(ids),
-                )
-            )
-        }
-        counts = delivery_counts(scope, ids)
+        conns = repository.connections(scope, ids)
+        counts = repository.count_by_job_and_state(scope, ids)
         own_fields = {c.id: c.fields for c in campaigns.list_all(scope)}
         for j in delivering:
             conn = conns.get(j.id)
@@ -376,15 +304,6 @@ def panels_for(scope: TenantScope, jobs: Sequence[ProcessrJob]) -> dict[int, Con
     return out
 
 
-def _delivery_job(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
-    job = processr.get(scope, campaign_id, job_id)
-    if not delivery.delivers(job):
-        raise NotFound(
-            f"The job {job_id} is not a Connect delivery job.", code="not_a_delivery_job"
-        )
-    return job
-
-
 @router.post(
     "/campaigns/{campaign_id}/processr/jobs/{job_id}/connection/pause",
     response_class=RedirectResponse,
@@ -393,8 +312,9 @@ def pause_connection(
     campaign_id: Id, job_id: Id, me: AdminPost, session: DbSession
 ) -> RedirectResponse:
     """Stop deliveries to the client until someone resumes them."""
-    job = _delivery_job(scope_of(session, me), campaign_id, job_id)
-    delivery.pause(session, job.id, f"paused by {me.email}")
+    scope = scope_of(session, me)
+    job = delivery.delivery_job(scope, campaign_id, job_id)
+    delivery.pause(scope, job.id, f"paused by {me.email}")
     return see_other(processr_url(me, job, "connection_paused"))
 
 
@@ -406,8 +326,9 @@ def resume_connection(
     campaign_id: Id, job_id: Id, me: AdminPost, session: DbSession
 ) -> RedirectResponse:
     """Deliver again; the held deliveries go first, oldest first."""
-    job = _delivery_job(scope_of(session, me), campaign_id, job_id)
-    delivery.resume(session, job.id)
+    scope = scope_of(session, me)
+    job = delivery.delivery_job(scope, campaign_id, job_id)
+    delivery.resume(scope, job.id)
     return see_other(processr_url(me, job, "connection_resumed"))
 
 
@@ -419,7 +340,8 @@ def refresh_fields(
     request: Request, campaign_id: Id, job_id: Id, me: AdminPost, session: DbSession
 ) -> RedirectResponse:
     """Pull the client's form again (after the client changed it)."""
-    job = _delivery_job(scope_of(session, me), campaign_id, job_id)
+    scope = scope_of(session, me)
+    job = delivery.delivery_job(scope, campaign_id, job_id)
     wrong = delivery.refresh_fields(session, job, settings_of(request))
     return see_other(processr_url(me, job, "fields_broken" if wrong else "fields_pulled"))
 

@@ -16,12 +16,11 @@ from typing import Any
 
 import httpx
 from procrastinate.types import TimeDeltaParams
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from leadgate.campaigns.models import Campaign
+from leadgate.campaigns import service as campaigns
 from leadgate.config import Settings
-from leadgate.delivery import mapping
+from leadgate.delivery import mapping, repository
 from leadgate.delivery.config import ConnectDeliveryConfig
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
 from leadgate.errors import InvalidRequest, NotFound
@@ -32,6 +31,7 @@ from leadgate.leads.models import Lead
 from leadgate.leads.service import record
 from leadgate.peer import inbound, remote
 from leadgate.peer.client import PeerClient, PeerError
+from leadgate.processr import service as processr
 from leadgate.processr.models import ProcessrJob
 from leadgate.processr.registry import REGISTRY
 from leadgate.webhooks.urls import instance_url
@@ -64,7 +64,7 @@ def field_mapping_view(
 ) -> dict[str, Any]:
     """The client's form beside ours, with suggested pairs and what is still wrong."""
     cfg = ConnectDeliveryConfig.model_validate({"Field_mapping": {}, **config})
-    campaign = scope.get(Campaign, campaign_id, missing="campaign_not_found", what="campaign")
+    campaign = campaigns.get(scope, campaign_id)
     with _peer(cfg, settings) as peer:
         client_fields = remote.call(lambda: peer.fields(cfg.Campaign))
     current = dict(cfg.Field_mapping)
@@ -81,8 +81,8 @@ def on_saved(session: Session, job: ProcessrJob, settings: Settings) -> None:
     """A delivery job was saved: pull the client's form, refuse a mapping that does not fit,
     subscribe to the client's verdicts, and release deliveries held for a broken mapping."""
     config = ConnectDeliveryConfig.model_validate(job.config)
-    campaign = session.get(Campaign, job.campaign_id)
-    assert campaign is not None
+    scope = TenantScope(session, job.instance_id)
+    campaign = campaigns.get(scope, job.campaign_id)
     with _peer(config, settings) as peer:
         client_fields = remote.call(lambda: peer.fields(config.Campaign))
         wrong = mapping.problems(config.Field_mapping, client_fields, campaign.fields)
@@ -93,7 +93,7 @@ def on_saved(session: Session, job: ProcessrJob, settings: Settings) -> None:
                 problems=wrong,
                 suggested=mapping.suggest(client_fields, campaign.fields),
             )
-        conn = session.get(DeliveryConnection, job.id)
+        conn = repository.connection(scope, job.id)
         if conn is None:
             conn = DeliveryConnection(
                 job_id=job.id,
@@ -119,21 +119,21 @@ def on_saved(session: Session, job: ProcessrJob, settings: Settings) -> None:
             except PeerError as exc:
                 log.warning("the client did not take our status webhook (%s); polling only", exc)
     session.flush()
-    release(session, job.id, only_mapping=True)
+    release(scope, job.id, only_mapping=True)
 
 
 def refresh_fields(session: Session, job: ProcessrJob, settings: Settings) -> list[str]:
     """Pull the client's form again; answers what no longer fits (deliveries hold meanwhile)."""
     config = ConnectDeliveryConfig.model_validate(job.config)
-    conn = _connection(session, job.id)
+    scope = TenantScope(session, job.instance_id)
+    conn = _connection(scope, job.id)
     with _peer(config, settings) as peer:
         conn.client_fields = remote.call(lambda: peer.fields(config.Campaign))
     conn.fields_pulled_at = datetime.now(UTC)
-    campaign = session.get(Campaign, job.campaign_id)
-    assert campaign is not None
+    campaign = campaigns.get(scope, job.campaign_id)
     wrong = mapping.problems(config.Field_mapping, conn.client_fields, campaign.fields)
     if not wrong:
-        release(session, job.id, only_mapping=True)
+        release(scope, job.id, only_mapping=True)
     return wrong
 
 
@@ -143,8 +143,18 @@ def delivers(job: ProcessrJob) -> bool:
     return found is not None and issubclass(found.config_model, ConnectDeliveryConfig)
 
 
-def _connection(session: Session, job_id: int) -> DeliveryConnection:
-    conn = session.get(DeliveryConnection, job_id, with_for_update=True)
+def delivery_job(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
+    """A Connect delivery job of this campaign, or 404 (job_not_found, not_a_delivery_job)."""
+    job = processr.get(scope, campaign_id, job_id)
+    if not delivers(job):
+        raise NotFound(
+            f"The job {job_id} is not a Connect delivery job.", code="not_a_delivery_job"
+        )
+    return job
+
+
+def _connection(scope: TenantScope, job_id: int) -> DeliveryConnection:
+    conn = repository.connection(scope, job_id, lock=True)
     if conn is None:
         raise NotFound(f"The job {job_id} has no client connection.", code="not_a_delivery_job")
     return conn
@@ -154,18 +164,12 @@ def create_for(session: Session, lead: Lead, job_ids: Sequence[int]) -> list[int
     """Delivery rows (and their tasks) for a lead that ended valid or test; once per job."""
     if lead.status not in ("valid", "test") or not job_ids:
         return []
-    jobs = session.scalars(  # the jobs with a client connection: delivery jobs
-        select(ProcessrJob)
-        .join(DeliveryConnection, DeliveryConnection.job_id == ProcessrJob.id)
-        .where(ProcessrJob.id.in_(job_ids))
-    ).all()
+    scope = TenantScope(session, lead.instance_id)
+    jobs = repository.connected_jobs(scope, job_ids)
     our = session.get(Instance, lead.instance_id)
     created = []
     for job in jobs:
-        exists = session.scalar(
-            select(Delivery.id).where(Delivery.lead_id == lead.id, Delivery.job_id == job.id)
-        )
-        if exists is not None:
+        if repository.has_delivery(scope, lead.id, job.id):
             continue
         delivery = Delivery(
             instance_id=lead.instance_id,
@@ -186,7 +190,7 @@ def create_for(session: Session, lead: Lead, job_ids: Sequence[int]) -> list[int
         _queue(session, delivery)
         created.append(delivery.id)
     if created:
-        record(TenantScope(session, lead.instance_id), lead, "delivery_queued", deliveries=created)
+        record(scope, lead, "delivery_queued", deliveries=created)
     return created
 
 
@@ -206,30 +210,9 @@ def queue_drain(session: Session, job_id: int, schedule_in: TimeDeltaParams | No
         enqueue(session, DRAIN, connection_id=job_id, schedule_in=schedule_in)
 
 
-def next_due(session: Session, job_id: int) -> Delivery | None:
-    """The oldest delivery of a connection that is due now, locked for this transaction."""
-    return session.scalars(
-        select(Delivery)
-        .where(
-            Delivery.job_id == job_id,
-            Delivery.state == "queued",
-            (Delivery.next_attempt_at.is_(None)) | (Delivery.next_attempt_at <= func.now()),
-        )
-        .order_by(Delivery.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
-
-
 def next_retry_in(session: Session, job_id: int) -> float | None:
     """Seconds until the next retry of a connection is due (None: nothing waits)."""
-    at = session.scalar(
-        select(func.min(Delivery.next_attempt_at)).where(
-            Delivery.job_id == job_id,
-            Delivery.state == "queued",
-            Delivery.next_attempt_at > func.now(),
-        )
-    )
+    at = repository.next_retry_at_any_instance(session, job_id)
     return None if at is None else max(0.0, (at - datetime.now(UTC)).total_seconds())
 
 
@@ -240,22 +223,21 @@ def deliver(
     transport: httpx.BaseTransport | None = None,
 ) -> str:
     """Post one delivery once; decide what comes next from the answer."""
-    d = session.get(Delivery, delivery_id, with_for_update=True)
+    d = repository.lock_delivery_any_instance(session, delivery_id)
     if d is None or d.state != "queued":
         return "nothing to do"
-    conn = _connection(session, d.job_id)
-    job = session.get(ProcessrJob, d.job_id)
-    lead = session.get(Lead, d.lead_id)
+    scope = TenantScope(session, d.instance_id)
+    conn = _connection(scope, d.job_id)
+    job = repository.job(scope, d.job_id)
+    lead = repository.lead(scope, d.lead_id)
     if job is None or lead is None:
         d.state, d.last_error = "dead", "the delivery job or the lead no longer exists"
         return d.state
-    scope = TenantScope(session, d.instance_id)
     if conn.state == "paused":
         d.state, d.last_error = "held", f"connection paused: {conn.paused_reason}"
         return d.state
     config = ConnectDeliveryConfig.model_validate(job.config)
-    campaign = session.get(Campaign, job.campaign_id)
-    assert campaign is not None
+    campaign = campaigns.get(scope, job.campaign_id)
     wrong = mapping.problems(config.Field_mapping, conn.client_fields, campaign.fields)
     if wrong:
         d.state, d.last_error = "held", "mapping broken: " + "; ".join(wrong)
@@ -313,34 +295,29 @@ def deliver(
     return d.state
 
 
-def release(session: Session, job_id: int, *, only_mapping: bool = False) -> int:
+def release(scope: TenantScope, job_id: int, *, only_mapping: bool = False) -> int:
     """Queue the held deliveries of a job again, oldest first."""
-    held = session.scalars(
-        select(Delivery)
-        .where(Delivery.job_id == job_id, Delivery.state == "held")
-        .order_by(Delivery.id)
-    ).all()
     count = 0
-    for d in held:
+    for d in repository.held(scope, job_id):
         if only_mapping and not (d.last_error or "").startswith("mapping broken"):
             continue
         d.state, d.next_attempt_at = "queued", None
-        _queue(session, d)
+        _queue(scope.session, d)
         count += 1
     return count
 
 
-def resume(session: Session, job_id: int) -> int:
+def resume(scope: TenantScope, job_id: int) -> int:
     """Close the circuit and drain the held backlog in order."""
-    conn = _connection(session, job_id)
+    conn = _connection(scope, job_id)
     conn.state, conn.consecutive_failures = "open", 0
     conn.paused_reason = conn.paused_at = conn.paused_by = None
-    return release(session, job_id)
+    return release(scope, job_id)
 
 
-def pause(session: Session, job_id: int, reason: str) -> None:
+def pause(scope: TenantScope, job_id: int, reason: str) -> None:
     """Stop deliveries of a connection by hand."""
-    conn = _connection(session, job_id)
+    conn = _connection(scope, job_id)
     conn.state, conn.paused_at, conn.paused_reason = "paused", datetime.now(UTC), reason
     conn.paused_by = "user"
 
@@ -353,18 +330,10 @@ def probe_paused(
 ) -> int:
     """Half-open the circuits the breaker opened: a client that answers again is resumed."""
     cutoff = datetime.now(UTC) - timedelta(seconds=cool_down_s)
-    conns = session.scalars(
-        select(DeliveryConnection)
-        .where(
-            DeliveryConnection.state == "paused",
-            DeliveryConnection.paused_by == "breaker",
-            DeliveryConnection.paused_at < cutoff,
-        )
-        .with_for_update(skip_locked=True)
-    ).all()
     resumed = 0
-    for conn in conns:
-        job = session.get(ProcessrJob, conn.job_id)
+    for conn in repository.breaker_paused_any_instance(session, cutoff):
+        scope = TenantScope(session, conn.instance_id)
+        job = repository.job(scope, conn.job_id)
         if job is None:
             continue
         config = ConnectDeliveryConfig.model_validate(job.config)
@@ -375,7 +344,7 @@ def probe_paused(
             conn.paused_at = datetime.now(UTC)  # still failing: wait another cool-down
             continue
         if config.Campaign in granted:
-            resume(session, conn.job_id)
+            resume(scope, conn.job_id)
             resumed += 1
     return resumed
 
@@ -388,17 +357,33 @@ def retry(session: Session, deliveries: Sequence[Delivery]) -> int:
     return len(deliveries)
 
 
+def retry_delivery(scope: TenantScope, delivery_id: int) -> Delivery:
+    """Retry a dead (or held) delivery now; anything else is not_retryable."""
+    d = repository.get(scope, delivery_id)
+    if d.state not in ("dead", "held"):
+        raise InvalidRequest(
+            f"The delivery is {d.state}; only dead or held ones are retried.", code="not_retryable"
+        )
+    retry(scope.session, [d])
+    return d
+
+
+def retry_dead(scope: TenantScope, campaign_id: int) -> int:
+    """Retry every dead delivery of a campaign, oldest first."""
+    return retry(scope.session, repository.dead_of_campaign(scope, campaign_id))
+
+
 def apply_client_status(
     session: Session, d: Delivery, status: str, reason: str | None, user: str | None, via: str
 ) -> bool:
     """The client's later verdict on a delivered lead; True when something changed."""
     if status == d.client_status:
         return False
-    lead = session.get(Lead, d.lead_id, with_for_update=True)
-    conn = session.get(DeliveryConnection, d.job_id)
+    scope = TenantScope(session, d.instance_id)
+    lead = repository.lead(scope, d.lead_id, lock=True)
+    conn = repository.connection(scope, d.job_id)
     if lead is None:
         return False
-    scope = TenantScope(session, d.instance_id)
     previous_client = d.client_status
     d.client_status = status
     record(
@@ -435,17 +420,14 @@ def receive_status_event(
     session: Session, instance_id: int, job_id: int, body: bytes, headers: dict[str, str]
 ) -> bool:
     """A signed `lead.status_changed` from the client; False for a replay."""
-    conn = session.get(DeliveryConnection, job_id)
-    if conn is None or conn.instance_id != instance_id or not conn.webhook_secret:
+    scope = TenantScope(session, instance_id)
+    conn = repository.connection(scope, job_id)
+    if conn is None or not conn.webhook_secret:
         raise NotFound("There is no delivery connection for these events.", code="mirror_gone")
     source = f"delivery:{job_id}"
     payload = inbound.verify(conn.webhook_secret, body, headers, source)
     data = payload.get("data") or {}
-    d = session.scalars(
-        select(Delivery).where(
-            Delivery.job_id == job_id, Delivery.client_lead_id == data.get("lead_id")
-        )
-    ).first()
+    d = repository.of_client_lead(scope, job_id, data.get("lead_id"))
     if d is None:
         log.warning("refused a status event for a lead we never delivered: %s", data)
         raise InvalidRequest("No lead of ours has that client lead id.", code="unknown_lead")
@@ -465,23 +447,13 @@ def poll_statuses(
 ) -> int:
     """Ask clients for the verdicts of recently delivered leads (covers lost events)."""
     since = datetime.now(UTC) - timedelta(days=settings.status_poll_days)
-    rows = session.scalars(
-        select(Delivery)
-        .where(
-            Delivery.state == "delivered",
-            Delivery.delivered_at >= since,
-            Delivery.client_lead_id.is_not(None),
-        )
-        .order_by(Delivery.status_checked_at.asc().nulls_first(), Delivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    rows = repository.recently_delivered_any_instance(session, since, limit)
     changed = 0
     by_job: dict[int, list[Delivery]] = {}
     for d in rows:
         by_job.setdefault(d.job_id, []).append(d)
     for job_id, ds in by_job.items():
-        job = session.get(ProcessrJob, job_id)
+        job = repository.job(TenantScope(session, ds[0].instance_id), job_id)
         if job is None:
             continue
         config = ConnectDeliveryConfig.model_validate(job.config)
@@ -500,9 +472,6 @@ def poll_statuses(
 
 def lead_deliveries(scope: TenantScope, lead_id: int) -> list[dict[str, Any]]:
     """The lead's deliveries to clients, with the client's answer."""
-    rows = scope.session.scalars(
-        scope.select(Delivery).where(Delivery.lead_id == lead_id).order_by(Delivery.id)
-    ).all()
     return [
         {
             "id": d.id,
@@ -511,5 +480,5 @@ def lead_deliveries(scope: TenantScope, lead_id: int) -> list[dict[str, Any]]:
             "client_lead_id": str(d.client_lead_id) if d.client_lead_id is not None else None,
             "client_status": d.client_status,
         }
-        for d in rows
+        for d in repository.for_lead(scope, lead_id)
     ]

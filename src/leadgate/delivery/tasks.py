@@ -10,6 +10,7 @@ from procrastinate.exceptions import ConnectorException
 from sqlalchemy import text
 
 from leadgate.config import get_settings
+from leadgate.delivery import repository
 from leadgate.delivery import service as delivery
 from leadgate.worker.app import queue
 from leadgate.worker.db import unit_of_work
@@ -38,7 +39,7 @@ def drain(connection_id: int) -> int:
                 {"k": DRAIN_LOCK, "j": connection_id},
             ):
                 return sent  # another drain of this connection is at work
-            due = delivery.next_due(session, connection_id)
+            due = repository.next_due_any_instance(session, connection_id)
             if due is None:
                 wait = delivery.next_retry_in(session, connection_id)
                 if wait is not None:
@@ -92,21 +93,9 @@ async def sweep(context: JobContext, timestamp: int) -> int:
 def _requeue_orphans(after_s: float) -> int:
     with unit_of_work() as session:
         delivery.probe_paused(session, get_settings())
-        orphans = session.execute(
-            text(
-                """SELECT DISTINCT d.job_id FROM deliveries d
-                   WHERE d.state = 'queued'
-                   AND coalesce(d.next_attempt_at, d.updated_at)
-                       < now() - make_interval(secs => :after)
-                   AND NOT EXISTS (
-                       SELECT 1 FROM procrastinate_jobs j
-                       WHERE j.task_name = :drain
-                       AND j.status IN ('todo', 'doing')
-                       AND (j.args->>'connection_id')::bigint = d.job_id)
-                   LIMIT 1000"""
-            ),
-            {"after": after_s, "drain": delivery.DRAIN.name},
-        ).all()
-        for (job_id,) in orphans:
+        orphans = repository.orphaned_connections_any_instance(
+            session, after_s, delivery.DRAIN.name
+        )
+        for job_id in orphans:
             delivery.queue_drain(session, job_id)
         return len(orphans)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from leadgate.errors import Unauthorized
-from leadgate.instances.models import AdminToken, Instance, PublisherApiKey
+from leadgate.instances import repository
+from leadgate.instances.models import AdminToken, Instance
+from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret, new_secret
 
 ADMIN_PREFIX = "lga"
@@ -31,7 +33,7 @@ class Caller:
 
 def get_instance(session: Session, subdomain: str) -> Instance | None:
     """The instance with this subdomain, if any."""
-    return session.scalars(select(Instance).where(Instance.subdomain == subdomain)).one_or_none()
+    return repository.instance_by_subdomain(session, subdomain)
 
 
 def issue_admin_token(session: Session, instance_id: int, name: str) -> str:
@@ -40,6 +42,13 @@ def issue_admin_token(session: Session, instance_id: int, name: str) -> str:
     session.add(AdminToken(instance_id=instance_id, name=name, token_hash=hash_secret(secret)))
     session.flush()
     return secret
+
+
+def revoke_admin_token(scope: TenantScope, token_id: int) -> None:
+    """Revoke an admin token of this instance at once (idempotent)."""
+    token = repository.get_admin_token(scope, token_id)
+    if token.revoked_at is None:
+        token.revoked_at = func.now()
 
 
 def authenticate(session: Session, subdomain: str, secret: str | None) -> Caller:
@@ -51,29 +60,16 @@ def authenticate(session: Session, subdomain: str, secret: str | None) -> Caller
         raise Unauthorized("Send `Authorization: Bearer <admin token or publisher API key>`.")
     digest = hash_secret(secret)
     if secret.startswith(PUBLISHER_PREFIX + "_"):
-        row = session.execute(
-            select(Instance.id, PublisherApiKey.publisher_id, PublisherApiKey.id)
-            .join(PublisherApiKey, PublisherApiKey.instance_id == Instance.id)
-            .where(
-                Instance.subdomain == subdomain,
-                PublisherApiKey.key_hash == digest,
-                PublisherApiKey.revoked_at.is_(None),
-            )
-        ).one_or_none()
-        if row is not None:
+        key = repository.publisher_key_on_subdomain(session, subdomain, digest)
+        if key is not None:
             return Caller(
-                instance_id=row[0], subdomain=subdomain, publisher_id=row[1], key_id=row[2]
+                instance_id=key.instance_id,
+                subdomain=subdomain,
+                publisher_id=key.publisher_id,
+                key_id=key.key_id,
             )
     else:
-        instance_id = session.scalar(
-            select(Instance.id)
-            .join(AdminToken, AdminToken.instance_id == Instance.id)
-            .where(
-                Instance.subdomain == subdomain,
-                AdminToken.token_hash == digest,
-                AdminToken.revoked_at.is_(None),
-            )
-        )
+        instance_id = repository.admin_token_instance_on_subdomain(session, subdomain, digest)
         if instance_id is not None:
             return Caller(instance_id=instance_id, subdomain=subdomain)
     raise Unauthorized("The secret is not valid for this instance.")

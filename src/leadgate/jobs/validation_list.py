@@ -4,15 +4,13 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from leadgate.config import Settings
 from leadgate.errors import InvalidRequest
 from leadgate.jobs.operators import FieldName
 from leadgate.kit.repository import TenantScope
-from leadgate.lists import service as lists
+from leadgate.lists import repository as list_repository
 from leadgate.lists.matcher import MatchOperator
-from leadgate.lists.models import ValidationList
 from leadgate.processr.lead_values import field_text, is_blank
 from leadgate.processr.plugin import (
     BaseJobType,
@@ -106,13 +104,7 @@ class ValidationListJob(BaseJobType[ValidationListConfig]):
 
     def check(self, scope: TenantScope, config: ValidationListConfig) -> None:
         """The list must exist in this instance."""
-        exists = scope.session.scalar(
-            select(ValidationList.id).where(
-                ValidationList.id == config.list_id,
-                ValidationList.instance_id == scope.instance_id,
-            )
-        )
-        if exists is None:
+        if list_repository.find(scope, config.list_id) is None:
             raise InvalidRequest(
                 f"There is no validation list {config.list_id} in this instance.",
                 code="list_not_found",
@@ -120,9 +112,7 @@ class ValidationListJob(BaseJobType[ValidationListConfig]):
 
     def shared_definition(self, scope: TenantScope, config: ValidationListConfig) -> dict[str, Any]:
         """The rule and the list's name, version and size (never its values)."""
-        row = scope.session.scalars(
-            scope.select(ValidationList).where(ValidationList.id == config.list_id)
-        ).one_or_none()
+        row = list_repository.find(scope, config.list_id)
         listing = (
             {"name": row.name, "version": row.version, "value_count": row.value_count}
             if row is not None
@@ -145,7 +135,7 @@ class ValidationListJob(BaseJobType[ValidationListConfig]):
             return None
         return [
             Option(value=row.id, label=f"{row.name} ({row.value_count} values)")
-            for row in lists.list_all(scope)
+            for row in list_repository.list_all(scope)
         ]
 
     def run(

@@ -49,7 +49,7 @@ from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret
 from leadgate.leads import lifecycle
 from leadgate.leads import service as leads
-from leadgate.leads.models import Lead
+from leadgate.leads.repository import EARLIER, LOOKUP, WRITE, lead_any_instance
 from leadgate.leads.schemas import PublisherLeadOut
 from leadgate.processr import judging
 from leadgate.processr.engine import Verdict
@@ -120,73 +120,7 @@ class _WriteUnknown(Exception):
     """The connection broke during the write: the batch may or may not be stored."""
 
 
-# --- the statements ----------------------------------------------------------------------------
-
-# For each distinct (subdomain, key, campaign) of a batch: the key's publisher (live keys only),
-# the campaign if it is granted to that publisher, the stamp of its jobs (ids and update times:
-# the per-process job cache is rebuilt when it moves), whether it has jobs only the general
-# driver runs, and the versions of the lists its jobs read.
-LOOKUP = """
-SELECT q.i, k.instance_id, k.publisher_id, k.id, c.id, c.name, c.status, c.fields,
-       jobs.stamp, jobs.general, lists.versions
-FROM jsonb_to_recordset(%(q)s::jsonb) AS q(i int, sub text, key_hash text, cid bigint)
-JOIN instances n ON n.subdomain = q.sub
-JOIN publisher_api_keys k
-  ON k.instance_id = n.id AND k.key_hash = q.key_hash AND k.revoked_at IS NULL
-LEFT JOIN campaign_publishers g
-  ON g.instance_id = n.id AND g.publisher_id = k.publisher_id AND g.campaign_id = q.cid
-LEFT JOIN campaigns c ON c.id = g.campaign_id AND c.instance_id = n.id
-LEFT JOIN LATERAL (
-    SELECT string_agg(j.id || '@' || j.updated_at, ',' ORDER BY j.id) AS stamp,
-           coalesce(bool_or(j.type <> ALL(%(fast)s::text[])), false) AS general,
-           array_agg((j.config ->> 'list_id')::bigint)
-             FILTER (WHERE jsonb_typeof(j.config -> 'list_id') = 'number') AS list_ids
-    FROM processr_jobs j WHERE j.campaign_id = c.id
-) jobs ON true
-LEFT JOIN LATERAL (
-    SELECT jsonb_agg(jsonb_build_array(l.id, l.name, l.version)) AS versions
-    FROM validation_lists l WHERE l.instance_id = n.id AND l.id = ANY(jobs.list_ids)
-) lists ON true
-"""
-
-# The leads sent earlier with these (publisher, Idempotency-Key) pairs.
-EARLIER = """
-SELECT l.publisher_id, l.idempotency_key, l.id, l.status, l.score, l.max_score, l.flags,
-       l.updated_at, l.request_hash, l.campaign_id
-FROM jsonb_to_recordset(%(q)s::jsonb) AS q(publisher_id bigint, key text)
-JOIN leads l ON l.publisher_id = q.publisher_id AND l.idempotency_key = q.key
-"""
-
-# One atomic statement writes a batch: ids drawn from the sequence in submission order, the
-# leads (a key that another process stored meanwhile is skipped, not an error), and the history
-# rows of the leads actually inserted, in order. The rows travel as JSON documents, so the
-# statement is the same for any batch size and costs one parse.
-WRITE = """
-WITH src AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('leads', 'id')) AS id, u.*
-    FROM jsonb_to_recordset(%(leads)s::jsonb) AS u(
-        ord int, instance_id bigint, campaign_id bigint, publisher_id bigint, data jsonb,
-        status text, score int, max_score int, flags jsonb, jobs jsonb, idempotency_key text,
-        request_hash text, judged boolean)
-    ORDER BY u.ord
-), ins AS (
-    INSERT INTO leads (id, instance_id, campaign_id, publisher_id, data, status, score,
-                       max_score, flags, jobs, idempotency_key, request_hash, judged_at)
-    SELECT id, instance_id, campaign_id, publisher_id, data, status, score, max_score, flags,
-           jobs, idempotency_key, request_hash, CASE WHEN judged THEN now() END
-    FROM src ORDER BY ord
-    ON CONFLICT (publisher_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING id, updated_at
-), hist AS (
-    INSERT INTO lead_history (lead_id, event, detail)
-    SELECT ins.id, h.event, h.detail
-    FROM jsonb_to_recordset(%(history)s::jsonb) AS h(ord int, n int, event text, detail jsonb)
-    JOIN src ON src.ord = h.ord
-    JOIN ins ON ins.id = src.id
-    ORDER BY h.n
-)
-SELECT src.id, ins.updated_at FROM src LEFT JOIN ins ON ins.id = src.id ORDER BY src.ord
-"""
+# The statements (LOOKUP, EARLIER, WRITE) are in leads/repository.py with the other lead queries.
 
 Rows = Sequence[Sequence[Any]]
 
@@ -402,7 +336,7 @@ def intake(
     for item in todo:
         created = isinstance(item.outcome, Accepted) and item.outcome.created
         if created and item.verdict is not None and item.verdict.integration_job_ids:
-            lead = session.get(Lead, item.row["id"])
+            lead = lead_any_instance(session, item.row["id"])
             assert lead is not None and item.jobs is not None
             scope = TenantScope(session, lead.instance_id)
             lifecycle.after_judged(scope, lead, item.verdict, item.jobs)

@@ -17,11 +17,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadgate.campaigns import service as campaigns
 from leadgate.kit.repository import TenantScope
+from leadgate.leads import repository
 from leadgate.leads.models import Lead
 from leadgate.leads.service import check_data, check_open, record
 from leadgate.processr import judging
@@ -157,13 +157,4 @@ def rejudge(
 
 def unjudged(session: Session, older_than: timedelta, limit: int = 500) -> list[Lead]:
     """Leads the Processr never finished (a crash between accepting and judging)."""
-    cutoff = datetime.now(UTC) - older_than
-    return list(
-        session.scalars(
-            select(Lead)
-            .where(Lead.judged_at.is_(None), Lead.created_at < cutoff)
-            .order_by(Lead.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    return repository.unjudged_any_instance(session, datetime.now(UTC) - older_than, limit)

@@ -3,32 +3,30 @@
 The list must stay fast with 100 000+ leads: pages are keyset-paginated (no OFFSET), and the
 counts per status are one grouped query the (instance, campaign, status, id) indexes answer.
 A date range is turned into a range of lead ids first (ids grow with time; ~20 primary-key
-probes), so the counts never read the table itself.
+probes), so the counts never read the table itself. The queries are `leads.repository`'s
+`search` and `status_counts`; the admin API lists leads with the same `search`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, TypeVarTuple
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
 from leadgate.errors import InvalidRequest
 from leadgate.instances.deps import DbSession
-from leadgate.kit.pagination import Page, paginate
+from leadgate.kit.pagination import Page
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
-from leadgate.leads import hooks, service
+from leadgate.leads import hooks, repository, service
 from leadgate.leads.models import Lead
 from leadgate.leads.schemas import LeadOut, StatusChange
-from leadgate.processr.models import ProcessrJob
 from leadgate.processr.registry import REGISTRY
 from leadgate.publishers import service as publishers
 from leadgate.ui.forms import Problems, from_validation
@@ -36,8 +34,6 @@ from leadgate.ui.templating import base_url, render, see_other
 from leadgate.users.deps import AdminPost, AdminUser, scope_of
 
 router = APIRouter()
-
-Ts = TypeVarTuple("Ts")
 
 PAGE_SIZE = 50
 STATUS_WORDS = {
@@ -70,6 +66,16 @@ class LeadFilter:
     date_to: date | None = None
     publisher_id: int | None = None
 
+    @property
+    def since(self) -> datetime | None:
+        """The first instant of `date_from` (midnight UTC)."""
+        return _midnight(self.date_from) if self.date_from is not None else None
+
+    @property
+    def before(self) -> datetime | None:
+        """The first instant after `date_to` (midnight UTC of the next day)."""
+        return _midnight(self.date_to + timedelta(days=1)) if self.date_to is not None else None
+
     def query_string(self, with_status: bool = True) -> str:
         """The filter as URL parameters (for pagination links)."""
         parts = []
@@ -99,59 +105,24 @@ def parse_filter(campaign_id: str, status: str, date_from: str, date_to: str) ->
     return LeadFilter(campaign_id=cid, status=status or None, date_from=start, date_to=end)
 
 
-def _first_id_from(session: Session, moment: datetime) -> int:
-    """The smallest lead id created at or after `moment` (binary search over the primary key)."""
-    low = session.scalar(select(func.min(Lead.id))) or 1
-    high = (session.scalar(select(func.max(Lead.id))) or 0) + 1
-    while low < high:
-        middle = (low + high) // 2
-        row = session.execute(
-            select(Lead.id, Lead.created_at).where(Lead.id >= middle).order_by(Lead.id).limit(1)
-        ).first()
-        if row is None or row.created_at >= moment:
-            high = middle
-        else:
-            low = row.id + 1
-    return low
-
-
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def _filtered(scope: TenantScope, flt: LeadFilter, query: Select[*Ts]) -> Select[*Ts]:
-    query = query.where(Lead.instance_id == scope.instance_id)
-    if flt.campaign_id is not None:
-        query = query.where(Lead.campaign_id == flt.campaign_id)
-    if flt.publisher_id is not None:
-        query = query.where(Lead.publisher_id == flt.publisher_id)
-    if flt.date_from is not None:
-        query = query.where(Lead.id >= _first_id_from(scope.session, _midnight(flt.date_from)))
-    if flt.date_to is not None:
-        end = _midnight(flt.date_to + timedelta(days=1))
-        query = query.where(Lead.id < _first_id_from(scope.session, end))
-    return query
 
 
 def find_leads(
     scope: TenantScope, flt: LeadFilter, *, limit: int, cursor: str | None
 ) -> Page[dict[str, Any]]:
     """A page of leads, newest first, with a short preview of each."""
-    query = _filtered(scope, flt, select(Lead))
-    if flt.status is not None:
-        query = query.where(Lead.status == flt.status)
-    if flt.date_from is not None:
-        query = query.where(Lead.created_at >= _midnight(flt.date_from))
-    if flt.date_to is not None:
-        query = query.where(Lead.created_at < _midnight(flt.date_to + timedelta(days=1)))
-    return paginate(
-        scope.session,
-        query,
-        Lead.id,
+    return repository.search(
+        scope,
+        campaign_id=flt.campaign_id,
+        status=flt.status,
+        publisher_id=flt.publisher_id,
+        since=flt.since,
+        before=flt.before,
         limit=limit,
         cursor=cursor,
         to_item=_item,
-        descending=True,
     )
 
 
@@ -165,10 +136,16 @@ def _item(lead: Lead) -> dict[str, Any]:
 
 def status_counts(scope: TenantScope, flt: LeadFilter) -> dict[str, int]:
     """Leads per status under the filter (its status aside), from the indexes alone."""
-    query = _filtered(scope, flt, select(Lead.status, func.count())).group_by(Lead.status)
     counts = {s: 0 for s in service.STATUSES}
-    for status, n in scope.session.execute(query).all():
-        counts[status] = int(n)
+    counts.update(
+        repository.status_counts(
+            scope,
+            campaign_id=flt.campaign_id,
+            publisher_id=flt.publisher_id,
+            since=flt.since,
+            before=flt.before,
+        )
+    )
     return counts
 
 
@@ -208,15 +185,7 @@ def leads_page(
 
 def job_rows(scope: TenantScope, lead: LeadOut) -> list[dict[str, Any]]:
     """Each job's result on the lead, with the job's current label (the job may be gone)."""
-    ids = [j.job_id for j in lead.jobs]
-    labels: dict[int, str] = {}
-    if ids:
-        rows = scope.session.execute(
-            select(ProcessrJob.id, ProcessrJob.label).where(
-                ProcessrJob.instance_id == scope.instance_id, ProcessrJob.id.in_(ids)
-            )
-        ).all()
-        labels = {r.id: r.label for r in rows}
+    labels = repository.job_labels(scope, [j.job_id for j in lead.jobs])
     out = []
     for j in lead.jobs:
         title = REGISTRY.get(j.type).title if j.type in REGISTRY else j.type
@@ -292,9 +261,7 @@ def _lead_page(
     status: int = 200,
 ) -> HTMLResponse:
     lead = service.to_out(scope, service.get(scope, lead_id))
-    campaign = scope.session.scalars(
-        scope.select(Campaign).where(Campaign.id == lead.campaign_id)
-    ).one_or_none()
+    campaign = repository.campaign_of(scope, lead.campaign_id)
     publisher = publishers.get(scope, lead.publisher_id) if lead.publisher_id else None
     return render(
         request,

@@ -8,13 +8,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from leadgate.campaigns.models import Campaign
 from leadgate.errors import Conflict, Forbidden, InvalidRequest, NotFound, UnknownFields
-from leadgate.kit.pagination import Page, paginate
+from leadgate.kit.pagination import Page
 from leadgate.kit.repository import TenantScope
-from leadgate.leads import hooks
+from leadgate.leads import hooks, repository
 from leadgate.leads.models import Lead, LeadHistory
 from leadgate.leads.schemas import HistoryOut, LeadOut, LeadSummary, PublisherLeadOut
 from leadgate.webhooks import service as webhooks
@@ -47,14 +45,12 @@ def record(scope: TenantScope, lead: Lead, event: str, **detail: Any) -> None:
 
 def get(scope: TenantScope, lead_id: int) -> Lead:
     """A lead of this instance, or 404 lead_not_found."""
-    return scope.get(Lead, lead_id, missing="lead_not_found", what="lead")
+    return repository.get(scope, lead_id)
 
 
 def history(scope: TenantScope, lead: Lead) -> list[HistoryOut]:
     """The lead's history, oldest first."""
-    rows = scope.session.scalars(
-        select(LeadHistory).where(LeadHistory.lead_id == lead.id).order_by(LeadHistory.id)
-    )
+    rows = repository.history_of(scope, lead)
     return [HistoryOut(at=h.at, event=h.event, detail=h.detail) for h in rows]
 
 
@@ -103,21 +99,15 @@ def search(
     cursor: str | None,
 ) -> Page[LeadSummary]:
     """Leads newest first, filtered by campaign and status."""
-    query = scope.select(Lead)
-    if campaign_id is not None:
-        query = query.where(Lead.campaign_id == campaign_id)
-    if status is not None:
-        if status not in STATUSES:
-            raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}.")
-        query = query.where(Lead.status == status)
-    return paginate(
-        scope.session,
-        query,
-        Lead.id,
+    if status is not None and status not in STATUSES:
+        raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}.")
+    return repository.search(
+        scope,
+        campaign_id=campaign_id,
+        status=status,
         limit=limit,
         cursor=cursor,
         to_item=to_summary,
-        descending=True,
     )
 
 
@@ -159,9 +149,7 @@ def check_replay(stored_hash: str | None, digest: str, *, same_campaign: bool = 
 
 def publisher_lead(scope: TenantScope, publisher_id: int, lead_id: int) -> Lead:
     """One of the publisher's own leads; any other id is 404 lead_not_found."""
-    lead = scope.session.scalars(
-        scope.select(Lead).where(Lead.id == lead_id, Lead.publisher_id == publisher_id)
-    ).one_or_none()
+    lead = repository.find_of_publisher(scope, publisher_id, lead_id)
     if lead is None:
         raise NotFound(f"No lead {lead_id} of yours.", code="lead_not_found")
     return lead

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from leadgate.config import get_settings
 from leadgate.kit.repository import TenantScope
+from leadgate.leads import repository
 from leadgate.leads.lifecycle import rejudge, unjudged
-from leadgate.leads.models import Lead
 from leadgate.worker.app import queue
 from leadgate.worker.db import unit_of_work
 
@@ -44,18 +42,7 @@ def rejudge_waiting(campaign_id: int) -> int:
     done, last_id = 0, 0
     while True:
         with unit_of_work() as session:
-            leads = session.scalars(
-                select(Lead)
-                .where(
-                    Lead.campaign_id == campaign_id,
-                    Lead.status == "pending",
-                    Lead.judged_at.is_not(None),
-                    Lead.id > last_id,
-                )
-                .order_by(Lead.id)
-                .limit(REJUDGE_BATCH)
-                .with_for_update(skip_locked=True)
-            ).all()
+            leads = repository.waiting_any_instance(session, campaign_id, last_id, REJUDGE_BATCH)
             for lead in leads:
                 scope = TenantScope(session, lead.instance_id)
                 rejudge(scope, lead, reason="client mirror ready", max_staleness_s=staleness)

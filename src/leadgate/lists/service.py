@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
-from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from leadgate.errors import Conflict, InvalidRequest
 from leadgate.kit.pagination import Page, decode_cursor
 from leadgate.kit.repository import TenantScope
-from leadgate.lists import csv_values, hooks
-from leadgate.lists.models import ListValue, ListVersion, ValidationList
+from leadgate.lists import csv_values, hooks, repository
+from leadgate.lists.models import ListVersion, ValidationList
 from leadgate.lists.schemas import (
     MAX_VALUE_LENGTH,
     ImportMode,
@@ -24,7 +22,6 @@ from leadgate.lists.schemas import (
 # A version changing more values than this is logged as a `reset`: mirrors older than it
 # take a full snapshot instead of a delta bigger than the snapshot's gain.
 RESET_THRESHOLD = 10_000
-COPY_CHUNK = 20_000
 
 Progress = Callable[[int], None]
 
@@ -36,19 +33,17 @@ def to_out(row: ValidationList) -> ListOut:
 
 def get(scope: TenantScope, list_id: int) -> ValidationList:
     """A list of this instance, or 404 list_not_found."""
-    return scope.get(ValidationList, list_id, missing="list_not_found", what="validation list")
+    return repository.get(scope, list_id)
 
 
 def list_all(scope: TenantScope) -> Sequence[ValidationList]:
     """Every list of the instance."""
-    return scope.session.scalars(scope.select(ValidationList).order_by(ValidationList.id)).all()
+    return repository.list_all(scope)
 
 
 def _locked(scope: TenantScope, list_id: int) -> ValidationList:
     """The list row, locked so concurrent changes get consecutive versions."""
-    row = scope.session.scalars(
-        scope.select(ValidationList).where(ValidationList.id == list_id).with_for_update()
-    ).one_or_none()
+    row = repository.locked(scope, list_id)
     if row is None:
         get(scope, list_id)  # raises the 404
     assert row is not None
@@ -116,18 +111,6 @@ def import_csv(
     )
 
 
-def _copy_lines(ops: Iterable[tuple[str, str]]) -> Iterator[str]:
-    """COPY text-format lines; values hold no control characters, so only `\\` needs escaping."""
-    chunk: list[str] = []
-    for op, value in ops:
-        chunk.append(f"{op}\t{value.replace(chr(92), chr(92) * 2)}\n")
-        if len(chunk) >= COPY_CHUNK:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
-
-
 def _apply(
     session: Session,
     row: ValidationList,
@@ -138,64 +121,15 @@ def _apply(
 ) -> tuple[int, int]:
     """Apply (+/-) ops, or make the list exactly the + values (replace), as one version.
 
-    Values go in with COPY to a temporary table; set operations in SQL do the rest, and the
-    change log gets the values that really changed.
+    The change log gets the values that really changed (a `delta`), or none (a `reset`).
     """
-    conn = session.connection().connection.driver_connection
-    assert conn is not None
-    with conn.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS _incoming, _applied")
-        cur.execute("CREATE TEMP TABLE _incoming (op char(1), value text) ON COMMIT DROP")
-        cur.execute("CREATE TEMP TABLE _applied (op char(1), value text) ON COMMIT DROP")
-        with cur.copy("COPY _incoming (op, value) FROM STDIN") as copy:
-            for block in _copy_lines(ops):
-                copy.write(block)
-        cur.execute("ANALYZE _incoming")
-        params: dict[str, Any] = {"lid": row.id}
-        if replace:
-            cur.execute(
-                """WITH gone AS (
-                       DELETE FROM list_values lv WHERE lv.list_id = %(lid)s
-                       AND NOT EXISTS (SELECT 1 FROM _incoming i WHERE i.value = lv.value)
-                       RETURNING lv.value)
-                   INSERT INTO _applied SELECT '-', value FROM gone""",
-                params,
-            )
-        else:
-            cur.execute(
-                """WITH gone AS (
-                       DELETE FROM list_values lv USING (
-                           SELECT DISTINCT value FROM _incoming WHERE op = '-') i
-                       WHERE lv.list_id = %(lid)s AND lv.value = i.value
-                       RETURNING lv.value)
-                   INSERT INTO _applied SELECT '-', value FROM gone""",
-                params,
-            )
-        # In index order: a million inserts into the (list_id, value) key in hash order cost
-        # twice as much as in key order (bench/bench_import.py).
-        cur.execute(
-            """WITH added AS (
-                   INSERT INTO list_values (list_id, value)
-                   SELECT DISTINCT %(lid)s, value FROM _incoming WHERE op = '+' ORDER BY value
-                   ON CONFLICT DO NOTHING
-                   RETURNING value)
-               INSERT INTO _applied SELECT '+', value FROM added""",
-            params,
-        )
-        cur.execute("SELECT op, count(*) FROM _applied GROUP BY op")
-        counts = {op: int(n) for op, n in cur.fetchall()}
-        added, removed = counts.get("+", 0), counts.get("-", 0)
-        if not (added or removed or force_version):
-            return 0, 0
-        version = row.version + 1
-        kind = "reset" if added + removed > RESET_THRESHOLD or force_version else "delta"
-        if kind == "delta":
-            cur.execute(
-                """INSERT INTO list_changes (list_id, version, op, value)
-                   SELECT %(lid)s, %(v)s, op, value FROM _applied
-                   ORDER BY CASE op WHEN '-' THEN 0 ELSE 1 END, value""",
-                {**params, "v": version},
-            )
+    added, removed = repository.apply_ops(session, row.id, ops, replace=replace)
+    if not (added or removed or force_version):
+        return 0, 0
+    version = row.version + 1
+    kind = "reset" if added + removed > RESET_THRESHOLD or force_version else "delta"
+    if kind == "delta":
+        repository.log_applied(session, row.id, version)
     session.add(
         ListVersion(list_id=row.id, version=version, kind=kind, added=added, removed=removed)
     )
@@ -224,12 +158,13 @@ def values_page(
 ) -> Page[str]:
     """Values in order, a page at a time (the cursor is the last value seen)."""
     get(scope, list_id)
-    query = select(ListValue.value).where(ListValue.list_id == list_id)
-    if search:
-        query = query.where(ListValue.value.ilike(f"%{_like_escape(search)}%", escape="\\"))
-    if cursor:
-        query = query.where(ListValue.value > _decode_value_cursor(cursor))
-    rows = list(scope.session.scalars(query.order_by(ListValue.value).limit(limit + 1)))
+    rows = repository.values_after(
+        scope.session,
+        list_id,
+        after=_decode_value_cursor(cursor) if cursor else None,
+        like=f"%{_like_escape(search)}%" if search else None,
+        limit=limit + 1,
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = _encode_value_cursor(rows[-1]) if more and rows else None
@@ -260,11 +195,7 @@ def _decode_value_cursor(cursor: str) -> str:
 
 def all_values(session: Session, list_id: int) -> list[str]:
     """Every value of a list at once (for compiling matchers)."""
-    conn = session.connection().connection.driver_connection
-    assert conn is not None
-    with conn.cursor() as cur:
-        cur.execute("SELECT value FROM list_values WHERE list_id = %s", (list_id,))
-        return [r[0] for r in cur.fetchall()]
+    return repository.all_values(session, list_id)
 
 
 def changes_since(session: Session, row: ValidationList, since: int) -> ListDelta | None:
@@ -273,29 +204,11 @@ def changes_since(session: Session, row: ValidationList, since: int) -> ListDelt
         return None
     if since == row.version:
         return ListDelta(list_version=row.version, mode="delta", added=[], removed=[])
-    resets = session.scalar(
-        select(ListVersion.version)
-        .where(
-            ListVersion.list_id == row.id,
-            ListVersion.version > since,
-            ListVersion.kind == "reset",
-        )
-        .limit(1)
-    )
-    known = session.scalar(
-        select(ListVersion.version).where(
-            ListVersion.list_id == row.id, ListVersion.version == since
-        )
-    )
-    if resets is not None or known is None:
+    if repository.has_reset_after(session, row.id, since) or not repository.has_version(
+        session, row.id, since
+    ):
         return None
-    rows = session.execute(
-        text(
-            """SELECT DISTINCT ON (value) value, op FROM list_changes
-               WHERE list_id = :lid AND version > :since ORDER BY value, version DESC, id DESC"""
-        ),
-        {"lid": row.id, "since": since},
-    ).all()
+    rows = repository.net_changes_after(session, row.id, since)
     added = [v for v, op in rows if op == "+"]
     removed = [v for v, op in rows if op == "-"]
     return ListDelta(list_version=row.version, mode="delta", added=added, removed=removed)
@@ -305,21 +218,13 @@ class ListMoved(Exception):
     """The list changed between reading its version and reading its values."""
 
 
-def values_at(session: Session, list_id: int, version: int) -> list[str]:
+def values_at(scope: TenantScope, list_id: int, version: int) -> list[str]:
     """The list's values, read in one statement with their version (ListMoved if it moved on).
 
     One statement sees one snapshot, so a matcher cached under `version` never holds values of
     another version, even while an import commits next door.
     """
-    conn = session.connection().connection.driver_connection
-    assert conn is not None
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT l.version, v.value FROM validation_lists l
-               LEFT JOIN list_values v ON v.list_id = l.id WHERE l.id = %s""",
-            (list_id,),
-        )
-        rows = cur.fetchall()
-    if not rows or rows[0][0] != version:
+    found, values = repository.versioned_values(scope, list_id)
+    if found != version:
         raise ListMoved(list_id)
-    return [r[1] for r in rows if r[1] is not None]
+    return values

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import partial
 
-from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from leadgate.lists.matcher import CompiledList, MatcherCache
+from leadgate.mirror import repository
 from leadgate.mirror.models import ConnectMirror
 from leadgate.mirror.views import MirrorView
 
@@ -24,14 +24,7 @@ class VersionMoved(Exception):
 
 def _values_at(session: Session, job_id: int, list_version: int) -> list[str]:
     """The mirror's values, read in one statement together with the version they belong to."""
-    rows = session.execute(
-        text(
-            """SELECT m.list_version, v.value FROM connect_mirrors m
-               LEFT JOIN connect_mirror_values v ON v.job_id = m.job_id
-               WHERE m.job_id = :j"""
-        ),
-        {"j": job_id},
-    ).all()
+    rows = repository.values_with_version(session, job_id)
     if not rows or rows[0][0] != list_version:
         raise VersionMoved(job_id)
     return [r[1] for r in rows if r[1] is not None]
@@ -61,7 +54,7 @@ def load(
     ids = list(job_ids)
     if not ids:
         return {}
-    mirrors = session.scalars(select(ConnectMirror).where(ConnectMirror.job_id.in_(ids))).all()
+    mirrors = repository.of_jobs_any_instance(session, ids)
     now = datetime.now(UTC)
     out: dict[tuple[str, int, int], MirrorView] = {}
     for m in mirrors:

@@ -9,7 +9,6 @@ from leadgate.kit.params import Id
 from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 from leadgate.mirror import service
-from leadgate.mirror.models import ConnectMirror
 from leadgate.mirror.schemas import SyncState
 from leadgate.peer.receiver import receive_signed
 
@@ -21,7 +20,7 @@ def sync_state(campaign_id: Id, job_id: Id, caller: Admin, session: DbSession) -
     """How the mirror of a Connect job stands: state, versions, age, last error."""
     scope = TenantScope(session, caller.instance_id)
     job = service.connect_job(scope, campaign_id, job_id)
-    return service.state_of(session.get(ConnectMirror, job.id))
+    return service.sync_state(scope, job)
 
 
 @router.post("/campaigns/{campaign_id}/jobs/{job_id}/sync", response_model=SyncState)

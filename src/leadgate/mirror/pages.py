@@ -14,13 +14,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 
 from leadgate.errors import NotFound
 from leadgate.instances.deps import DbSession, settings_of
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
-from leadgate.mirror import service
+from leadgate.mirror import repository, service
 from leadgate.mirror.models import ConnectMirror
 from leadgate.mirror.schemas import SyncState
 from leadgate.processr import pages as processr_pages
@@ -115,15 +114,7 @@ def panels_for(scope: TenantScope, jobs: Sequence[ProcessrJob]) -> dict[int, Mir
     mirrored = [j for j in jobs if j.type in REGISTRY.names(reads_mirrors=True)]
     if not mirrored:
         return {}
-    mirrors = {
-        m.job_id: m
-        for m in scope.session.scalars(
-            select(ConnectMirror).where(
-                ConnectMirror.instance_id == scope.instance_id,
-                ConnectMirror.job_id.in_([j.id for j in mirrored]),
-            )
-        )
-    }
+    mirrors = {m.job_id: m for m in repository.of_jobs(scope, [j.id for j in mirrored])}
     return {j.id: _mirror_panel(j, mirrors.get(j.id)) for j in mirrored}
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadgate.config import Settings
 from leadgate.errors import NotFound
 from leadgate.kit.repository import TenantScope
-from leadgate.leads.models import Lead
+from leadgate.leads import repository as leads
 from leadgate.leads.tasks import rejudge_waiting
+from leadgate.mirror import repository
 from leadgate.mirror import sync as syncing
 from leadgate.mirror.models import ConnectMirror
 from leadgate.mirror.schemas import SyncState
@@ -48,6 +48,11 @@ def state_of(mirror: ConnectMirror | None) -> SyncState:
     )
 
 
+def sync_state(scope: TenantScope, job: ProcessrJob) -> SyncState:
+    """How the mirror of this Connect job stands."""
+    return state_of(repository.find(scope, job.id))
+
+
 def connect_job(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
     """A Connect job of this campaign, or 404."""
     job = processr.get(scope, campaign_id, job_id)
@@ -71,7 +76,7 @@ def queue_sync(session: Session, job_id: int, reason: str) -> None:
 
 def sync_now(scope: TenantScope, job: ProcessrJob, settings: Settings) -> SyncState:
     """Sync in the request and answer the state afterwards."""
-    before = scope.session.get(ConnectMirror, job.id)
+    before = repository.find(scope, job.id)
     was = before.state if before else None
     mirror = syncing.sync(scope.session, job, settings)
     after_sync(scope.session, job, was, mirror)
@@ -86,15 +91,7 @@ def after_sync(session: Session, job: ProcessrJob, was: str | None, mirror: Conn
     """
     if mirror.state not in ("ok", "gone"):
         return
-    waiting = session.scalar(
-        select(Lead.id)
-        .where(
-            Lead.campaign_id == job.campaign_id,
-            Lead.status == "pending",
-            Lead.judged_at.is_not(None),
-        )
-        .limit(1)
-    )
+    waiting = leads.first_waiting_id(TenantScope(session, job.instance_id), job.campaign_id)
     if waiting is None and was == mirror.state:
         return
     enqueue_once(
@@ -113,8 +110,8 @@ def receive_event(
     Returns False for a replay. Raises Unauthorized for a bad signature or timestamp and
     NotFound when the mirror no longer exists (the endpoint answers 410 so the client stops).
     """
-    mirror = session.get(ConnectMirror, job_id)
-    if mirror is None or mirror.instance_id != instance_id or not mirror.webhook_secret:
+    mirror = repository.find(TenantScope(session, instance_id), job_id)
+    if mirror is None or not mirror.webhook_secret:
         raise NotFound("There is no mirror for these events any more.", code="mirror_gone")
     source = f"mirror:{job_id}"
     payload = inbound.verify(mirror.webhook_secret, body, headers, source)

@@ -7,16 +7,16 @@ rows only) never sees a half-applied delta.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from leadgate.config import Settings
 from leadgate.instances.models import Instance
+from leadgate.kit.repository import TenantScope
+from leadgate.mirror import repository
 from leadgate.mirror.config import ConnectConfig
 from leadgate.mirror.models import ConnectMirror
 from leadgate.peer.client import NotModified, PeerClient, PeerError, PeerGone, PeerUnavailable
@@ -27,7 +27,6 @@ from leadgate.webhooks.urls import instance_url
 log = logging.getLogger(__name__)
 
 EVENTS = ["job.updated", "job.deleted"]
-COPY_CHUNK = 20_000
 
 
 def events_url(settings: Settings, our_subdomain: str, job_id: int) -> str:
@@ -38,7 +37,7 @@ def events_url(settings: Settings, our_subdomain: str, job_id: int) -> str:
 def ensure_mirror(session: Session, job: ProcessrJob) -> ConnectMirror:
     """The mirror row of a Connect job, created or re-pointed after a config change."""
     config = ConnectConfig.model_validate(job.config)
-    mirror = session.get(ConnectMirror, job.id)
+    mirror = repository.find(TenantScope(session, job.instance_id), job.id)
     target = (config.Subdomain, config.Campaign, config.Campaign_Processr_Job)
     if mirror is None:
         mirror = ConnectMirror(job_id=job.id, instance_id=job.instance_id, state="pending")
@@ -52,9 +51,7 @@ def ensure_mirror(session: Session, job: ProcessrJob) -> ConnectMirror:
 
 def _reset(session: Session, mirror: ConnectMirror) -> None:
     """Forget what was mirrored (the job now points at another client job)."""
-    session.execute(
-        text("DELETE FROM connect_mirror_values WHERE job_id = :j"), {"j": mirror.job_id}
-    )
+    repository.clear_values(session, mirror.job_id)
     mirror.state = "pending"
     mirror.definition = None
     mirror.version = mirror.list_version = None
@@ -142,57 +139,20 @@ def _pull(
 
 def apply_values(session: Session, mirror: ConnectMirror, body: dict[str, Any]) -> None:
     """Apply a `delta` or `full` values answer to the mirror (inside the caller's transaction)."""
-    conn = session.connection().connection.driver_connection
-    assert conn is not None
-    with conn.cursor() as cur:
-        if body.get("mode") == "delta":
-            # Counted from the rows really deleted and inserted: a count(*) over a 1M-value
-            # mirror took ~200 ms of every small delta (bench/bench_connect.py).
-            count = mirror.value_count
-            removed = list(body.get("removed") or [])
-            added = list(body.get("added") or [])
-            if removed:
-                cur.execute(
-                    "DELETE FROM connect_mirror_values WHERE job_id = %s AND value = ANY(%s)",
-                    (mirror.job_id, removed),
-                )
-                count -= max(cur.rowcount, 0)
-            if added:
-                cur.execute(
-                    """INSERT INTO connect_mirror_values (job_id, value)
-                       SELECT %s, unnest(%s::text[]) ON CONFLICT DO NOTHING""",
-                    (mirror.job_id, added),
-                )
-                count += max(cur.rowcount, 0)
-        else:
-            cur.execute("DELETE FROM connect_mirror_values WHERE job_id = %s", (mirror.job_id,))
-            with cur.copy("COPY connect_mirror_values (job_id, value) FROM STDIN") as copy:
-                for block in _copy_rows(mirror.job_id, body.get("values") or []):
-                    copy.write(block)
-            cur.execute(
-                "SELECT count(*) FROM connect_mirror_values WHERE job_id = %s", (mirror.job_id,)
-            )
-            row = cur.fetchone()
-            count = int(row[0]) if row else 0
+    if body.get("mode") == "delta":
+        # Counted from the rows really deleted and inserted: a count(*) over a 1M-value
+        # mirror took ~200 ms of every small delta (bench/bench_connect.py).
+        count = mirror.value_count
+        removed = list(body.get("removed") or [])
+        added = list(body.get("added") or [])
+        if removed:
+            count -= repository.remove_values(session, mirror.job_id, removed)
+        if added:
+            count += repository.add_values(session, mirror.job_id, added)
+    else:
+        count = repository.replace_values(session, mirror.job_id, body.get("values") or [])
     mirror.value_count = count
     mirror.list_version = body.get("list_version")
-
-
-def _copy_rows(job_id: int, values: Iterable[str]) -> Iterable[str]:
-    chunk: list[str] = []
-    for value in set(values):
-        escaped = (
-            value.replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-        chunk.append(f"{job_id}\t{escaped}\n")
-        if len(chunk) >= COPY_CHUNK:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
 
 
 def _subscribe(peer: PeerClient, mirror: ConnectMirror, url: str) -> None:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
-
 from leadgate.config import get_settings
-from leadgate.mirror import service
+from leadgate.kit.repository import TenantScope
+from leadgate.mirror import repository, service
 from leadgate.mirror import sync as syncing
-from leadgate.mirror.models import ConnectMirror
-from leadgate.processr.models import ProcessrJob
 from leadgate.processr.registry import REGISTRY
 from leadgate.worker.app import queue
 from leadgate.worker.db import unit_of_work
@@ -20,10 +17,10 @@ from leadgate.worker.db import unit_of_work
 def sync_mirror(job_id: int, reason: str = "") -> str:
     """Sync one mirror with its client (events, saves and the poll all land here)."""
     with unit_of_work() as session:
-        job = session.get(ProcessrJob, job_id)
+        job = repository.job_any_instance(session, job_id)
         if job is None or job.type not in REGISTRY.names(reads_mirrors=True):
             return "job gone"
-        before = session.get(ConnectMirror, job_id)
+        before = repository.find(TenantScope(session, job.instance_id), job_id)
         was = before.state if before else None
         mirror = syncing.sync(session, job, get_settings())
         service.after_sync(session, job, was, mirror)
@@ -45,11 +42,7 @@ def poll(timestamp: int) -> int:
     interval = get_settings().sync_poll_interval_s
     cutoff = datetime.now(UTC) - timedelta(seconds=max(0, interval - POLL_TICK_S))
     with unit_of_work() as session:
-        due = session.scalars(
-            select(ConnectMirror.job_id)
-            .where(or_(ConnectMirror.checked_at.is_(None), ConnectMirror.checked_at < cutoff))
-            .limit(1000)
-        ).all()
+        due = repository.due_any_instance(session, cutoff, limit=1000)
         for job_id in due:
             service.queue_sync(session, job_id, reason="poll")
     return len(due)

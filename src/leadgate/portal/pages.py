@@ -13,14 +13,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadgate.campaigns import service as campaigns
-from leadgate.campaigns.models import Campaign
 from leadgate.errors import NotFound
 from leadgate.instances.deps import DbSession
-from leadgate.instances.models import PublisherApiKey
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
+from leadgate.leads import repository as lead_repository
 from leadgate.leads import service as leads
 from leadgate.leads.pages import STATUS_WORDS, LeadFilter, data_rows, find_leads, parse_filter
+from leadgate.portal import repository
 from leadgate.processr import publisher_view
 from leadgate.processr.registry import REGISTRY
 from leadgate.publishers import service
@@ -31,18 +31,6 @@ from leadgate.users import service as users
 from leadgate.users.deps import AdminPost, AdminUser, PublisherPost, PublisherUser, scope_of
 
 router = APIRouter()
-
-
-def keys_of(scope: TenantScope, publisher_id: int) -> list[PublisherApiKey]:
-    """The publisher's API keys, working ones first (only their prefixes are known)."""
-    return list(
-        scope.session.scalars(
-            scope.select(PublisherApiKey)
-            .where(PublisherApiKey.publisher_id == publisher_id)
-            .order_by(PublisherApiKey.revoked_at.is_not(None), PublisherApiKey.id.desc())
-        )
-    )
-
 
 # ---- admin pages ----
 
@@ -110,7 +98,7 @@ def _detail(
         {
             "title": publisher.name,
             "publisher": publisher,
-            "keys": keys_of(scope, publisher.id),
+            "keys": repository.keys_of(scope, publisher.id),
             "campaigns": campaigns.granted(scope, publisher.id),
             "people": people,
             "new_key": new_key,
@@ -220,9 +208,7 @@ def portal_lead(
     scope = scope_of(session, me)
     assert me.publisher_id is not None
     lead = leads.publisher_lead(scope, me.publisher_id, lead_id)
-    campaign = scope.session.scalars(
-        scope.select(Campaign).where(Campaign.id == lead.campaign_id)
-    ).one_or_none()
+    campaign = lead_repository.campaign_of(scope, lead.campaign_id)
     return render(
         request,
         "publishers/portal_lead.html",
@@ -244,7 +230,11 @@ def _portal_keys(
     return render(
         request,
         "publishers/portal_keys.html",
-        {"title": "Your API keys", "keys": keys_of(scope, me.publisher_id), "new_key": new_key},
+        {
+            "title": "Your API keys",
+            "keys": repository.keys_of(scope, me.publisher_id),
+            "new_key": new_key,
+        },
         me=me,
     )
 

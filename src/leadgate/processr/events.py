@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
-
-from leadgate.campaigns.models import CampaignPublisher
 from leadgate.kit.repository import TenantScope
-from leadgate.lists.models import ValidationList
+from leadgate.lists import repository as list_repository
+from leadgate.processr import repository
 from leadgate.processr.models import ProcessrJob
 from leadgate.processr.registry import REGISTRY
 from leadgate.webhooks.service import emit
@@ -19,18 +17,6 @@ def mirrorable() -> frozenset[str]:
     return REGISTRY.names(publishable=True)
 
 
-def granted_publishers(scope: TenantScope, campaign_id: int) -> list[int]:
-    """Publishers that may see the campaign."""
-    return list(
-        scope.session.scalars(
-            select(CampaignPublisher.publisher_id).where(
-                CampaignPublisher.instance_id == scope.instance_id,
-                CampaignPublisher.campaign_id == campaign_id,
-            )
-        )
-    )
-
-
 def list_version(scope: TenantScope, job: ProcessrJob) -> int | None:
     """The version of the job's list, for list jobs."""
     found = REGISTRY.find(job.type)
@@ -38,11 +24,7 @@ def list_version(scope: TenantScope, job: ProcessrJob) -> int | None:
     if len(list_ids) != 1:
         return None
     (list_id,) = list_ids
-    return scope.session.scalar(
-        select(ValidationList.version).where(
-            ValidationList.id == list_id, ValidationList.instance_id == scope.instance_id
-        )
-    )
+    return list_repository.version_of(scope, list_id)
 
 
 def updated(scope: TenantScope, job: ProcessrJob, publishers: Iterable[int] | None = None) -> None:
@@ -55,7 +37,11 @@ def updated(scope: TenantScope, job: ProcessrJob, publishers: Iterable[int] | No
         "version": job.version,
         "list_version": list_version(scope, job),
     }
-    targets = granted_publishers(scope, job.campaign_id) if publishers is None else publishers
+    targets = (
+        repository.granted_publisher_ids(scope, job.campaign_id)
+        if publishers is None
+        else publishers
+    )
     emit(scope, targets, "job.updated", data)
 
 
@@ -63,33 +49,23 @@ def deleted(scope: TenantScope, job: ProcessrJob, publishers: Iterable[int] | No
     """The job is gone for publishers: deleted, hidden, or their grant revoked."""
     if job.type not in mirrorable():
         return
-    targets = granted_publishers(scope, job.campaign_id) if publishers is None else publishers
+    targets = (
+        repository.granted_publisher_ids(scope, job.campaign_id)
+        if publishers is None
+        else publishers
+    )
     emit(scope, targets, "job.deleted", {"campaign_id": job.campaign_id, "job_id": job.id})
 
 
 def list_changed(scope: TenantScope, list_id: int) -> None:
     """A list's values changed: every visible job using it is updated."""
-    jobs = scope.session.scalars(
-        scope.select(ProcessrJob).where(
-            ProcessrJob.type.in_(mirrorable()),
-            ProcessrJob.visible_to_publishers.is_(True),
-            ProcessrJob.config["list_id"].as_integer() == list_id,
-        )
-    ).all()
-    for job in jobs:
+    for job in repository.visible_jobs_using_list(scope, list_id, mirrorable()):
         updated(scope, job)
 
 
 def grant_changed(scope: TenantScope, campaign_id: int, publisher_id: int, granted: bool) -> None:
     """A publisher gained or lost a campaign: its mirrors of the visible jobs follow."""
-    jobs = scope.session.scalars(
-        scope.select(ProcessrJob).where(
-            ProcessrJob.campaign_id == campaign_id,
-            ProcessrJob.visible_to_publishers.is_(True),
-            ProcessrJob.type.in_(mirrorable()),
-        )
-    ).all()
-    for job in jobs:
+    for job in repository.visible_jobs(scope, campaign_id, mirrorable()):
         if granted:
             updated(scope, job, [publisher_id])
         else:

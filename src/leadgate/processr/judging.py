@@ -9,14 +9,13 @@ from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadgate.campaigns.models import Campaign
 from leadgate.kit.repository import TenantScope
+from leadgate.lists import repository as list_repository
 from leadgate.lists.matcher import CompiledList, MatcherCache
-from leadgate.lists.models import ValidationList
 from leadgate.lists.service import ListMoved, values_at
+from leadgate.processr import repository
 from leadgate.processr.engine import GroupCondition, JobSpec
 from leadgate.processr.models import ProcessrJob
 from leadgate.processr.registry import REGISTRY, UnknownJobType
@@ -40,14 +39,10 @@ class DbContext:
     ) -> None:
         """`lists` (id -> (name, version)), when the caller has read them, saves a query."""
         self.session = session
+        self._scope = TenantScope(session, instance_id)
         self.mirrors = mirrors or {}
         if lists is None:
-            rows = session.execute(
-                select(ValidationList.id, ValidationList.name, ValidationList.version).where(
-                    ValidationList.instance_id == instance_id, ValidationList.id.in_(list_ids)
-                )
-            ).all()
-            lists = {r[0]: (r[1], r[2]) for r in rows}
+            lists = list_repository.names_and_versions(self._scope, list_ids)
         self._lists = lists
 
     def compiled_list(self, list_id: int) -> CompiledList | None:
@@ -58,10 +53,10 @@ class DbContext:
             version = found[1]
             try:
                 return MATCHERS.get(
-                    list_id, version, partial(values_at, self.session, list_id, version)
+                    list_id, version, partial(values_at, self._scope, list_id, version)
                 )
             except ListMoved:
-                row = self.session.get(ValidationList, list_id, populate_existing=True)
+                row = list_repository.refreshed(self._scope, list_id)
                 if row is None:
                     self._lists.pop(list_id, None)
                 else:
@@ -219,12 +214,7 @@ def prewarm(session: Session) -> int:
     Run in the background when a server process starts, so its first leads are not the ones that
     wait for a million-value list to compile.
     """
-    jobs = session.scalars(
-        select(ProcessrJob)
-        .join(Campaign, Campaign.id == ProcessrJob.campaign_id)
-        .where(Campaign.status == "active")
-        .order_by(ProcessrJob.instance_id)
-    ).all()
+    jobs = repository.active_campaign_jobs_of_every_instance(session)
     by_instance: dict[int, list[ProcessrJob]] = {}
     for job in jobs:
         by_instance.setdefault(job.instance_id, []).append(job)

@@ -6,14 +6,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
 from leadgate.config import Settings
 from leadgate.errors import InvalidRequest, NotFound
 from leadgate.kit.repository import TenantScope
-from leadgate.processr import events
+from leadgate.processr import events, repository
 from leadgate.processr.models import ProcessrJob
 from leadgate.processr.registry import REGISTRY, UnknownJobType
 from leadgate.processr.schemas import GroupCondition, JobCreate, JobOut, JobPatch, Tab
@@ -69,19 +68,13 @@ def to_out(job: ProcessrJob) -> JobOut:
 
 def jobs_of(scope: TenantScope, campaign_id: int) -> list[ProcessrJob]:
     """The campaign's jobs in running order: quality, enrichment, integration; by position."""
-    rows = scope.session.scalars(
-        scope.select(ProcessrJob).where(ProcessrJob.campaign_id == campaign_id)
-    ).all()
+    rows = repository.campaign_jobs(scope, campaign_id)
     return sorted(rows, key=lambda j: (TAB_ORDER.get(j.tab, 9), j.position, j.id))
 
 
 def get(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
     """A job of this campaign, or 404 job_not_found."""
-    job = scope.session.scalars(
-        scope.select(ProcessrJob).where(
-            ProcessrJob.id == job_id, ProcessrJob.campaign_id == campaign_id
-        )
-    ).one_or_none()
+    job = repository.find_job(scope, campaign_id, job_id)
     if job is None:
         raise NotFound(f"No job {job_id} in campaign {campaign_id}.", code="job_not_found")
     return job
@@ -169,11 +162,7 @@ def create(
     config = _validated_config(scope, campaign, body.type, body.config)
     _check_group(campaign, body.group, body.condition, body.catch_all)
     tab = _tab(body.type, body.tab)
-    last = scope.session.scalar(
-        select(func.coalesce(func.max(ProcessrJob.position), 0)).where(
-            ProcessrJob.instance_id == scope.instance_id, ProcessrJob.campaign_id == campaign_id
-        )
-    )
+    last = repository.last_position(scope, campaign_id)
     job = ProcessrJob(
         campaign_id=campaign_id,
         type=body.type,
@@ -182,7 +171,7 @@ def create(
         score=body.score,
         hardfail=body.hardfail,
         visible_to_publishers=body.visible_to_publishers,
-        position=(last or 0) + 1,
+        position=last + 1,
         tab=tab,
         group_name=body.group,
         condition=body.condition.model_dump() if body.condition else None,
@@ -240,12 +229,7 @@ def update(
 
 def move(scope: TenantScope, campaign_id: int, job_id: int, position: int) -> None:
     """Put a job at a 1-based position among the campaign's jobs; the others shift."""
-    rows = sorted(
-        scope.session.scalars(
-            scope.select(ProcessrJob).where(ProcessrJob.campaign_id == campaign_id)
-        ).all(),
-        key=lambda j: (j.position, j.id),
-    )
+    rows = sorted(repository.campaign_jobs(scope, campaign_id), key=lambda j: (j.position, j.id))
     moving = next(j for j in rows if j.id == job_id)
     rows.remove(moving)
     rows.insert(min(position, len(rows) + 1) - 1, moving)
@@ -283,10 +267,4 @@ def delete(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
 
 def jobs_using_list(scope: TenantScope, list_id: int) -> list[int]:
     """Ids of the jobs whose config points at this list."""
-    rows = scope.session.scalars(
-        select(ProcessrJob.id).where(
-            ProcessrJob.instance_id == scope.instance_id,
-            ProcessrJob.config["list_id"].as_integer() == list_id,
-        )
-    )
-    return list(rows)
+    return repository.job_ids_using_list(scope, list_id)

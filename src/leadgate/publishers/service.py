@@ -10,13 +10,14 @@ from leadgate.instances.models import PublisherApiKey
 from leadgate.instances.service import PUBLISHER_PREFIX
 from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret, new_secret
+from leadgate.publishers import repository
 from leadgate.publishers.models import Publisher
 from leadgate.publishers.schemas import ApiKeyCreated
 
 
 def get(scope: TenantScope, publisher_id: int) -> Publisher:
     """A publisher of this instance, or 404 publisher_not_found."""
-    return scope.get(Publisher, publisher_id, missing="publisher_not_found", what="publisher")
+    return repository.get(scope, publisher_id)
 
 
 def create(scope: TenantScope, name: str) -> Publisher:
@@ -29,7 +30,7 @@ def create(scope: TenantScope, name: str) -> Publisher:
 
 def list_all(scope: TenantScope) -> Sequence[Publisher]:
     """Every publisher of the instance."""
-    return scope.session.scalars(scope.select(Publisher).order_by(Publisher.id)).all()
+    return repository.list_all(scope)
 
 
 def issue_key(scope: TenantScope, publisher_id: int) -> ApiKeyCreated:
@@ -46,9 +47,7 @@ def issue_key(scope: TenantScope, publisher_id: int) -> ApiKeyCreated:
 
 def revoke_key(scope: TenantScope, publisher_id: int, key_id: int) -> None:
     """Revoke a key: the next request with it gets 401."""
-    key = scope.get(PublisherApiKey, key_id, missing="api_key_not_found", what="API key")
-    if key.publisher_id != publisher_id:
-        scope.get(PublisherApiKey, -1, missing="api_key_not_found", what="API key")
+    key = repository.get_api_key(scope, publisher_id, key_id)
     if key.revoked_at is None:
         key.revoked_at = func.now()
     scope.session.flush()

@@ -9,12 +9,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import func
 
 from leadgate.errors import Conflict, LeadgateError
+from leadgate.instances import repository as instances
 from leadgate.instances.deps import DbSession
-from leadgate.instances.models import AdminToken
-from leadgate.instances.service import issue_admin_token
+from leadgate.instances.service import issue_admin_token, revoke_admin_token
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
 from leadgate.publishers import service as publishers
@@ -301,9 +300,7 @@ def _tokens_page(
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    tokens = scope.session.scalars(
-        scope.select(AdminToken).order_by(AdminToken.revoked_at.is_not(None), AdminToken.id.desc())
-    ).all()
+    tokens = instances.admin_tokens(scope)
     return render(
         request,
         "users/tokens.html",
@@ -344,7 +341,5 @@ def create_token(
 @router.post("/tokens/{token_id}/revoke", response_class=RedirectResponse)
 def revoke_token(token_id: Id, me: AdminPost, session: DbSession) -> RedirectResponse:
     """Revoke an admin token at once."""
-    token = scope_of(session, me).get(AdminToken, token_id, missing="token_not_found", what="token")
-    if token.revoked_at is None:
-        token.revoked_at = func.now()
+    revoke_admin_token(scope_of(session, me), token_id)
     return see_other(f"{base_url(me.subdomain)}/tokens?notice=token_revoked")

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from leadgate.errors import Conflict, InvalidRequest, Unauthorized
@@ -24,7 +23,8 @@ from leadgate.instances.service import get_instance, issue_admin_token
 from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret
 from leadgate.kit.subdomains import check_subdomain
-from leadgate.publishers.models import Publisher
+from leadgate.publishers import service as publishers
+from leadgate.users import repository
 from leadgate.users.models import User, UserSession
 from leadgate.users.schemas import MIN_PASSWORD, Role, UserOut, clean_email
 
@@ -97,7 +97,7 @@ def create_user(
     if role == "publisher":
         if publisher_id is None:
             raise InvalidRequest("A publisher user needs a publisher.", code="invalid_request")
-        scope.get(Publisher, publisher_id, missing="publisher_not_found", what="publisher")
+        publishers.get(scope, publisher_id)
     elif publisher_id is not None:
         raise InvalidRequest("An admin does not belong to a publisher.", code="invalid_request")
     if find(scope, address) is not None:
@@ -116,18 +116,17 @@ def create_user(
 
 def get(scope: TenantScope, user_id: int) -> User:
     """A user of this instance, or 404 user_not_found."""
-    return scope.get(User, user_id, missing="user_not_found", what="user")
+    return repository.get(scope, user_id)
 
 
 def find(scope: TenantScope, email: str) -> User | None:
     """The user with this email in the instance, if any."""
-    address = email.strip().lower()
-    return scope.session.scalars(scope.select(User).where(User.email == address)).one_or_none()
+    return repository.find_by_email(scope, email.strip().lower())
 
 
 def list_all(scope: TenantScope) -> Sequence[User]:
     """Every user of the instance, admins first."""
-    return scope.session.scalars(scope.select(User).order_by(User.role, User.email)).all()
+    return repository.list_all(scope)
 
 
 def delete_user(scope: TenantScope, user_id: int, *, acting_user_id: int) -> None:
@@ -144,7 +143,7 @@ def set_password(scope: TenantScope, user_id: int, password: str, *, must_change
     user = get(scope, user_id)
     user.password_hash = hash_password(password)
     user.must_change_password = must_change
-    scope.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    repository.delete_sessions(scope, user.id)
     scope.session.flush()
 
 
@@ -161,10 +160,9 @@ def change_password(
         )
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    others = delete(UserSession).where(UserSession.user_id == user.id)
-    if keep_token:
-        others = others.where(UserSession.token_hash != hash_secret(keep_token))
-    scope.session.execute(others)
+    repository.delete_sessions(
+        scope, user.id, keep_hash=hash_secret(keep_token) if keep_token else None
+    )
     scope.session.flush()
 
 
@@ -177,11 +175,7 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def check_credentials(session: Session, subdomain: str, email: str, password: str) -> User:
     """The user these credentials open on this instance, or Unauthorized (one message for all)."""
-    user = session.scalars(
-        select(User)
-        .join(Instance, Instance.id == User.instance_id)
-        .where(Instance.subdomain == subdomain, User.email == email.strip().lower())
-    ).one_or_none()
+    user = repository.user_by_email_on_subdomain(session, subdomain, email.strip().lower())
     if user is None:
         _verify(_DUMMY_HASH, password)
         raise Unauthorized("The email or password is not right.", code="sign_in_failed")
@@ -196,9 +190,7 @@ def start_session(session: Session, user: User) -> str:
     """A new browser session for the user; returns the cookie token (shown only here)."""
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
-    session.execute(
-        delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now)
-    )
+    repository.delete_expired_sessions(TenantScope(session, user.instance_id), user.id, now)
     session.add(
         UserSession(
             instance_id=user.instance_id,
@@ -219,12 +211,7 @@ def signed_in(session: Session, subdomain: str, token: str | None) -> SignedIn |
     """
     if not token:
         return None
-    row = session.execute(
-        select(UserSession, User, Instance)
-        .join(User, User.id == UserSession.user_id)
-        .join(Instance, Instance.id == UserSession.instance_id)
-        .where(UserSession.token_hash == hash_secret(token), Instance.subdomain == subdomain)
-    ).one_or_none()
+    row = repository.session_on_subdomain(session, subdomain, hash_secret(token))
     if row is None:
         return None
     user_session, user, instance = row
@@ -249,7 +236,7 @@ def signed_in(session: Session, subdomain: str, token: str | None) -> SignedIn |
 def end_session(session: Session, token: str | None) -> None:
     """Sign out: the session row goes, so the cookie is worthless even if kept."""
     if token:
-        session.execute(delete(UserSession).where(UserSession.token_hash == hash_secret(token)))
+        repository.delete_session_on_token(session, hash_secret(token))
 
 
 def create_instance(

@@ -11,12 +11,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from leadgate.config import Settings
 from leadgate.errors import InvalidRequest, NotFound
 from leadgate.kit.repository import TenantScope
-from leadgate.webhooks import urls
+from leadgate.webhooks import repository, urls
 from leadgate.webhooks.models import WebhookMessage, WebhookSubscription
 from leadgate.webhooks.schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionOut
 
@@ -53,20 +51,12 @@ def subscribe(
 
 def of_publisher(scope: TenantScope, publisher_id: int) -> Sequence[WebhookSubscription]:
     """The publisher's subscriptions, active and ended."""
-    return scope.session.scalars(
-        scope.select(WebhookSubscription)
-        .where(WebhookSubscription.publisher_id == publisher_id)
-        .order_by(WebhookSubscription.id)
-    ).all()
+    return repository.of_publisher(scope, publisher_id)
 
 
 def unsubscribe(scope: TenantScope, publisher_id: int, sub_id: int) -> None:
     """End a subscription of this publisher now."""
-    sub = scope.session.scalars(
-        scope.select(WebhookSubscription).where(
-            WebhookSubscription.id == sub_id, WebhookSubscription.publisher_id == publisher_id
-        )
-    ).one_or_none()
+    sub = repository.one_of_publisher(scope, publisher_id, sub_id)
     if sub is None:
         raise NotFound(f"No webhook {sub_id} for this key.", code="webhook_not_found")
     scope.session.delete(sub)
@@ -80,11 +70,7 @@ def emit(
     ids = set(publisher_ids)
     if not ids:
         return []
-    subs = scope.session.scalars(
-        scope.select(WebhookSubscription).where(
-            WebhookSubscription.publisher_id.in_(ids), WebhookSubscription.ended_at.is_(None)
-        )
-    ).all()
+    subs = repository.active_of(scope, ids)
     from leadgate.webhooks.tasks import deliver_webhook
     from leadgate.worker.enqueue import enqueue
 
@@ -104,15 +90,3 @@ def emit(
         enqueue(scope.session, deliver_webhook, message_id=message.id)
         message_ids.append(message.id)
     return message_ids
-
-
-def messages(scope: TenantScope, subscription_id: int) -> Sequence[WebhookMessage]:
-    """Messages of a subscription, oldest first."""
-    return scope.session.scalars(
-        select(WebhookMessage)
-        .where(
-            WebhookMessage.instance_id == scope.instance_id,
-            WebhookMessage.subscription_id == subscription_id,
-        )
-        .order_by(WebhookMessage.id)
-    ).all()

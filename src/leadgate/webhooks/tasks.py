@@ -6,12 +6,13 @@ import time
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from leadgate.config import Settings, get_settings
 from leadgate.kit.outbound import Action, Outcome, Policy, next_step, parse_retry_after
-from leadgate.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
+from leadgate.kit.repository import TenantScope
+from leadgate.webhooks import repository
+from leadgate.webhooks.models import WebhookAttempt
 from leadgate.worker.app import queue
 from leadgate.worker.db import unit_of_work
 from leadgate.worker.enqueue import enqueue
@@ -42,12 +43,12 @@ def deliver_webhook(message_id: int) -> str:
     """Send one message once; a retry is a new job scheduled in the same transaction."""
     settings = get_settings()
     with unit_of_work() as session:
-        message = session.scalars(
-            select(WebhookMessage).where(WebhookMessage.id == message_id).with_for_update()
-        ).one_or_none()
+        message = repository.lock_message_any_instance(session, message_id)
         if message is None or message.state != "pending":
             return "nothing to do"
-        sub = session.get(WebhookSubscription, message.subscription_id)
+        sub = repository.subscription(
+            TenantScope(session, message.instance_id), message.subscription_id
+        )
         if sub is None or sub.ended_at is not None:
             message.state = "cancelled"
             message.finished_at = datetime.now(UTC)

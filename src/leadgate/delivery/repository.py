@@ -1,0 +1,331 @@
+"""Queries on deliveries, their connections and attempts (and the rows of other packages that a
+delivery needs: its job, its lead).
+
+Most take a `TenantScope`. The background work crosses instances on purpose: a task reloads its
+row by id, a drain knows only its connection's id, the sweep and the status poll look at every
+instance. Those take a bare session, say "Cross-instance" in their docstring and end in
+`_any_instance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.orm import Session
+
+from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
+from leadgate.kit.pagination import Page, paginate
+from leadgate.kit.repository import TenantScope
+from leadgate.leads.models import Lead
+from leadgate.processr.models import ProcessrJob
+
+M = TypeVar("M")
+T = TypeVar("T")
+
+# Connections with a delivery waiting longer than `:after` seconds and no drain job to send it.
+ORPHANED_CONNECTIONS = text(
+    """SELECT DISTINCT d.job_id FROM deliveries d
+                   WHERE d.state = 'queued'
+                   AND coalesce(d.next_attempt_at, d.updated_at)
+                       < now() - make_interval(secs => :after)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM procrastinate_jobs j
+                       WHERE j.task_name = :drain
+                       AND j.status IN ('todo', 'doing')
+                       AND (j.args->>'connection_id')::bigint = d.job_id)
+                   LIMIT 1000"""
+)
+
+
+def _own(scope: TenantScope, model: type[M], row_id: int, *, lock: bool = False) -> M | None:
+    # Session.get keeps the identity map (and its FOR UPDATE); the instance is checked after.
+    row = scope.session.get(model, row_id, with_for_update=True if lock else None)
+    if row is None or row.instance_id != scope.instance_id:  # type: ignore[attr-defined]
+        return None
+    return row
+
+
+# --- deliveries -------------------------------------------------------------------------------
+
+
+def get(scope: TenantScope, delivery_id: int) -> Delivery:
+    """A delivery of this instance, or 404 delivery_not_found."""
+    return scope.get(Delivery, delivery_id, missing="delivery_not_found", what="delivery")
+
+
+def has_delivery(scope: TenantScope, lead_id: int, job_id: int) -> bool:
+    """Whether the lead has a delivery through this job already."""
+    found = scope.session.scalar(
+        select(Delivery.id).where(
+            Delivery.instance_id == scope.instance_id,
+            Delivery.lead_id == lead_id,
+            Delivery.job_id == job_id,
+        )
+    )
+    return found is not None
+
+
+def for_lead(scope: TenantScope, lead_id: int) -> Sequence[Delivery]:
+    """The lead's deliveries, oldest first."""
+    return scope.session.scalars(
+        scope.select(Delivery).where(Delivery.lead_id == lead_id).order_by(Delivery.id)
+    ).all()
+
+
+def of_client_lead(scope: TenantScope, job_id: int, client_lead_id: Any) -> Delivery | None:
+    """The delivery of a job that made this lead at the client, if any."""
+    return scope.session.scalars(
+        scope.select(Delivery).where(
+            Delivery.job_id == job_id, Delivery.client_lead_id == client_lead_id
+        )
+    ).first()
+
+
+def held(scope: TenantScope, job_id: int) -> Sequence[Delivery]:
+    """The held deliveries of a job, oldest first."""
+    return scope.session.scalars(
+        scope.select(Delivery)
+        .where(Delivery.job_id == job_id, Delivery.state == "held")
+        .order_by(Delivery.id)
+    ).all()
+
+
+def dead_of_campaign(scope: TenantScope, campaign_id: int) -> Sequence[Delivery]:
+    """The dead deliveries of a campaign, oldest first."""
+    return scope.session.scalars(
+        scope.select(Delivery)
+        .where(Delivery.campaign_id == campaign_id, Delivery.state == "dead")
+        .order_by(Delivery.id)
+    ).all()
+
+
+def _filtered(
+    scope: TenantScope,
+    campaign_id: int | None = None,
+    job_id: int | None = None,
+    state: str | None = None,
+) -> Select[Delivery]:
+    query = scope.select(Delivery)
+    if campaign_id is not None:
+        query = query.where(Delivery.campaign_id == campaign_id)
+    if job_id is not None:
+        query = query.where(Delivery.job_id == job_id)
+    if state is not None:
+        query = query.where(Delivery.state == state)
+    return query
+
+
+def page(
+    scope: TenantScope,
+    to_item: Callable[[Delivery], T],
+    *,
+    campaign_id: int | None,
+    state: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[T]:
+    """A page of deliveries (as `to_item` makes them), newest first; campaign and state filter."""
+    query = _filtered(scope, campaign_id=campaign_id, state=state)
+    return paginate(
+        scope.session,
+        query,
+        Delivery.id,
+        limit=limit,
+        cursor=cursor,
+        to_item=to_item,
+        descending=True,
+    )
+
+
+def newest(
+    scope: TenantScope,
+    *,
+    campaign_id: int | None,
+    job_id: int | None,
+    state: str | None = None,
+    except_state: str | None = None,
+    before: int | None = None,
+    limit: int,
+) -> Sequence[Delivery]:
+    """Deliveries newest first, in (or not in) a state, with an id below `before` when given."""
+    query = _filtered(scope, campaign_id=campaign_id, job_id=job_id, state=state)
+    if except_state is not None:
+        query = query.where(Delivery.state != except_state)
+    if before is not None:
+        query = query.where(Delivery.id < before)
+    return scope.session.scalars(query.order_by(Delivery.id.desc()).limit(limit)).all()
+
+
+def count_by_state(
+    scope: TenantScope, *, campaign_id: int | None = None, job_id: int | None = None
+) -> dict[str, int]:
+    """Deliveries per state (states without any left out), of a campaign and a job when given."""
+    query = (
+        select(Delivery.state, func.count())
+        .where(Delivery.instance_id == scope.instance_id)
+        .group_by(Delivery.state)
+    )
+    if campaign_id is not None:
+        query = query.where(Delivery.campaign_id == campaign_id)
+    if job_id is not None:
+        query = query.where(Delivery.job_id == job_id)
+    return {state: int(n) for state, n in scope.session.execute(query).all()}
+
+
+def count_by_job_and_state(scope: TenantScope, job_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Deliveries per state of each of these jobs (one grouped query)."""
+    out: dict[int, dict[str, int]] = {j: {} for j in job_ids}
+    if not job_ids:
+        return out
+    rows = scope.session.execute(
+        select(Delivery.job_id, Delivery.state, func.count())
+        .where(Delivery.instance_id == scope.instance_id, Delivery.job_id.in_(job_ids))
+        .group_by(Delivery.job_id, Delivery.state)
+    ).all()
+    for job_id, state, n in rows:
+        out[job_id][state] = int(n)
+    return out
+
+
+def dead_per_campaign(scope: TenantScope, campaign_id: int | None = None) -> dict[int, int]:
+    """Dead deliveries per campaign (of one campaign when given)."""
+    query = (
+        select(Delivery.campaign_id, func.count())
+        .where(Delivery.instance_id == scope.instance_id, Delivery.state == "dead")
+        .group_by(Delivery.campaign_id)
+    )
+    if campaign_id is not None:
+        query = query.where(Delivery.campaign_id == campaign_id)
+    return {int(c): int(n) for c, n in scope.session.execute(query).all()}
+
+
+def attempts(scope: TenantScope, delivery_ids: Sequence[int]) -> Sequence[DeliveryAttempt]:
+    """The attempts of these deliveries (of this instance: the caller's), oldest first."""
+    return scope.session.scalars(
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id.in_(delivery_ids))
+        .order_by(DeliveryAttempt.id)
+    ).all()
+
+
+def lock_delivery_any_instance(session: Session, delivery_id: int) -> Delivery | None:
+    """Cross-instance (a task reloads its row by id): the delivery, locked."""
+    return session.get(Delivery, delivery_id, with_for_update=True)
+
+
+def next_due_any_instance(session: Session, job_id: int) -> Delivery | None:
+    """Cross-instance (a drain knows its connection's id): the oldest delivery due now, locked."""
+    return session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.job_id == job_id,
+            Delivery.state == "queued",
+            (Delivery.next_attempt_at.is_(None)) | (Delivery.next_attempt_at <= func.now()),
+        )
+        .order_by(Delivery.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
+def next_retry_at_any_instance(session: Session, job_id: int) -> datetime | None:
+    """Cross-instance (a drain knows its connection's id): when its next retry is due."""
+    return session.scalar(
+        select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.job_id == job_id,
+            Delivery.state == "queued",
+            Delivery.next_attempt_at > func.now(),
+        )
+    )
+
+
+def recently_delivered_any_instance(
+    session: Session, since: datetime, limit: int
+) -> Sequence[Delivery]:
+    """Cross-instance (the status poll): delivered since `since`, least recently checked first."""
+    return session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.state == "delivered",
+            Delivery.delivered_at >= since,
+            Delivery.client_lead_id.is_not(None),
+        )
+        .order_by(Delivery.status_checked_at.asc().nulls_first(), Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+
+
+def orphaned_connections_any_instance(
+    session: Session, after_s: float, drain_task: str
+) -> list[int]:
+    """Cross-instance (the sweep): connections with a delivery waiting and no drain queued."""
+    rows = session.execute(ORPHANED_CONNECTIONS, {"after": after_s, "drain": drain_task}).all()
+    return [job_id for (job_id,) in rows]
+
+
+# --- connections ------------------------------------------------------------------------------
+
+
+def connection(scope: TenantScope, job_id: int, *, lock: bool = False) -> DeliveryConnection | None:
+    """The connection of a delivery job of this instance (None: it has none yet)."""
+    return _own(scope, DeliveryConnection, job_id, lock=lock)
+
+
+def connections(scope: TenantScope, job_ids: Sequence[int]) -> dict[int, DeliveryConnection]:
+    """The connections of these jobs, by job id."""
+    return {
+        c.job_id: c
+        for c in scope.session.scalars(
+            select(DeliveryConnection).where(
+                DeliveryConnection.instance_id == scope.instance_id,
+                DeliveryConnection.job_id.in_(job_ids),
+            )
+        )
+    }
+
+
+def breaker_paused_any_instance(session: Session, before: datetime) -> Sequence[DeliveryConnection]:
+    """Cross-instance (the sweep): connections the breaker paused before `before`, locked."""
+    return session.scalars(
+        select(DeliveryConnection)
+        .where(
+            DeliveryConnection.state == "paused",
+            DeliveryConnection.paused_by == "breaker",
+            DeliveryConnection.paused_at < before,
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+
+
+# --- the rows a delivery points at ------------------------------------------------------------
+
+
+def job(scope: TenantScope, job_id: int) -> ProcessrJob | None:
+    """A Processr job of this instance, if it still exists."""
+    return _own(scope, ProcessrJob, job_id)
+
+
+def jobs(scope: TenantScope, job_ids: Collection[int]) -> dict[int, ProcessrJob]:
+    """These Processr jobs of this instance, by id."""
+    return {
+        j.id: j
+        for j in scope.session.scalars(scope.select(ProcessrJob).where(ProcessrJob.id.in_(job_ids)))
+    }
+
+
+def connected_jobs(scope: TenantScope, job_ids: Sequence[int]) -> Sequence[ProcessrJob]:
+    """Those of these jobs that have a client connection: the delivery jobs."""
+    return scope.session.scalars(
+        scope.select(ProcessrJob)
+        .join(DeliveryConnection, DeliveryConnection.job_id == ProcessrJob.id)
+        .where(ProcessrJob.id.in_(job_ids))
+    ).all()
+
+
+def lead(scope: TenantScope, lead_id: int, *, lock: bool = False) -> Lead | None:
+    """A lead of this instance, if it still exists (locked when asked)."""
+    return _own(scope, Lead, lead_id, lock=lock)

@@ -1,0 +1,240 @@
+"""Queries on validation lists, their values, versions and change log.
+
+Lists are read through the instance's scope. Values, versions and changes belong to a list and
+are read by its id, which the caller found in its instance first; `snapshot_version_any_instance`
+is the one lookup by a bare id, for a snapshot streamed outside the request's session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+from sqlalchemy.orm import Session
+
+from leadgate.kit.repository import TenantScope
+from leadgate.lists.models import ListValue, ListVersion, ValidationList
+
+COPY_CHUNK = 20_000
+
+
+def get(scope: TenantScope, list_id: int) -> ValidationList:
+    """A list of this instance, or NotFound list_not_found."""
+    return scope.get(ValidationList, list_id, missing="list_not_found", what="validation list")
+
+
+def find(scope: TenantScope, list_id: int) -> ValidationList | None:
+    """A list of this instance, or None."""
+    return scope.session.scalars(
+        scope.select(ValidationList).where(ValidationList.id == list_id)
+    ).one_or_none()
+
+
+def refreshed(scope: TenantScope, list_id: int) -> ValidationList | None:
+    """A list of this instance re-read from the database (not the session's copy), or None."""
+    return scope.session.scalars(
+        scope.select(ValidationList)
+        .where(ValidationList.id == list_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def locked(scope: TenantScope, list_id: int) -> ValidationList | None:
+    """A list of this instance, locked FOR UPDATE, or None."""
+    return scope.session.scalars(
+        scope.select(ValidationList).where(ValidationList.id == list_id).with_for_update()
+    ).one_or_none()
+
+
+def list_all(scope: TenantScope) -> Sequence[ValidationList]:
+    """Every list of the instance, by id."""
+    return scope.session.scalars(scope.select(ValidationList).order_by(ValidationList.id)).all()
+
+
+def version_of(scope: TenantScope, list_id: int) -> int | None:
+    """The current version of a list of this instance, or None."""
+    return scope.session.scalar(
+        select(ValidationList.version).where(
+            ValidationList.id == list_id, ValidationList.instance_id == scope.instance_id
+        )
+    )
+
+
+def names_and_versions(scope: TenantScope, list_ids: Collection[int]) -> dict[int, tuple[str, int]]:
+    """Id -> (name, version) of those of these lists that the instance has."""
+    rows = scope.session.execute(
+        select(ValidationList.id, ValidationList.name, ValidationList.version).where(
+            ValidationList.instance_id == scope.instance_id, ValidationList.id.in_(list_ids)
+        )
+    ).all()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def versioned_values(scope: TenantScope, list_id: int) -> tuple[int | None, list[str]]:
+    """A list's version and values read in one statement (one snapshot); (None, []) if gone."""
+    conn = scope.session.connection().connection.driver_connection
+    assert conn is not None
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT l.version, v.value FROM validation_lists l
+               LEFT JOIN list_values v ON v.list_id = l.id
+               WHERE l.id = %s AND l.instance_id = %s""",
+            (list_id, scope.instance_id),
+        )
+        rows = cur.fetchall()
+    if not rows:
+        return None, []
+    return rows[0][0], [r[1] for r in rows if r[1] is not None]
+
+
+def all_values(session: Session, list_id: int) -> list[str]:
+    """Every value of a list at once, unordered."""
+    conn = session.connection().connection.driver_connection
+    assert conn is not None
+    with conn.cursor() as cur:
+        cur.execute("SELECT value FROM list_values WHERE list_id = %s", (list_id,))
+        return [r[0] for r in cur.fetchall()]
+
+
+def values_after(
+    session: Session, list_id: int, *, after: str | None, like: str | None, limit: int
+) -> list[str]:
+    """Up to `limit` values in order after `after`, matching the escaped LIKE pattern `like`."""
+    query = select(ListValue.value).where(ListValue.list_id == list_id)
+    if like:
+        query = query.where(ListValue.value.ilike(like, escape="\\"))
+    if after:
+        query = query.where(ListValue.value > after)
+    return list(session.scalars(query.order_by(ListValue.value).limit(limit)))
+
+
+def has_reset_after(session: Session, list_id: int, since: int) -> bool:
+    """Whether a `reset` version came after version `since`."""
+    found = session.scalar(
+        select(ListVersion.version)
+        .where(
+            ListVersion.list_id == list_id,
+            ListVersion.version > since,
+            ListVersion.kind == "reset",
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def has_version(session: Session, list_id: int, version: int) -> bool:
+    """Whether the list's version log holds this version."""
+    found = session.scalar(
+        select(ListVersion.version).where(
+            ListVersion.list_id == list_id, ListVersion.version == version
+        )
+    )
+    return found is not None
+
+
+def net_changes_after(session: Session, list_id: int, since: int) -> list[tuple[str, str]]:
+    """(value, op) of each value changed after version `since`, its last change only."""
+    rows = session.execute(
+        text(
+            """SELECT DISTINCT ON (value) value, op FROM list_changes
+               WHERE list_id = :lid AND version > :since ORDER BY value, version DESC, id DESC"""
+        ),
+        {"lid": list_id, "since": since},
+    ).all()
+    return [(value, op) for value, op in rows]
+
+
+def _copy_lines(ops: Iterable[tuple[str, str]]) -> Iterator[str]:
+    """COPY text-format lines; values hold no control characters, so only `\\` needs escaping."""
+    chunk: list[str] = []
+    for op, value in ops:
+        chunk.append(f"{op}\t{value.replace(chr(92), chr(92) * 2)}\n")
+        if len(chunk) >= COPY_CHUNK:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def apply_ops(
+    session: Session, list_id: int, ops: Iterable[tuple[str, str]], *, replace: bool
+) -> tuple[int, int]:
+    """Apply (+/-) ops, or make the list exactly the + values (replace); (added, removed).
+
+    Values go in with COPY to a temporary table; set operations in SQL do the rest. The values
+    that really changed stay in the temporary table `_applied` until the transaction ends, for
+    `log_applied`.
+    """
+    conn = session.connection().connection.driver_connection
+    assert conn is not None
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS _incoming, _applied")
+        cur.execute("CREATE TEMP TABLE _incoming (op char(1), value text) ON COMMIT DROP")
+        cur.execute("CREATE TEMP TABLE _applied (op char(1), value text) ON COMMIT DROP")
+        with cur.copy("COPY _incoming (op, value) FROM STDIN") as copy:
+            for block in _copy_lines(ops):
+                copy.write(block)
+        cur.execute("ANALYZE _incoming")
+        params: dict[str, Any] = {"lid": list_id}
+        if replace:
+            cur.execute(
+                """WITH gone AS (
+                       DELETE FROM list_values lv WHERE lv.list_id = %(lid)s
+                       AND NOT EXISTS (SELECT 1 FROM _incoming i WHERE i.value = lv.value)
+                       RETURNING lv.value)
+                   INSERT INTO _applied SELECT '-', value FROM gone""",
+                params,
+            )
+        else:
+            cur.execute(
+                """WITH gone AS (
+                       DELETE FROM list_values lv USING (
+                           SELECT DISTINCT value FROM _incoming WHERE op = '-') i
+                       WHERE lv.list_id = %(lid)s AND lv.value = i.value
+                       RETURNING lv.value)
+                   INSERT INTO _applied SELECT '-', value FROM gone""",
+                params,
+            )
+        # In index order: a million inserts into the (list_id, value) key in hash order cost
+        # twice as much as in key order (bench/bench_import.py).
+        cur.execute(
+            """WITH added AS (
+                   INSERT INTO list_values (list_id, value)
+                   SELECT DISTINCT %(lid)s, value FROM _incoming WHERE op = '+' ORDER BY value
+                   ON CONFLICT DO NOTHING
+                   RETURNING value)
+               INSERT INTO _applied SELECT '+', value FROM added""",
+            params,
+        )
+        cur.execute("SELECT op, count(*) FROM _applied GROUP BY op")
+        counts = {op: int(n) for op, n in cur.fetchall()}
+    return counts.get("+", 0), counts.get("-", 0)
+
+
+def log_applied(session: Session, list_id: int, version: int) -> None:
+    """Log the values the last `apply_ops` changed as the delta of `version`."""
+    conn = session.connection().connection.driver_connection
+    assert conn is not None
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO list_changes (list_id, version, op, value)
+               SELECT %(lid)s, %(v)s, op, value FROM _applied
+               ORDER BY CASE op WHEN '-' THEN 0 ELSE 1 END, value""",
+            {"lid": list_id, "v": version},
+        )
+
+
+def snapshot_version_any_instance(conn: Connection, list_id: int) -> int | None:
+    """The version of the list with this id in any instance (the caller found it in its own)."""
+    return conn.scalar(select(ValidationList.version).where(ValidationList.id == list_id))
+
+
+def snapshot_values(conn: Connection, list_id: int, batch: int) -> Iterator[list[str]]:
+    """A list's values in order, `batch` at a time, from a server-side cursor of the driver."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor(name="list_snapshot") as cur:
+        cur.execute("SELECT value FROM list_values WHERE list_id = %s ORDER BY value", (list_id,))
+        while rows := cur.fetchmany(batch):
+            yield [r[0] for r in rows]

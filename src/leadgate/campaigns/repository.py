@@ -56,3 +56,22 @@ def granted_campaign_ids(scope: TenantScope, publisher_id: int) -> set[int]:
         )
     )
     return set(rows)
+
+
+def find(scope: TenantScope, campaign_id: int) -> Campaign | None:
+    """A campaign of this instance, or None (a lead's campaign that is gone)."""
+    return scope.session.scalars(
+        scope.select(Campaign).where(Campaign.id == campaign_id)
+    ).one_or_none()
+
+
+def granted_publisher_ids(scope: TenantScope, campaign_id: int) -> list[int]:
+    """Ids of the publishers granted the campaign."""
+    return list(
+        scope.session.scalars(
+            select(CampaignPublisher.publisher_id).where(
+                CampaignPublisher.instance_id == scope.instance_id,
+                CampaignPublisher.campaign_id == campaign_id,
+            )
+        )
+    )

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from leadgate.campaigns import repository as campaign_repository
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
 from leadgate.errors import InvalidRequest
@@ -27,6 +28,7 @@ from leadgate.kit.repository import TenantScope
 from leadgate.leads import hooks, repository, service
 from leadgate.leads.models import Lead
 from leadgate.leads.schemas import LeadOut, StatusChange
+from leadgate.processr import repository as processr_repository
 from leadgate.processr.registry import REGISTRY
 from leadgate.publishers import service as publishers
 from leadgate.ui.forms import Problems, from_validation
@@ -185,7 +187,7 @@ def leads_page(
 
 def job_rows(scope: TenantScope, lead: LeadOut) -> list[dict[str, Any]]:
     """Each job's result on the lead, with the job's current label (the job may be gone)."""
-    labels = repository.job_labels(scope, [j.job_id for j in lead.jobs])
+    labels = processr_repository.job_labels(scope, [j.job_id for j in lead.jobs])
     out = []
     for j in lead.jobs:
         title = REGISTRY.get(j.type).title if j.type in REGISTRY else j.type
@@ -261,7 +263,7 @@ def _lead_page(
     status: int = 200,
 ) -> HTMLResponse:
     lead = service.to_out(scope, service.get(scope, lead_id))
-    campaign = repository.campaign_of(scope, lead.campaign_id)
+    campaign = campaign_repository.find(scope, lead.campaign_id)
     publisher = publishers.get(scope, lead.publisher_id) if lead.publisher_id else None
     return render(
         request,

@@ -18,11 +18,9 @@ from typing import TypeVar, TypeVarTuple
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from leadgate.campaigns.models import Campaign
 from leadgate.kit.pagination import Page, paginate
 from leadgate.kit.repository import TenantScope
 from leadgate.leads.models import Lead, LeadHistory
-from leadgate.processr.models import ProcessrJob
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -120,25 +118,6 @@ def history_of(scope: TenantScope, lead: Lead) -> Sequence[LeadHistory]:
     return scope.session.scalars(
         select(LeadHistory).where(LeadHistory.lead_id == lead.id).order_by(LeadHistory.id)
     ).all()
-
-
-def campaign_of(scope: TenantScope, campaign_id: int) -> Campaign | None:
-    """The campaign a lead of this instance belongs to (None if it is gone)."""
-    return scope.session.scalars(
-        scope.select(Campaign).where(Campaign.id == campaign_id)
-    ).one_or_none()
-
-
-def job_labels(scope: TenantScope, job_ids: Sequence[int]) -> dict[int, str]:
-    """The current labels of those of these Processr jobs that still exist in this instance."""
-    if not job_ids:
-        return {}
-    rows = scope.session.execute(
-        select(ProcessrJob.id, ProcessrJob.label).where(
-            ProcessrJob.instance_id == scope.instance_id, ProcessrJob.id.in_(job_ids)
-        )
-    ).all()
-    return {r.id: r.label for r in rows}
 
 
 # --- the lead list (the API's and the pages') ---------------------------------------------------

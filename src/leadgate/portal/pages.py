@@ -12,17 +12,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from leadgate.campaigns import repository as campaign_repository
 from leadgate.campaigns import service as campaigns
 from leadgate.errors import NotFound
 from leadgate.instances.deps import DbSession
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
-from leadgate.leads import repository as lead_repository
 from leadgate.leads import service as leads
 from leadgate.leads.pages import STATUS_WORDS, LeadFilter, data_rows, find_leads, parse_filter
-from leadgate.portal import repository
 from leadgate.processr import publisher_view
 from leadgate.processr.registry import REGISTRY
+from leadgate.publishers import repository as publisher_repository
 from leadgate.publishers import service
 from leadgate.publishers.models import Publisher
 from leadgate.ui.forms import Problems
@@ -98,7 +98,7 @@ def _detail(
         {
             "title": publisher.name,
             "publisher": publisher,
-            "keys": repository.keys_of(scope, publisher.id),
+            "keys": publisher_repository.keys_of(scope, publisher.id),
             "campaigns": campaigns.granted(scope, publisher.id),
             "people": people,
             "new_key": new_key,
@@ -208,7 +208,7 @@ def portal_lead(
     scope = scope_of(session, me)
     assert me.publisher_id is not None
     lead = leads.publisher_lead(scope, me.publisher_id, lead_id)
-    campaign = lead_repository.campaign_of(scope, lead.campaign_id)
+    campaign = campaign_repository.find(scope, lead.campaign_id)
     return render(
         request,
         "publishers/portal_lead.html",
@@ -232,7 +232,7 @@ def _portal_keys(
         "publishers/portal_keys.html",
         {
             "title": "Your API keys",
-            "keys": repository.keys_of(scope, me.publisher_id),
+            "keys": publisher_repository.keys_of(scope, me.publisher_id),
             "new_key": new_key,
         },
         me=me,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from leadgate.campaigns import repository as campaigns
 from leadgate.kit.repository import TenantScope
 from leadgate.lists import repository as list_repository
 from leadgate.processr import repository
@@ -38,7 +39,7 @@ def updated(scope: TenantScope, job: ProcessrJob, publishers: Iterable[int] | No
         "list_version": list_version(scope, job),
     }
     targets = (
-        repository.granted_publisher_ids(scope, job.campaign_id)
+        campaigns.granted_publisher_ids(scope, job.campaign_id)
         if publishers is None
         else publishers
     )
@@ -50,7 +51,7 @@ def deleted(scope: TenantScope, job: ProcessrJob, publishers: Iterable[int] | No
     if job.type not in mirrorable():
         return
     targets = (
-        repository.granted_publisher_ids(scope, job.campaign_id)
+        campaigns.granted_publisher_ids(scope, job.campaign_id)
         if publishers is None
         else publishers
     )

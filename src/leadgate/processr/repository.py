@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from leadgate.campaigns.models import Campaign, CampaignPublisher
+from leadgate.campaigns.models import Campaign
 from leadgate.kit.repository import TenantScope
 from leadgate.processr.models import ProcessrJob
 
@@ -80,18 +80,6 @@ def visible_jobs_using_list(
     ).all()
 
 
-def granted_publisher_ids(scope: TenantScope, campaign_id: int) -> list[int]:
-    """Ids of the publishers granted the campaign."""
-    return list(
-        scope.session.scalars(
-            select(CampaignPublisher.publisher_id).where(
-                CampaignPublisher.instance_id == scope.instance_id,
-                CampaignPublisher.campaign_id == campaign_id,
-            )
-        )
-    )
-
-
 def active_campaign_jobs_of_every_instance(session: Session) -> Sequence[ProcessrJob]:
     """Across instances: the jobs of every active campaign, by instance."""
     return session.scalars(
@@ -100,3 +88,15 @@ def active_campaign_jobs_of_every_instance(session: Session) -> Sequence[Process
         .where(Campaign.status == "active")
         .order_by(ProcessrJob.instance_id)
     ).all()
+
+
+def job_labels(scope: TenantScope, job_ids: Sequence[int]) -> dict[int, str]:
+    """The current labels of those of these Processr jobs that still exist in this instance."""
+    if not job_ids:
+        return {}
+    rows = scope.session.execute(
+        select(ProcessrJob.id, ProcessrJob.label).where(
+            ProcessrJob.instance_id == scope.instance_id, ProcessrJob.id.in_(job_ids)
+        )
+    ).all()
+    return {r.id: r.label for r in rows}

@@ -35,3 +35,12 @@ def get_api_key(scope: TenantScope, publisher_id: int, key_id: int) -> Publisher
     if key is None:
         raise NotFound(f"No API key {key_id} in this instance.", code="api_key_not_found")
     return key
+
+
+def keys_of(scope: TenantScope, publisher_id: int) -> Sequence[PublisherApiKey]:
+    """The publisher's API keys in this instance, working ones first, newest first."""
+    return scope.session.scalars(
+        scope.select(PublisherApiKey)
+        .where(PublisherApiKey.publisher_id == publisher_id)
+        .order_by(PublisherApiKey.revoked_at.is_not(None), PublisherApiKey.id.desc())
+    ).all()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.factories import Api
-from tests.publishers.test_publisher_api import Setup
+from tests.portal.test_publisher_api import Setup
 
 pytestmark = pytest.mark.schemathesis
 

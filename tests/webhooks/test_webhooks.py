@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from leadgate.worker.runner import run_worker
 from tests import receiver
 from tests.factories import Api
-from tests.publishers.test_publisher_api import Setup
+from tests.portal.test_publisher_api import Setup
 
 
 @pytest.fixture

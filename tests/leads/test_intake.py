@@ -36,7 +36,7 @@ from leadgate.leads.intake import Accepted, Hits, LeadIntake, Submission, intake
 from leadgate.leads.models import Lead, LeadHistory
 from leadgate.leads.service import request_hash
 from tests.factories import Api
-from tests.publishers.test_publisher_api import Setup
+from tests.portal.test_publisher_api import Setup
 from tests.servers import Server, free_port, server_env, wait_for
 
 # Bodies for Setup's campaign (four jobs of 10 points: company in the list, country US or GB,

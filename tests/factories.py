@@ -58,6 +58,26 @@ class Api:
         result: dict[str, Any] = self.ok("POST", "/campaigns", 201, json=body)
         return result
 
+    def holding_campaign(
+        self, name: str = "Campaign", fields: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """A campaign whose leads stay pending, for a person: its one check sits in a group
+        whose condition no lead meets (a campaign with no checks at all takes leads as valid)."""
+        campaign = self.campaign(name, fields)
+        field = campaign["fields"][0]["name"]
+        self.ok(
+            "POST",
+            f"/campaigns/{campaign['id']}/jobs",
+            201,
+            json={
+                "type": "required_fields",
+                "config": {"fields": [field]},
+                "group": "held",
+                "condition": {"field": field, "values": ["no lead has this value"]},
+            },
+        )
+        return campaign
+
     def publisher(self, name: str = "Pub") -> tuple[dict[str, Any], dict[str, Any]]:
         """A publisher and one API key of it."""
         pub = self.ok("POST", "/publishers", 201, json={"name": name})

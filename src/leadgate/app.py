@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     problems.install(app)
     # Innermost first: gzip, then the lead lane (its small answers never need compressing),
     # then the body-size limit and Host routing, which apply to the lane too.
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
     app.add_middleware(LeadLane, intake=lambda: app.state.lead_intake, prefix=API_PREFIX)
     app.add_middleware(
         BodySizeLimit,

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=8, description="Attempts before a delivery is dead.")
     delivery_retry_base_s: float = Field(default=2.0, description="First delivery retry delay.")
     delivery_retry_cap_s: float = Field(default=1800.0, description="Longest delivery retry delay.")
+    delivery_batch_size: int = Field(
+        default=100, ge=1, le=500, description="Deliveries a drain sends in one batch request."
+    )
+    delivery_drains_per_connection: int = Field(
+        default=4, ge=1, le=32, description="Drains that may send a connection's backlog at once."
+    )
     circuit_threshold: int = Field(
         default=10, description="Consecutive failed deliveries that pause a client connection."
     )

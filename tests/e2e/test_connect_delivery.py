@@ -415,3 +415,26 @@ def test_crash_safety_exactly_once(world: World, deployment: tuple[Server, Serve
             .all()
         )
     assert sorted(client_ids) == sorted(t["id"] for t in theirs)
+
+
+def test_campaigns_that_check_nothing_still_deliver_and_accept(world: World) -> None:
+    """A reseller's campaign whose only job is the delivery, into a client campaign with no
+    jobs at all: nothing to fail on either side, so the lead is valid, delivered, valid there."""
+    w = world
+    bare = w.acme.ok("POST", "/campaigns", 201, json={"name": "No checks", "fields": CLIENT_FORM})
+    w.acme.ok("PUT", f"/campaigns/{bare['id']}/publishers/{w.pub['id']}", 204)
+    reseller = w.leadco.ok("POST", "/campaigns", 201, json={"name": "Resold", "fields": OUR_FORM})
+    w.leadco.ok(
+        "POST",
+        f"/campaigns/{reseller['id']}/jobs",
+        201,
+        json={"type": "connect_delivery", "config": w.config(Campaign=bare["id"])},
+    )
+    data = {"companyName": "Acme", "workEmail": "kim@acme.example", "countryCode": "GB"}
+    lead = w.leadco.ok("POST", f"/campaigns/{reseller['id']}/leads", 201, json={"data": data})
+    assert (lead["status"], lead["score"], lead["max_score"]) == ("valid", 0, 0)
+    d = wait_for(lambda: w.delivered(lead["id"]), what="the lead delivered to the bare campaign")
+    assert d["client_status"] == "valid"
+    theirs = w.acme.ok("GET", f"/leads/{d['client_lead_id']}")
+    assert theirs["campaign_id"] == bare["id"] and theirs["status"] == "valid"
+    assert theirs["data"] == {"company": "Acme", "email": "kim@acme.example", "country": "GB"}

@@ -251,6 +251,13 @@ def test_validation_list_mirror_story(world: World) -> None:
         json={"config": {**job["config"], "Pass_if_job_is_gone": True}},
     )
     assert w.lead(companyName="Anything")["status"] == "valid"
+    # A partial config merges (RFC 7396): the other keys, the masked key included, stay.
+    url = f"/campaigns/{w.our_campaign['id']}/jobs/{job['id']}"
+    flipped = leadco.ok("PATCH", url, json={"config": {"Pass_if_job_is_gone": False}})
+    assert flipped["config"] == {**job["config"], "Pass_if_job_is_gone": False}
+    assert w.lead(companyName="Anything")["status"] == "invalid"
+    leadco.ok("PATCH", url, json={"config": {"Pass_if_job_is_gone": True}})
+    assert w.lead(companyName="Anything")["status"] == "valid"
     w.acme.ok(
         "PATCH",
         f"/campaigns/{w.campaign['id']}/jobs/{w.list_job['id']}",

@@ -110,11 +110,12 @@ def test_failure_without_flags_gets_a_generic_flag() -> None:
     ]
 
 
-def test_no_jobs_is_pending() -> None:
+def test_a_campaign_that_checks_nothing_is_valid() -> None:
     verdict = verdict_of()
-    assert (verdict.status, verdict.reason) == ("pending", "no jobs")
+    assert (verdict.status, verdict.score, verdict.max_score) == ("valid", 0, 0)
+    assert verdict.reason.startswith("no jobs")
     only_integration = verdict_of(stub(1, tab="integration"))
-    assert (only_integration.status, only_integration.reason) == ("pending", "no jobs")
+    assert only_integration.status == "valid"
     assert only_integration.integration_job_ids == [1]
 
 

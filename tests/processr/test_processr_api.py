@@ -39,12 +39,12 @@ def test_job_types_expose_config_schemas(acme: Api) -> None:
     assert types["validation_list"]["tab"] == "quality"
 
 
-def test_no_jobs_leaves_lead_pending_with_reason(acme: Api) -> None:
+def test_a_campaign_without_jobs_takes_its_leads_as_valid(acme: Api) -> None:
     cid = acme.campaign()["id"]
     lead = _lead(acme, cid, email="a@b.example")
-    assert lead["status"] == "pending"
-    assert lead["history"][-1]["event"] == "waiting"
-    assert "no jobs" in lead["history"][-1]["detail"]["reason"]
+    assert (lead["status"], lead["score"], lead["max_score"], lead["flags"]) == ("valid", 0, 0, [])
+    judged = [h for h in lead["history"] if h["event"] == "judged"]
+    assert "checks nothing" in judged[-1]["detail"]["reason"]
 
 
 def test_acceptance_list_flags_with_market_wording(acme: Api) -> None:
@@ -229,3 +229,29 @@ def test_crash_before_judging_is_recovered(
     assert recovered["status"] == "valid"
     assert recovered["history"][-2]["detail"]["trigger"] == "recovered after a crash"
     assert rejudge_now(timedelta(seconds=0)) == 0
+
+
+def test_patch_merges_a_partial_config(acme: Api) -> None:
+    """RFC 7396: keys present replace, null removes (the default returns), absent keys stay."""
+    cid = acme.campaign()["id"]
+    lst = acme.ok("POST", "/lists", 201, json={"name": "Targets", "values": ["Acme"]})
+    full = {"list_id": lst["id"], "field_name": "company", "operator": "equal", "rule": "pass"}
+    job = acme.ok(
+        "POST",
+        f"/campaigns/{cid}/jobs",
+        201,
+        json={"type": "validation_list", "config": {**full, "case_sensitive": True}},
+    )
+    url = f"/campaigns/{cid}/jobs/{job['id']}"
+    patched = acme.ok("PATCH", url, json={"config": {"rule": "fail"}})
+    assert patched["config"] == {**full, "rule": "fail", "case_sensitive": True, "trim": True}
+    assert patched["version"] == job["version"] + 1
+    reset = acme.ok("PATCH", url, json={"config": {"case_sensitive": None}})
+    assert reset["config"]["case_sensitive"] is False and reset["config"]["rule"] == "fail"
+    assert _lead(acme, cid, company="Acme")["status"] == "invalid"  # suppression now
+    # Removing a required key is refused with the key named, and nothing changes.
+    r = acme.call("PATCH", url, json={"config": {"field_name": None}})
+    assert r.status_code == 422 and "field_name" in r.json()["detail"]
+    assert acme.ok("GET", url)["config"] == reset["config"]
+    # The whole config still works as before.
+    assert acme.ok("PATCH", url, json={"config": full})["config"]["rule"] == "pass"

@@ -19,7 +19,7 @@ FIELDS = [{"name": "company", "label": "Company"}, {"name": "email"}]
 
 def world(site: Site) -> tuple[int, int, list[dict[str, Any]]]:
     cid = site.api.campaign("Solar", FIELDS)["id"]
-    other = site.api.campaign("Wind", FIELDS)["id"]
+    other = site.api.holding_campaign("Wind", FIELDS)["id"]
     lid = site.api.ok("POST", "/lists", 201, json={"name": "Targets", "values": ["Acme"]})["id"]
     site.api.ok(
         "POST",

@@ -327,3 +327,12 @@ def test_dependent_dropdowns_and_secrets(site: Site, remote: None) -> None:
     with site.sessions() as session:
         stored = session.get(ProcessrJob, job["id"])
         assert stored is not None and stored.config["token"] == "good-token"
+
+
+def test_a_campaign_that_checks_nothing_says_so(site: Site) -> None:
+    b, cid, _ = setup(site)
+    page = b.get(f"/campaigns/{cid}/processr").text
+    assert "This campaign checks nothing." in page
+    body = {"type": "required_fields", "config": {"fields": ["email"]}}
+    site.api.ok("POST", f"/campaigns/{cid}/jobs", 201, json=body)
+    assert "This campaign checks nothing." not in b.get(f"/campaigns/{cid}/processr").text

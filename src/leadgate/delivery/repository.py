@@ -42,7 +42,11 @@ ORPHANED_CONNECTIONS = text(
 
 def _own(scope: TenantScope, model: type[M], row_id: int, *, lock: bool = False) -> M | None:
     # Session.get keeps the identity map (and its FOR UPDATE); the instance is checked after.
-    row = scope.session.get(model, row_id, with_for_update=True if lock else None)
+    # Locking refreshes a row already loaded unlocked (a drain reads its connection, sends, then
+    # locks it to count the outcomes).
+    row = scope.session.get(
+        model, row_id, with_for_update=True if lock else None, populate_existing=lock
+    )
     if row is None or row.instance_id != scope.instance_id:  # type: ignore[attr-defined]
         return None
     return row
@@ -216,8 +220,9 @@ def lock_delivery_any_instance(session: Session, delivery_id: int) -> Delivery |
     return session.get(Delivery, delivery_id, with_for_update=True)
 
 
-def next_due_any_instance(session: Session, job_id: int) -> Delivery | None:
-    """Cross-instance (a drain knows its connection's id): the oldest delivery due now, locked."""
+def claim_due_any_instance(session: Session, job_id: int, limit: int) -> Sequence[Delivery]:
+    """Cross-instance (a drain knows its connection's id): up to `limit` deliveries due now,
+    oldest first, locked; rows another drain holds are skipped, not waited for."""
     return session.scalars(
         select(Delivery)
         .where(
@@ -226,9 +231,9 @@ def next_due_any_instance(session: Session, job_id: int) -> Delivery | None:
             (Delivery.next_attempt_at.is_(None)) | (Delivery.next_attempt_at <= func.now()),
         )
         .order_by(Delivery.id)
-        .limit(1)
+        .limit(limit)
         .with_for_update(skip_locked=True)
-    ).first()
+    ).all()
 
 
 def next_retry_at_any_instance(session: Session, job_id: int) -> datetime | None:
@@ -324,6 +329,14 @@ def connected_jobs(scope: TenantScope, job_ids: Sequence[int]) -> Sequence[Proce
         .join(DeliveryConnection, DeliveryConnection.job_id == ProcessrJob.id)
         .where(ProcessrJob.id.in_(job_ids))
     ).all()
+
+
+def leads(scope: TenantScope, lead_ids: Sequence[int]) -> dict[int, Lead]:
+    """These leads of this instance that still exist, by id (one query)."""
+    if not lead_ids:
+        return {}
+    rows = scope.session.scalars(scope.select(Lead).where(Lead.id.in_(lead_ids)))
+    return {lead.id: lead for lead in rows}
 
 
 def lead(scope: TenantScope, lead_id: int, *, lock: bool = False) -> Lead | None:

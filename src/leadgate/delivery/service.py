@@ -226,47 +226,151 @@ def deliver(
     d = repository.lock_delivery_any_instance(session, delivery_id)
     if d is None or d.state != "queued":
         return "nothing to do"
-    scope = TenantScope(session, d.instance_id)
-    conn = _connection(scope, d.job_id)
-    job = repository.job(scope, d.job_id)
-    lead = repository.lead(scope, d.lead_id)
-    if job is None or lead is None:
-        d.state, d.last_error = "dead", "the delivery job or the lead no longer exists"
-        return d.state
+    with Peers(settings, transport) as peers:
+        _send(session, d.job_id, [d], settings, peers)
+    return d.state
+
+
+def deliver_due(session: Session, job_id: int, settings: Settings, peers: Peers) -> int:
+    """Claim up to `delivery_batch_size` due deliveries of a connection (rows other drains hold
+    are skipped) and send them in one batch request; returns how many were claimed."""
+    due = repository.claim_due_any_instance(session, job_id, settings.delivery_batch_size)
+    if due:
+        _send(session, job_id, due, settings, peers)
+    return len(due)
+
+
+class Peers:
+    """The kept-alive clients of one drain, one per client instance and key."""
+
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        self.settings = settings
+        self.transport = transport
+        self._open: dict[tuple[str, str], PeerClient] = {}
+
+    def of(self, config: ConnectDeliveryConfig) -> PeerClient:
+        """The client for this connection's instance and key (opened on first use)."""
+        key = (config.Subdomain, config.API_Key)
+        if key not in self._open:
+            self._open[key] = _peer(config, self.settings, self.transport)
+        return self._open[key]
+
+    def __enter__(self) -> Peers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for peer in self._open.values():
+            peer.close()
+        self._open.clear()
+
+
+def _send(
+    session: Session, job_id: int, due: Sequence[Delivery], settings: Settings, peers: Peers
+) -> None:
+    """Send claimed deliveries of one connection in one request and record every outcome."""
+    scope = TenantScope(session, due[0].instance_id)
+    conn = repository.connection(scope, job_id)
+    job = repository.job(scope, job_id)
+    leads = repository.leads(scope, [d.lead_id for d in due])
+    if job is None or conn is None:
+        for d in due:
+            d.state, d.last_error = "dead", "the delivery job or the lead no longer exists"
+        return
     if conn.state == "paused":
-        d.state, d.last_error = "held", f"connection paused: {conn.paused_reason}"
-        return d.state
+        for d in due:
+            d.state, d.last_error = "held", f"connection paused: {conn.paused_reason}"
+        return
     config = ConnectDeliveryConfig.model_validate(job.config)
     campaign = campaigns.get(scope, job.campaign_id)
     wrong = mapping.problems(config.Field_mapping, conn.client_fields, campaign.fields)
     if wrong:
-        d.state, d.last_error = "held", "mapping broken: " + "; ".join(wrong)
-        return d.state
+        for d in due:
+            d.state, d.last_error = "held", "mapping broken: " + "; ".join(wrong)
+        return
+    sendable = []
+    for d in due:
+        if d.lead_id in leads:
+            sendable.append(d)
+        else:
+            d.state, d.last_error = "dead", "the delivery job or the lead no longer exists"
+    if not sendable:
+        return
     policy = delivery_policy(settings)
+    items = [
+        (mapping.apply(config.Field_mapping, leads[d.lead_id].data), d.idempotency_key)
+        for d in sendable
+    ]
     started = time.monotonic()
+    answers = _post(peers.of(config), config.Campaign, items, policy)
+    duration_ms = int((time.monotonic() - started) * 1000 / len(sendable))
+    breaker = Breaker(settings.circuit_threshold)
+    conn = _connection(scope, job_id)  # locked now, after the request: a short lock
+    for d, (outcome, body) in zip(sendable, answers, strict=True):
+        _record(scope, conn, d, leads[d.lead_id], outcome, body, policy, breaker, duration_ms)
+
+
+def _post(
+    peer: PeerClient, campaign_id: int, items: list[tuple[dict[str, Any], str]], policy: Policy
+) -> list[tuple[Outcome, dict[str, Any]]]:
+    """(outcome, the client's lead) per item: one batch request, or single posts to a peer
+    without the batch endpoint; a failure of the whole request is every item's outcome."""
     try:
-        with _peer(config, settings, transport) as peer:
-            status, body = peer.submit_lead(
-                config.Campaign, mapping.apply(config.Field_mapping, lead.data), d.idempotency_key
-            )
+        answers = peer.submit_leads(campaign_id, items)
+    except PeerError as exc:
+        failed = Outcome.of(policy, exc.status, str(exc), exc.retry_after)
+        return [(failed, {})] * len(items)
+    if answers is not None:
+        return [
+            (Outcome(Kind.DELIVERED, status), body)
+            if status in (200, 201)
+            else (Outcome.of(policy, status, _problem_text(peer, status, body), None), {})
+            for status, body in answers
+        ]
+    out: list[tuple[Outcome, dict[str, Any]]] = []
+    for data, key in items:
+        if out and out[-1][0].kind is not Kind.DELIVERED and out[-1][0].status in (None, 429):
+            out.append(out[-1])  # unreachable or throttling: the rest waits for the retry
+            continue
+        try:
+            status, body = peer.submit_lead(campaign_id, data, key)
+            out.append((Outcome(Kind.DELIVERED, status), body))
+        except PeerError as exc:
+            out.append((Outcome.of(policy, exc.status, str(exc), exc.retry_after), {}))
+    return out
+
+
+def _problem_text(peer: PeerClient, status: int, problem: dict[str, Any]) -> str:
+    detail = problem.get("detail") or problem.get("title") or ""
+    return f"{peer.subdomain} answered {status}: {detail}"
+
+
+def _record(
+    scope: TenantScope,
+    conn: DeliveryConnection,
+    d: Delivery,
+    lead: Lead,
+    outcome: Outcome,
+    body: dict[str, Any],
+    policy: Policy,
+    breaker: Breaker,
+    duration_ms: int,
+) -> None:
+    """One delivery's attempt, its next state, and the connection's circuit after it."""
+    if outcome.kind is Kind.DELIVERED:
         d.client_lead_id = int(body["id"])
         d.client_status = str(body.get("status"))
         d.client_score, d.client_max_score = body.get("score"), body.get("max_score")
         d.client_flags = list(body.get("flags") or [])
-        outcome = Outcome(Kind.DELIVERED, status)
-    except PeerError as exc:
-        outcome = Outcome.of(policy, exc.status, str(exc), exc.retry_after)
     d.attempts += 1
-    session.add(
+    scope.session.add(
         DeliveryAttempt(
             delivery_id=d.id,
             status_code=outcome.status,
             outcome=outcome.kind.value,
             error=outcome.error,
-            duration_ms=int((time.monotonic() - started) * 1000),
+            duration_ms=duration_ms,
         )
     )
-    breaker = Breaker(settings.circuit_threshold)
     conn.consecutive_failures = breaker.count(conn.consecutive_failures, outcome)
     step = next_step(policy, d.attempts, outcome)
     if step.action is Action.DONE:
@@ -279,20 +383,26 @@ def deliver(
             client_lead_id=d.client_lead_id,
             client_status=d.client_status,
         )
-        return d.state
-    d.last_error = outcome.error
-    if step.action is Action.RETRY:
-        d.next_attempt_at = datetime.now(UTC) + timedelta(seconds=step.wait_s)
-        _queue(session, d, schedule_in={"seconds": step.schedule_s})
     else:
-        d.state = "dead"
-        record(scope, lead, "delivery_failed", delivery_id=d.id, error=outcome.error)
+        d.last_error = outcome.error
+        if step.action is Action.RETRY:
+            d.next_attempt_at = datetime.now(UTC) + timedelta(seconds=step.wait_s)
+            _queue(scope.session, d, schedule_in={"seconds": step.schedule_s})
+        else:
+            d.state = "dead"
+            record(scope, lead, "delivery_failed", delivery_id=d.id, error=outcome.error)
     if breaker.opens(conn.consecutive_failures) and conn.state == "open":
         conn.state, conn.paused_at, conn.paused_by = "paused", datetime.now(UTC), "breaker"
         conn.paused_reason = (
             f"{conn.consecutive_failures} deliveries in a row failed; last: {outcome.error}"
         )
-    return d.state
+
+
+def spread(session: Session, job_id: int, settings: Settings) -> None:
+    """A backlog larger than a batch: queue the connection's other drains, so up to
+    `delivery_drains_per_connection` send it at once (each claims rows the others skip)."""
+    for slot in range(1, settings.delivery_drains_per_connection):
+        enqueue_once(session, DRAIN, queueing_lock=f"drain-{job_id}-{slot}", connection_id=job_id)
 
 
 def release(scope: TenantScope, job_id: int, *, only_mapping: bool = False) -> int:

@@ -7,7 +7,6 @@ import time
 
 from procrastinate import JobContext
 from procrastinate.exceptions import ConnectorException
-from sqlalchemy import text
 
 from leadgate.config import get_settings
 from leadgate.delivery import repository
@@ -16,37 +15,36 @@ from leadgate.worker.app import queue
 from leadgate.worker.db import unit_of_work
 from leadgate.worker.runner import stalled_after
 
-DRAIN_LOCK = 724_310_002  # advisory lock class of delivery drains (with the connection id)
-
 DRAIN_BUDGET_S = 20.0
 
 
 @queue.task(name=delivery.DRAIN.name, queue=delivery.DRAIN.queue)
 def drain(connection_id: int) -> int:
-    """Send a connection's due deliveries, oldest first, one transaction each.
+    """Send a connection's due deliveries in batches over one kept-alive client, a transaction
+    per batch.
 
-    A drain works for at most DRAIN_BUDGET_S, then queues its successor; an advisory lock per
-    connection keeps two drains from interleaving; a retry that is not due yet gets a drain
-    scheduled for when it is.
+    Each batch claims its rows with FOR UPDATE SKIP LOCKED, so several drains of a connection
+    (`delivery_drains_per_connection`, queued when the backlog exceeds a batch) send at once and
+    each lead goes once. A drain works for at most DRAIN_BUDGET_S, then queues its successor; a
+    retry that is not due yet gets a drain scheduled for when it is.
     """
     settings = get_settings()
     sent = 0
     deadline = time.monotonic() + DRAIN_BUDGET_S
-    while time.monotonic() < deadline:
-        with unit_of_work() as session:
-            if not session.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:k, :j)"),
-                {"k": DRAIN_LOCK, "j": connection_id},
-            ):
-                return sent  # another drain of this connection is at work
-            due = repository.next_due_any_instance(session, connection_id)
-            if due is None:
-                wait = delivery.next_retry_in(session, connection_id)
-                if wait is not None:
-                    delivery.queue_drain(session, connection_id, {"seconds": max(1, round(wait))})
-                return sent
-            delivery.deliver(session, due.id, settings)
-        sent += 1
+    with delivery.Peers(settings) as peers:
+        while time.monotonic() < deadline:
+            with unit_of_work() as session:
+                claimed = delivery.deliver_due(session, connection_id, settings, peers)
+                if claimed == 0:
+                    wait = delivery.next_retry_in(session, connection_id)
+                    if wait is not None:
+                        delivery.queue_drain(
+                            session, connection_id, {"seconds": max(1, round(wait))}
+                        )
+                    return sent
+                if claimed == settings.delivery_batch_size:
+                    delivery.spread(session, connection_id, settings)
+            sent += claimed
     with unit_of_work() as session:
         delivery.queue_drain(session, connection_id)
     return sent

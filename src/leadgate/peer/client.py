@@ -205,10 +205,36 @@ class PeerClient:
         body: dict[str, Any] = response.json()
         return response.status_code, body
 
+    def submit_leads(
+        self, campaign_id: int, items: list[tuple[dict[str, Any], str]]
+    ) -> list[tuple[int, dict[str, Any]]] | None:
+        """Post up to 500 leads (data, Idempotency-Key) in one request; answers (status, lead or
+        problem) per lead, in order, or None when the peer has no batch endpoint (then post
+        them one by one). A failure of the whole request raises like `submit_lead`."""
+        if self.base in _NO_BATCH:
+            return None
+        try:
+            response = self._send(
+                "POST",
+                f"/campaigns/{campaign_id}/leads/batch",
+                json={"items": [{"idempotency_key": k, "data": d} for d, k in items]},
+            )
+        except PeerRejected as exc:
+            if exc.status in (404, 405) and exc.code not in ("campaign_not_found", "job_gone"):
+                _NO_BATCH.add(self.base)  # an older peer: single posts from now on
+                return None
+            raise
+        answers = response.json()["items"]
+        return [(int(a["status"]), a.get("lead") or a.get("problem") or {}) for a in answers]
+
     def lead(self, lead_id: int) -> dict[str, Any]:
         """The status of a lead we sent."""
         body: dict[str, Any] = self._send("GET", f"/leads/{lead_id}").json()
         return body
+
+
+# Peers (by base URL) that answered 404 for the batch endpoint, in this process.
+_NO_BATCH: set[str] = set()
 
 
 def _problem_code(response: httpx.Response) -> str | None:

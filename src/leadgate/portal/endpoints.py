@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
 from leadgate.campaigns.schemas import CampaignSummary, FormField
 from leadgate.errors import InvalidRequest, NotFound
-from leadgate.instances.deps import DbSession, Publisher, bearer
-from leadgate.instances.service import Caller
+from leadgate.instances.deps import DbSession, Publisher, bearer, publisher_only
+from leadgate.instances.service import Caller, authenticate
 from leadgate.kit import problems
 from leadgate.kit.pagination import Page
 from leadgate.kit.params import MAX_ID, Id
@@ -230,6 +233,99 @@ async def lead_answer(request: Request, intake: LeadIntake) -> Response:
         status_code=201 if outcome.created else 200,
         media_type="application/json",
     )
+
+
+MAX_BATCH_ITEMS = 500
+
+
+class BatchIn(BaseModel):
+    """Up to 500 leads for one campaign, each with its own optional Idempotency-Key."""
+
+    items: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_ITEMS,
+        description="`{idempotency_key?, data}` per lead, answered in the same order.",
+    )
+
+
+class BatchItem(LeadSubmit):
+    """One lead of a batch: what the single-lead route takes, plus its Idempotency-Key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class BatchAnswer(BaseModel):
+    """How one lead of a batch went: the status the single-lead route would have answered."""
+
+    status: int = Field(description="201 stored, 200 sent before, or the problem's status.")
+    lead: PublisherLeadOut | None = None
+    problem: dict[str, Any] | None = None
+
+
+class BatchOut(BaseModel):
+    items: list[BatchAnswer]
+
+
+async def _problem_of(request: Request, exc: Exception) -> BatchAnswer:
+    answer = await problems.answer(request, exc)
+    return BatchAnswer(status=answer.status_code, problem=json.loads(bytes(answer.body)))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/leads/batch",
+    response_model=BatchOut,
+    responses=problem_responses(401, 404, 413),
+)
+async def submit_batch(
+    request: Request,
+    campaign_id: Id,
+    body: BatchIn,
+    subdomain: str,
+    authorization: Annotated[str | None, Header()] = None,
+) -> BatchOut:
+    """Submit up to 500 leads at once; each is answered as `POST .../leads` would answer it.
+
+    Every lead is judged and stored by the same intake as single leads, on its own: one that is
+    refused (unknown field, replayed key with another body, rate limit) leaves its neighbours
+    stored. The answer comes once every stored lead is committed; each lead counts once against
+    the rate limit.
+    """
+    secret = bearer(authorization)
+    sessions = request.app.state.sessions
+
+    def check_key() -> None:  # a wrong key is the batch's problem, not each lead's
+        with sessions() as session:
+            publisher_only(authenticate(session, subdomain, secret))
+
+    await run_in_threadpool(check_key)
+    intake: LeadIntake = request.app.state.lead_intake
+    slots: list[BatchAnswer | None] = []
+    subs: list[Submission] = []
+    for raw in body.items:
+        try:
+            item = BatchItem.model_validate(raw)
+        except ValidationError as exc:
+            errors = _located("body", None, exc)
+            slots.append(await _problem_of(request, RequestValidationError(errors)))
+            continue
+        slots.append(None)
+        subs.append(
+            Submission(subdomain, secret, campaign_id, dict(item.data), item.idempotency_key)
+        )
+    outcomes = iter(await asyncio.gather(*(intake.submit(sub) for sub in subs)))
+    answers = []
+    for slot in slots:
+        if slot is not None:
+            answers.append(slot)
+            continue
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            answers.append(await _problem_of(request, outcome))
+        else:
+            answers.append(BatchAnswer(status=201 if outcome.created else 200, lead=outcome.lead))
+    return BatchOut(items=answers)
 
 
 class LeadLane:

@@ -13,7 +13,10 @@ Rules (DESIGN.md "The Processr"), with our choices where it is silent:
   scores 0, the lead is valid: zero-score jobs only leave flags.
 - A failed hardfail job makes the lead invalid, even while another job is waiting: no later answer
   can change that. Otherwise any waiting job keeps the lead pending.
-- No quality or enrichment job at all, or none left after group selection: pending ("no jobs").
+- No quality or enrichment job at all (no jobs, or only integration jobs): the campaign checks
+  nothing, so there is nothing to fail: valid (DESIGN.md), and its integration jobs run.
+- Quality or enrichment jobs, but none left after group selection: pending, for a person (the
+  client set checks up that do not apply to this lead; passing it unchecked could deliver it).
 - A stored config that no longer validates, or an unknown job type, fails that job with a flag
   instead of stopping the judgement.
 - Flags are kept from failed jobs only.
@@ -34,6 +37,7 @@ Status = Literal["pending", "valid", "caution", "invalid"]
 MISCONFIGURED = "job.misconfigured"
 UNKNOWN_TYPE = "job.unknown_type"
 NO_FLAG = "job.failed"
+NOTHING_TO_CHECK = "no jobs: the campaign checks nothing, so the lead is valid"
 CAUTION_PERCENT = 80
 
 _TAB_ORDER: dict[str, int] = {"quality": 0, "enrichment": 1, "integration": 2}
@@ -140,10 +144,13 @@ def judge(
     integration_ids = [j.id for j in selected if j.tab == "integration"]
     to_run = [j for j in selected if j.tab != "integration"]
     if not to_run:
-        has_jobs = any(j.tab != "integration" for j in jobs)
-        reason = "no jobs ran: all were skipped by group conditions" if has_jobs else "no jobs"
+        if any(j.tab != "integration" for j in jobs):  # checks exist, none applies: a person looks
+            status: Status = "pending"
+            reason = "no jobs ran: all were skipped by group conditions"
+        else:  # a campaign that checks nothing has nothing to fail
+            status, reason = "valid", NOTHING_TO_CHECK
         return Verdict(
-            status="pending",
+            status=status,
             score=0,
             max_score=0,
             reason=reason,

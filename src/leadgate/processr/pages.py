@@ -166,6 +166,7 @@ def processr_page(
             "tabs": TABS,
             "tab": current,
             "counts": {t: sum(1 for j in jobs if j.tab == t) for t in TABS},
+            "checks_nothing": all(j.tab == "integration" for j in jobs),
             "rows": rows,
             "types": [
                 {
@@ -459,7 +460,14 @@ def _save(
                     saved = service.create(scope, campaign_id, body, settings_of(request))
                 else:
                     patch = JobPatch.model_validate(fields)
-                    saved = service.update(scope, campaign_id, job.id, patch, settings_of(request))
+                    saved = service.update(
+                        scope,
+                        campaign_id,
+                        job.id,
+                        patch,
+                        settings_of(request),
+                        replace_config=True,
+                    )
         except ValidationError as exc:
             problems = from_validation(exc)
         except LeadgateError as exc:

@@ -40,7 +40,11 @@ class JobCreate(BaseModel):
 
 class JobPatch(BaseModel):
     label: str | None = Field(default=None, max_length=200)
-    config: dict[str, Any] | None = None
+    config: dict[str, Any] | None = Field(
+        default=None,
+        description="A JSON Merge Patch (RFC 7396) of the stored config: keys present replace, "
+        "`null` removes, absent keys stay; a masked secret sent back stays unchanged.",
+    )
     score: int | None = Field(default=None, ge=0, le=1000)
     hardfail: bool | None = None
     visible_to_publishers: bool | None = None

@@ -11,6 +11,7 @@ from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
 from leadgate.config import Settings
 from leadgate.errors import InvalidRequest, NotFound
+from leadgate.kit.merge_patch import merge_patch
 from leadgate.kit.repository import TenantScope
 from leadgate.processr import events, repository
 from leadgate.processr.models import ProcessrJob
@@ -188,15 +189,28 @@ def create(
 
 
 def update(
-    scope: TenantScope, campaign_id: int, job_id: int, body: JobPatch, settings: Settings
+    scope: TenantScope,
+    campaign_id: int,
+    job_id: int,
+    body: JobPatch,
+    settings: Settings,
+    *,
+    replace_config: bool = False,
 ) -> ProcessrJob:
-    """Change a job; a changed definition bumps its version."""
+    """Change a job; a changed definition bumps its version.
+
+    `body.config` is a JSON Merge Patch of the stored config (RFC 7396: keys present replace,
+    `null` removes, absent keys stay; a masked secret sent back keeps the stored one). The UI's
+    form posts the whole config, which replaces it (`replace_config`): a field it leaves blank is
+    cleared, not kept.
+    """
     campaign = campaigns.get(scope, campaign_id)
     job = get(scope, campaign_id, job_id)
     was_visible = job.visible_to_publishers
     changes = body.model_dump(exclude_unset=True)
     if "config" in changes and body.config is not None:
-        incoming = _keep_secrets(job.type, body.config, job.config)
+        posted = body.config if replace_config else merge_patch(job.config, body.config)
+        incoming = _keep_secrets(job.type, posted, job.config)
         job.config = _validated_config(scope, campaign, job.type, incoming)
     if "tab" in changes:
         job.tab = _tab(job.type, body.tab)

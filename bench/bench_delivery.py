@@ -13,9 +13,11 @@ at the client.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +61,14 @@ def setup(url: str, base: str) -> dict[str, Any]:
             },
         },
     )
+    # LeadCo's own source of leads (its call center) submits through LeadCo's Publisher API.
+    source = leadco.ok("POST", "/publishers", 201, json={"name": "Call center"})
+    source_key = leadco.ok("POST", f"/publishers/{source['id']}/api-keys", 201)["key"]
+    leadco.ok("PUT", f"/campaigns/{ours['id']}/publishers/{source['id']}", 204)
     return {
         "acme": acme,
         "leadco": leadco,
+        "source": common.Api(base, leadco_sub, source_key),
         "key": key,
         "client_campaign": client_campaign["id"],
         "direct_campaign": direct["id"],
@@ -106,28 +113,33 @@ def run(args: argparse.Namespace) -> str:
                 for i in range(args.leads)
             ]
 
+            pool = ThreadPoolExecutor(args.connections)
+
+            def post_all(api: common.Api, path: str, part: list[int], prefix: str) -> None:
+                def post(i: int) -> None:
+                    headers = {"Idempotency-Key": f"{prefix}-{i}"}
+                    api.ok("POST", path, 201, json={"data": leads[i]}, headers=headers)
+
+                list(pool.map(post, part))
+
             # The naive way: the same leads posted straight to the client's Publisher API.
             start = time.perf_counter()
-            for i, data in enumerate(leads):
-                acme_on_a.ok(
-                    "POST",
-                    f"/publisher/campaigns/{w['direct_campaign']}/leads",
-                    201,
-                    json={"data": data},
-                    headers={"Idempotency-Key": f"direct-{i}"},
-                )
+            direct_path = f"/publisher/campaigns/{w['direct_campaign']}/leads"
+            post_all(acme_on_a, direct_path, list(range(args.leads)), "direct")
             direct_s = time.perf_counter() - start
 
             # Through Connect: submit to the publisher, wait until the client acknowledged all.
+            # With --crash the submissions come in four parts with a SIGKILL of a server between
+            # them (B, A, B), while the earlier parts are still being delivered.
             rng = random.Random(11)
-            kills = sorted(rng.sample(range(args.leads), 3)) if args.crash else []
+            kills = sorted(rng.sample(range(1, args.leads), 3)) if args.crash else []
+            bounds = [0, *kills, args.leads]
             start = time.perf_counter()
-            for i, data in enumerate(leads):
-                w["leadco"].ok(
-                    "POST", f"/campaigns/{w['campaign']}/leads", 201, json={"data": data}
-                )
-                if i in kills:
-                    victim = b if kills.index(i) != 1 else a
+            ours = f"/publisher/campaigns/{w['campaign']}/leads"
+            for n_part, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+                post_all(w["source"], ours, list(range(lo, hi)), "connect")
+                if n_part < len(kills):
+                    victim = b if n_part != 1 else a
                     assert victim.proc is not None
                     victim.proc.kill()
                     victim.proc.wait()
@@ -136,6 +148,7 @@ def run(args: argparse.Namespace) -> str:
                         f"http://127.0.0.1:{a_port if victim is a else b_port}"
                     )
             submitted_s = time.perf_counter() - start
+            pool.shutdown()
             deadline = time.monotonic() + args.timeout
             while time.monotonic() < deadline:
                 n, latencies = delivered(url, w["job"])
@@ -179,12 +192,16 @@ def run(args: argparse.Namespace) -> str:
         "## Connect delivery (`bench/bench_delivery.py`)",
         "",
         *common.header_lines(common.command_line(), m),
-        f"- mode: {mode}; leads submitted one after the other from this process "
-        f"({submitted_s:.1f} s to submit); two `leadgate serve` processes on one database.",
+        f"- mode: {mode}; leads submitted from this process over {args.connections} "
+        f"connections ({submitted_s:.1f} s to submit through Connect); two `leadgate serve` "
+        "processes on one database.",
         "",
         common.table(
             ["path", "leads", "seconds", "leads/s", "added latency p50 ms", "p99 ms"], rows
         ),
+        "",
+        f"Ratio (through Connect / straight to the client): "
+        f"**{(args.leads / total_s) / (args.leads / direct_s):.2f}**.",
         "",
         f"At the client: {at_client[0]} leads, {at_client[1]} distinct; delivered rows: {n} of "
         f"{args.leads}. Exactly once: **{'yes' if exactly_once else 'NO'}**.",
@@ -196,6 +213,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--leads", type=int, default=300, help="leads to deliver")
     parser.add_argument("--crash", action="store_true", help="kill -9 the servers meanwhile")
+    parser.add_argument(
+        "--connections", type=int, default=16, help="concurrent submissions (both paths)"
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for all")
     parser.add_argument("--out", default=None, help="result file (default results/delivery.md)")
     args = parser.parse_args(argv)

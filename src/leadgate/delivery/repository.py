@@ -60,16 +60,14 @@ def get(scope: TenantScope, delivery_id: int) -> Delivery:
     return scope.get(Delivery, delivery_id, missing="delivery_not_found", what="delivery")
 
 
-def has_delivery(scope: TenantScope, lead_id: int, job_id: int) -> bool:
-    """Whether the lead has a delivery through this job already."""
-    found = scope.session.scalar(
-        select(Delivery.id).where(
-            Delivery.instance_id == scope.instance_id,
-            Delivery.lead_id == lead_id,
-            Delivery.job_id == job_id,
+def deliveries_of_leads(scope: TenantScope, lead_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """(lead id, job id) of the deliveries these leads have already (one query)."""
+    rows = scope.session.execute(
+        select(Delivery.lead_id, Delivery.job_id).where(
+            Delivery.instance_id == scope.instance_id, Delivery.lead_id.in_(lead_ids)
         )
     )
-    return found is not None
+    return {(r.lead_id, r.job_id) for r in rows}
 
 
 def for_lead(scope: TenantScope, lead_id: int) -> Sequence[Delivery]:

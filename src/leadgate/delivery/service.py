@@ -160,38 +160,49 @@ def _connection(scope: TenantScope, job_id: int) -> DeliveryConnection:
     return conn
 
 
-def create_for(session: Session, lead: Lead, job_ids: Sequence[int]) -> list[int]:
-    """Delivery rows (and their tasks) for a lead that ended valid or test; once per job."""
-    if lead.status not in ("valid", "test") or not job_ids:
+def create_for(scope: TenantScope, judged: Sequence[tuple[Lead, Sequence[int]]]) -> list[int]:
+    """Delivery rows for leads that ended valid or test, once per lead and job, and one drain
+    per connection; a batch costs a few statements whatever its size."""
+    judged = [(lead, ids) for lead, ids in judged if lead.status in ("valid", "test") and ids]
+    if not judged:
         return []
-    scope = TenantScope(session, lead.instance_id)
-    jobs = repository.connected_jobs(scope, job_ids)
-    our = session.get(Instance, lead.instance_id)
-    created = []
-    for job in jobs:
-        if repository.has_delivery(scope, lead.id, job.id):
-            continue
-        delivery = Delivery(
-            instance_id=lead.instance_id,
-            lead_id=lead.id,
-            job_id=job.id,
-            campaign_id=lead.campaign_id,
-            state="queued",
-            attempts=0,
-            idempotency_key="pending",
-            client_flags=[],
-        )
-        session.add(delivery)
-        session.flush()
-        # Stable for the life of the row: every retry sends the same key.
-        delivery.idempotency_key = (
-            f"leadgate-{our.subdomain if our else lead.instance_id}-d{delivery.id}"
-        )
-        _queue(session, delivery)
-        created.append(delivery.id)
-    if created:
-        record(scope, lead, "delivery_queued", deliveries=created)
-    return created
+    session = scope.session
+    wanted = sorted({i for _, ids in judged for i in ids})
+    jobs = {job.id for job in repository.connected_jobs(scope, wanted)}
+    have = repository.deliveries_of_leads(scope, [lead.id for lead, _ in judged])
+    our = session.get(Instance, scope.instance_id)
+    sub = our.subdomain if our else str(scope.instance_id)
+    added: list[tuple[Lead, Delivery]] = []
+    for lead, ids in judged:
+        for job_id in ids:
+            if job_id not in jobs or (lead.id, job_id) in have:
+                continue
+            delivery = Delivery(
+                instance_id=scope.instance_id,
+                lead_id=lead.id,
+                job_id=job_id,
+                campaign_id=lead.campaign_id,
+                state="queued",
+                attempts=0,
+                # Stable for the life of the row (every retry sends the same key), and unique:
+                # a lead has one delivery per job.
+                idempotency_key=f"leadgate-{sub}-l{lead.id}-j{job_id}",
+                client_flags=[],
+            )
+            session.add(delivery)
+            added.append((lead, delivery))
+    if not added:
+        return []
+    session.flush()
+    for job_id in sorted({d.job_id for _, d in added}):
+        queue_drain(session, job_id)
+    per_lead: dict[int, list[int]] = {}
+    for lead, delivery in added:
+        per_lead.setdefault(lead.id, []).append(delivery.id)
+    for lead, _ in judged:
+        if lead.id in per_lead:
+            record(scope, lead, "delivery_queued", deliveries=per_lead.pop(lead.id))
+    return [d.id for _, d in added]
 
 
 def _queue(

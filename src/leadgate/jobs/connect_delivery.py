@@ -37,9 +37,9 @@ class ConnectDeliveryJob(BaseJobType[ConnectDeliveryConfig]):
         """Set up the job's connection and check its mapping against the client's form."""
         deliveries.on_saved(scope.session, job, settings)
 
-    def after_judged(self, scope: TenantScope, lead: Any, job_ids: Sequence[int]) -> None:
-        """A delivery row (and its drain) per job for the valid lead."""
-        deliveries.create_for(scope.session, lead, job_ids)
+    def after_judged(self, scope: TenantScope, judged: Sequence[tuple[Any, Sequence[int]]]) -> None:
+        """A delivery row per lead and job, and a drain per connection."""
+        deliveries.create_for(scope, judged)
 
     def options(
         self, scope: TenantScope, key: str, config: Mapping[str, Any], settings: Settings

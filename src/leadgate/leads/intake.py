@@ -49,7 +49,8 @@ from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret
 from leadgate.leads import lifecycle
 from leadgate.leads import service as leads
-from leadgate.leads.repository import EARLIER, LOOKUP, WRITE, lead_any_instance
+from leadgate.leads.models import Lead
+from leadgate.leads.repository import EARLIER, LOOKUP, WRITE, leads_any_instance
 from leadgate.leads.schemas import PublisherLeadOut
 from leadgate.processr import judging
 from leadgate.processr.engine import Verdict
@@ -333,13 +334,22 @@ def intake(
         _judge(group, jobs, ctx)
     raced = _written(todo, conn.exec_driver_sql(WRITE, _write_params(todo)).all())
     _replay(session, raced)
-    for item in todo:
-        created = isinstance(item.outcome, Accepted) and item.outcome.created
-        if created and item.verdict is not None and item.verdict.integration_job_ids:
-            lead = lead_any_instance(session, item.row["id"])
-            assert lead is not None and item.jobs is not None
-            scope = TenantScope(session, lead.instance_id)
-            lifecycle.after_judged(scope, lead, item.verdict, item.jobs)
+    integrating = [
+        item
+        for item in todo
+        if isinstance(item.outcome, Accepted)
+        and item.outcome.created
+        and item.verdict is not None
+        and item.verdict.integration_job_ids
+    ]
+    stored = leads_any_instance(session, [item.row["id"] for item in integrating])
+    by_instance: dict[int, list[tuple[Lead, Verdict, judging.CampaignJobs]]] = {}
+    for item in integrating:
+        lead = stored[item.row["id"]]
+        assert item.verdict is not None and item.jobs is not None
+        by_instance.setdefault(lead.instance_id, []).append((lead, item.verdict, item.jobs))
+    for instance_id, judged in by_instance.items():
+        lifecycle.after_judged(TenantScope(session, instance_id), judged)
     return _outcomes(items)
 
 

@@ -14,6 +14,7 @@ module knows no job type.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -91,19 +92,24 @@ def history_for(
 
 
 def after_judged(
-    scope: TenantScope, lead: Lead, verdict: Verdict, jobs: judging.CampaignJobs
+    scope: TenantScope, judged: Sequence[tuple[Lead, Verdict, judging.CampaignJobs]]
 ) -> None:
-    """A lead that ended valid or test goes to its integration jobs, through their types."""
-    if not verdict.integration_job_ids or verdict.status not in ("valid", "test"):
-        return
-    types = {spec.id: spec.type for spec in jobs.specs}
-    by_type: dict[str, list[int]] = {}
-    for job_id in verdict.integration_job_ids:
-        by_type.setdefault(types[job_id], []).append(job_id)
-    for type_name, ids in by_type.items():
+    """Leads that ended valid or test go to their integration jobs, through their types (one
+    call per type for the whole batch)."""
+    by_type: dict[str, list[tuple[Lead, list[int]]]] = {}
+    for lead, verdict, jobs in judged:
+        if not verdict.integration_job_ids or verdict.status not in ("valid", "test"):
+            continue
+        types = {spec.id: spec.type for spec in jobs.specs}
+        mine: dict[str, list[int]] = {}
+        for job_id in verdict.integration_job_ids:
+            mine.setdefault(types[job_id], []).append(job_id)
+        for type_name, ids in mine.items():
+            by_type.setdefault(type_name, []).append((lead, ids))
+    for type_name, leads in by_type.items():
         found = REGISTRY.find(type_name)
         if found is not None:
-            found.after_judged(scope, lead, ids)
+            found.after_judged(scope, leads)
 
 
 def _judged(
@@ -135,7 +141,7 @@ def submit(
     for event, detail in history_for("pending", False, verdict, trigger="received"):
         record(scope, lead, event, **detail)
     scope.session.flush()
-    after_judged(scope, lead, verdict, jobs)
+    after_judged(scope, [(lead, verdict, jobs)])
     return lead
 
 
@@ -151,7 +157,7 @@ def rejudge(
     for event, detail in entries:
         record(scope, lead, event, **detail)
     scope.session.flush()
-    after_judged(scope, lead, verdict, jobs)
+    after_judged(scope, [(lead, verdict, jobs)])
     return verdict
 
 

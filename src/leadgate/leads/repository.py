@@ -108,9 +108,11 @@ def find_of_publisher(scope: TenantScope, publisher_id: int, lead_id: int) -> Le
     ).one_or_none()
 
 
-def lead_any_instance(session: Session, lead_id: int) -> Lead | None:
-    """Cross-instance (the intake reloading a lead it just wrote): the lead with this id."""
-    return session.get(Lead, lead_id)
+def leads_any_instance(session: Session, lead_ids: Sequence[int]) -> dict[int, Lead]:
+    """Cross-instance (the intake reloading the leads it just wrote, of any instance): by id."""
+    if not lead_ids:
+        return {}
+    return {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))}
 
 
 def history_of(scope: TenantScope, lead: Lead) -> Sequence[LeadHistory]:

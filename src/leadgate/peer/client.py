@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from leadgate.config import Settings
+from leadgate.kit.http import tls_context
 from leadgate.kit.outbound import parse_retry_after
 from leadgate.kit.subdomains import check_subdomain
 from leadgate.webhooks.urls import instance_url
@@ -75,6 +76,7 @@ class PeerClient:
         self.base = instance_url(template, subdomain) + "/api/v1/publisher"
         self._http = httpx.Client(
             base_url=self.base,
+            verify=tls_context(),
             headers={"Authorization": f"Bearer {api_key}", "Accept-Encoding": "gzip"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             transport=transport,

@@ -182,8 +182,9 @@ class JobType(Protocol[ConfigT]):
         """Before a job of this type is deleted (same transaction)."""
         ...
 
-    def after_judged(self, scope: TenantScope, lead: Any, job_ids: Sequence[int]) -> None:
-        """After a lead ended valid or test: these integration jobs of this type take it."""
+    def after_judged(self, scope: TenantScope, judged: Sequence[tuple[Any, Sequence[int]]]) -> None:
+        """After leads ended valid or test (stored in this transaction, maybe a whole batch):
+        each lead with the integration jobs of this type that take it."""
         ...
 
 
@@ -267,7 +268,7 @@ class BaseJobType(Generic[ConfigT]):
     def on_deleted(self, scope: TenantScope, job: Any) -> None:
         """Nothing to tear down."""
 
-    def after_judged(self, scope: TenantScope, lead: Any, job_ids: Sequence[int]) -> None:
+    def after_judged(self, scope: TenantScope, judged: Sequence[tuple[Any, Sequence[int]]]) -> None:
         """Nothing to do."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 
@@ -9,6 +10,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from leadgate.config import Settings, get_settings
+from leadgate.kit.http import tls_context
 from leadgate.kit.outbound import Action, Outcome, Policy, next_step, parse_retry_after
 from leadgate.kit.repository import TenantScope
 from leadgate.webhooks import repository
@@ -26,6 +28,12 @@ def signed_headers(secret: str, msg_id: str, body: str, at: datetime) -> dict[st
         "webhook-timestamp": str(int(at.timestamp())),
         "webhook-signature": Webhook(secret).sign(msg_id, at, body),
     }
+
+
+@functools.cache
+def _client() -> httpx.Client:
+    """One kept-alive client per worker process for every webhook message (thread-safe)."""
+    return httpx.Client(verify=tls_context(), follow_redirects=False)
 
 
 def webhook_policy(settings: Settings) -> Policy:
@@ -59,7 +67,7 @@ def deliver_webhook(message_id: int) -> str:
         error: str | None = None
         retry_after: float | None = None
         try:
-            response = httpx.post(
+            response = _client().post(
                 sub.url,
                 content=message.body.encode(),
                 headers=signed_headers(sub.secret, message.msg_id, message.body, now),

@@ -137,7 +137,21 @@ def run(args: argparse.Namespace) -> str:
             start = time.perf_counter()
             ours = f"/publisher/campaigns/{w['campaign']}/leads"
             for n_part, (lo, hi) in enumerate(itertools.pairwise(bounds)):
-                post_all(w["source"], ours, list(range(lo, hi)), "connect")
+                if args.rate:  # a steady trickle: lead i is sent at start + i/rate, on schedule
+
+                    def paced(i: int) -> None:
+                        time.sleep(max(0.0, start + i / args.rate - time.perf_counter()))
+                        w["source"].ok(
+                            "POST",
+                            ours,
+                            201,
+                            json={"data": leads[i]},
+                            headers={"Idempotency-Key": f"connect-{i}"},
+                        )
+
+                    list(pool.map(paced, range(lo, hi)))
+                else:
+                    post_all(w["source"], ours, list(range(lo, hi)), "connect")
                 if n_part < len(kills):
                     victim = b if n_part != 1 else a
                     assert victim.proc is not None
@@ -169,6 +183,8 @@ def run(args: argparse.Namespace) -> str:
             b.stop()
 
     mode = "crash (3 kills with SIGKILL while delivering)" if args.crash else "steady"
+    if args.rate:
+        mode += f", a trickle of {args.rate:g} leads/s through Connect"
     exactly_once = at_client[0] == at_client[1] == args.leads and n == args.leads
     rows = [
         [
@@ -215,6 +231,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--crash", action="store_true", help="kill -9 the servers meanwhile")
     parser.add_argument(
         "--connections", type=int, default=16, help="concurrent submissions (both paths)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=0, help="submit through Connect at this many leads/s"
     )
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for all")
     parser.add_argument("--out", default=None, help="result file (default results/delivery.md)")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -21,7 +23,7 @@ from leadgate.db import transaction
 from leadgate.delivery import pages as delivery_pages
 from leadgate.delivery import service as delivery
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
-from leadgate.peer.client import PeerClient
+from leadgate.peer.client import routed_to
 from leadgate.processr.models import ProcessrJob
 from tests.factories import Api
 from tests.ui.conftest import Browser, Site
@@ -40,27 +42,31 @@ OUR_FORM = [
 ]
 
 
-@pytest.fixture
-def peers(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Calls to a client instance go into this app in process, as they would over HTTP."""
-    opened: list[TestClient] = []
-    original = PeerClient.__init__
+class AppTransport(httpx.BaseTransport):
+    """Peer calls answered by an app in this process, as they would be over HTTP."""
 
-    def init(self: PeerClient, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        headers = dict(self._http.headers)
-        self._http.close()
-        client = TestClient(
-            app,
-            base_url=self.base,
-            headers=headers,
-            follow_redirects=False,
-            raise_server_exceptions=False,
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = self.client.request(
+            request.method, str(request.url), headers=request.headers, content=request.read()
         )
-        opened.append(client)
-        self._http = client
+        # The body comes decoded: its encoding and length headers no longer describe it.
+        headers = [
+            (k, v)
+            for k, v in answer.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(answer.status_code, headers=headers, content=answer.content)
 
-    monkeypatch.setattr(PeerClient, "__init__", init)
+
+@pytest.fixture
+def peers(app: FastAPI) -> Iterator[None]:
+    """Calls to a client instance go into this app in process (the peer client's transport)."""
+    client = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+    with client, routed_to(AppTransport(client)):
+        yield
 
 
 class Client:

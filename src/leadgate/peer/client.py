@@ -8,6 +8,7 @@ retry the same request). Only the worker layer turns them into retries.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +60,22 @@ class NotModified:
     etag: str | None
 
 
+# Where calls go when a client is made without a transport: the network, unless a test routes
+# every peer call of the process to an app in the process (`routed_to`).
+_DEFAULT_TRANSPORT: httpx.BaseTransport | None = None
+
+
+@contextlib.contextmanager
+def routed_to(transport: httpx.BaseTransport) -> Iterator[None]:
+    """Send every peer call made inside the block through `transport` (tests: in process)."""
+    global _DEFAULT_TRANSPORT
+    before, _DEFAULT_TRANSPORT = _DEFAULT_TRANSPORT, transport
+    try:
+        yield
+    finally:
+        _DEFAULT_TRANSPORT = before
+
+
 class PeerClient:
     """Calls `{instance URL}/api/v1/publisher/...` of one client instance with one key."""
 
@@ -79,7 +96,7 @@ class PeerClient:
             verify=tls_context(),
             headers={"Authorization": f"Bearer {api_key}", "Accept-Encoding": "gzip"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            transport=transport,
+            transport=transport or _DEFAULT_TRANSPORT,
             follow_redirects=False,
         )
 

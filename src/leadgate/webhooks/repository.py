@@ -51,18 +51,6 @@ def subscription(scope: TenantScope, sub_id: int) -> WebhookSubscription | None:
     return sub if sub is not None and sub.instance_id == scope.instance_id else None
 
 
-def messages(scope: TenantScope, subscription_id: int) -> Sequence[WebhookMessage]:
-    """Messages of a subscription, oldest first."""
-    return scope.session.scalars(
-        select(WebhookMessage)
-        .where(
-            WebhookMessage.instance_id == scope.instance_id,
-            WebhookMessage.subscription_id == subscription_id,
-        )
-        .order_by(WebhookMessage.id)
-    ).all()
-
-
 def lock_message_any_instance(session: Session, message_id: int) -> WebhookMessage | None:
     """Cross-instance (the sending task reloads its message by id): the message, locked."""
     return session.scalars(

@@ -27,6 +27,7 @@ from leadgate.kit.repository import TenantScope
 from leadgate.mirror.pages import processr_url
 from leadgate.processr import service as processr
 from leadgate.processr.models import ProcessrJob
+from leadgate.processr.pages import with_stored_secrets
 from leadgate.processr.plugin import JobType
 from leadgate.processr.registry import REGISTRY
 from leadgate.ui import schema_form
@@ -451,9 +452,7 @@ def mapping_editor(
     config = dict(body.config)
     if body.job_id is not None:
         stored = processr.get(scope, campaign.id, body.job_id).config
-        for key, prop in schema.get("properties", {}).items():
-            if schema_form.is_secret(prop) and not config.get(key) and key in stored:
-                config[key] = stored[key]
+        config = with_stored_secrets(REGISTRY.get(job_type), config, stored)
     config = schema_form.coerce(schema, config)
     loader = mapping_loader(
         scope, REGISTRY.get(job_type), campaign.id, settings_of(request), body.job_id is not None

@@ -9,7 +9,7 @@ from leadgate.kit.repository import TenantScope
 from leadgate.lists import repository as list_repository
 from leadgate.processr import repository
 from leadgate.processr.models import ProcessrJob
-from leadgate.processr.registry import REGISTRY
+from leadgate.processr.registry import REGISTRY, only_list_id
 from leadgate.webhooks.service import emit
 
 
@@ -20,12 +20,8 @@ def mirrorable() -> frozenset[str]:
 
 def list_version(scope: TenantScope, job: ProcessrJob) -> int | None:
     """The version of the job's list, for list jobs."""
-    found = REGISTRY.find(job.type)
-    list_ids = found.list_ids(found.config_model.model_validate(job.config)) if found else ()
-    if len(list_ids) != 1:
-        return None
-    (list_id,) = list_ids
-    return list_repository.version_of(scope, list_id)
+    list_id = only_list_id(job.type, job.config)
+    return None if list_id is None else list_repository.version_of(scope, list_id)
 
 
 def updated(scope: TenantScope, job: ProcessrJob, publishers: Iterable[int] | None = None) -> None:

@@ -84,6 +84,17 @@ COMMON_NAMES = (
 )
 
 
+def with_stored_secrets(
+    jt: JobType[Any], config: Mapping[str, Any], stored: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A posted config whose blank secrets are the saved job's (the browser never sees them)."""
+    out = dict(config)
+    for key in jt.secret_keys:
+        if not out.get(key) and key in stored:
+            out[key] = stored[key]
+    return out
+
+
 def job_type(name: str) -> JobType[Any]:
     """A registered job type, or InvalidRequest naming the known ones."""
     try:
@@ -548,14 +559,9 @@ def job_type_options(
     """Choices for a dropdown of a job form, given the form so far (the page's script asks)."""
     scope = scope_of(session, me)
     config = dict(body.config)
-    if body.job_id is not None and body.campaign_id is not None:
+    if body.job_id is not None and body.campaign_id is not None and job_type in REGISTRY:
         stored = service.get(scope, body.campaign_id, body.job_id).config
-        schema = (
-            REGISTRY.get(job_type).config_model.model_json_schema() if job_type in REGISTRY else {}
-        )
-        for key, prop in schema.get("properties", {}).items():
-            if schema_form.is_secret(prop) and not config.get(key) and key in stored:
-                config[key] = stored[key]
+        config = with_stored_secrets(REGISTRY.get(job_type), config, stored)
     if job_type in REGISTRY:
         config = schema_form.coerce(REGISTRY.get(job_type).config_model.model_json_schema(), config)
     request = OptionsRequest(field=body.field, campaign_id=body.campaign_id, config=config)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, Protocol, Ty
 
 from pydantic import BaseModel, StringConstraints
 
+from leadgate.kit.json_schema import is_secret, names_fields, unmarked
 from leadgate.lists.matcher import CompiledList, compile_list
 
 if TYPE_CHECKING:
@@ -217,16 +218,14 @@ class BaseJobType(Generic[ConfigT]):
     def field_keys(self) -> frozenset[str]:
         """The config keys its schema marks `"x-options": "fields"`; unmarked, the keys named
         `field_name`, `Field_name` or `fields` are taken to name fields too."""
-        return schema_keys(self.config_model, lambda p: p.get("x-options") == "fields") | (
-            IMPLIED_FIELD_KEYS & schema_keys(self.config_model, lambda p: "x-options" not in p)
+        return schema_keys(self.config_model, names_fields) | (
+            IMPLIED_FIELD_KEYS & schema_keys(self.config_model, unmarked)
         )
 
     @property
     def secret_keys(self) -> frozenset[str]:
         """The config keys its schema marks `"x-secret": true` (or `format: password`)."""
-        return schema_keys(
-            self.config_model, lambda p: bool(p.get("x-secret")) or p.get("format") == "password"
-        )
+        return schema_keys(self.config_model, is_secret)
 
     def run(self, data: Mapping[str, Any], config: ConfigT, ctx: JobContext) -> JobResult:
         """Judge one lead."""
@@ -277,7 +276,10 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
     return model.model_json_schema()
 
 
-def schema_keys(model: type[BaseModel], marked: Callable[[dict[str, Any]], bool]) -> frozenset[str]:
+@functools.cache
+def schema_keys(
+    model: type[BaseModel], marked: Callable[[Mapping[str, Any]], bool]
+) -> frozenset[str]:
     """Names of the properties of a config model (and of the models it nests) that are `marked`."""
     schema = _schema(model)
     found: set[str] = set()

@@ -19,7 +19,7 @@ from leadgate.lists.schemas import ListDelta
 from leadgate.processr import repository
 from leadgate.processr.events import mirrorable
 from leadgate.processr.models import ProcessrJob
-from leadgate.processr.registry import REGISTRY
+from leadgate.processr.registry import REGISTRY, only_list_id
 
 
 class ListInfo(BaseModel):
@@ -80,12 +80,8 @@ def definition(scope: TenantScope, job: ProcessrJob) -> PublisherJobDefinition:
 
 
 def _list_row(scope: TenantScope, job: ProcessrJob) -> ValidationList | None:
-    type_ = REGISTRY.get(job.type)
-    list_ids = type_.list_ids(type_.config_model.model_validate(job.config))
-    if len(list_ids) != 1:
-        return None
-    (list_id,) = list_ids
-    return list_repository.find(scope, list_id)
+    list_id = only_list_id(job.type, job.config)
+    return None if list_id is None else list_repository.find(scope, list_id)
 
 
 def etag(defn: PublisherJobDefinition) -> str:

@@ -6,8 +6,10 @@ installs the types of `leadgate.jobs` (`leadgate.plugins.load()`), so the core k
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+from pydantic import ValidationError
 
 from leadgate.processr.plugin import JobType
 
@@ -78,3 +80,16 @@ def describe(job_type: JobType[Any]) -> dict[str, Any]:
 
 # The process's registry, filled by the composition root.
 REGISTRY = JobRegistry()
+
+
+def only_list_id(job_type: str, config: Mapping[str, Any]) -> int | None:
+    """The list a job of this type and config reads, when it reads exactly one (None for none,
+    several, an unknown type or a stored config that no longer validates)."""
+    found = REGISTRY.find(job_type)
+    if found is None:
+        return None
+    try:
+        list_ids = found.list_ids(found.config_model.model_validate(config))
+    except ValidationError:
+        return None
+    return next(iter(list_ids)) if len(list_ids) == 1 else None

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from leadgate.kit.json_schema import is_secret as is_secret
 from leadgate.ui.forms import Problems
 
 IMPLIED_OPTION_KEYS = frozenset({"field_name", "Field_name", "list_id"})
@@ -110,11 +111,6 @@ def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[dict[s
         target = schema.get("$defs", {}).get(ref.split("/")[-1], {})
         node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
     return node, nullable
-
-
-def is_secret(node: Mapping[str, Any]) -> bool:
-    """Whether a property holds a secret (shown as a password input, kept when left blank)."""
-    return bool(node.get("x-secret")) or node.get("format") == "password"
 
 
 def is_mapping(node: Mapping[str, Any], top_level: bool) -> bool:

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from leadgate.app import create_app
 from leadgate.config import Settings
 from leadgate.db import embedded_url, make_engine, make_sessionmaker, migrate
+from leadgate.peer.client import routed_to
 from tests.factories import Api, InstanceMaker
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -88,3 +90,33 @@ def acme(instances: InstanceMaker) -> Api:
 @pytest.fixture
 def other(instances: InstanceMaker) -> Api:
     return instances.new("other")
+
+
+class AppTransport(httpx.BaseTransport):
+    """Peer calls answered by an app in this process, as they would be over HTTP."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.seen: list[tuple[str, str]] = []  # (method, path) of every call, in order
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append((request.method, request.url.path))
+        answer = self.client.request(
+            request.method, str(request.url), headers=request.headers, content=request.read()
+        )
+        # The body comes decoded: its encoding and length headers no longer describe it.
+        headers = [
+            (k, v)
+            for k, v in answer.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(answer.status_code, headers=headers, content=answer.content)
+
+
+@pytest.fixture
+def peers(app: FastAPI) -> Iterator[AppTransport]:
+    """Calls to a client instance go into this app in process (the peer client's transport)."""
+    client = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+    transport = AppTransport(client)
+    with client, routed_to(transport):
+        yield transport

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgate.db import transaction
+from leadgate.leads.intake import Submission
 from leadgate.users.service import create_instance
 
 FORM: list[dict[str, Any]] = [
@@ -100,3 +101,72 @@ class InstanceMaker:
             assert inst is not None
             instance_id = inst.id
         return Api(self.client, subdomain, created.admin_token, instance_id)
+
+
+CLIENT_FORM = [{"name": "company", "required": True}, {"name": "email"}]
+OUR_FORM = [{"name": "companyName"}, {"name": "workEmail"}]
+CONNECT_BODIES: list[dict[str, Any]] = [
+    {"companyName": "Acme", "workEmail": "ann@acme.example"},
+    {"companyName": " globex ", "workEmail": "bo@globex.example"},
+    {"companyName": "Umbrella", "workEmail": "cy@umbrella.example"},
+    {"workEmail": "di@nowhere.example"},
+]
+
+
+class Connected:
+    """The client shares a list check with our key; our campaign mirrors it (a hard fail) and
+    delivers its valid leads to the client. Needs the `peers` fixture (the client in process)."""
+
+    def __init__(self, ours: Api, client: Api) -> None:
+        self.ours, self.client = ours, client
+        theirs = client.campaign("Acme B2B", CLIENT_FORM)
+        pub, key = client.publisher("LeadCo")
+        client.ok("PUT", f"/campaigns/{theirs['id']}/publishers/{pub['id']}", 204)
+        self.list = client.ok(
+            "POST", "/lists", 201, json={"name": "Targets", "values": ["Acme", "Globex"]}
+        )
+        rule = {"list_id": self.list["id"], "field_name": "company", "operator": "equal"}
+        check = client.ok(
+            "POST",
+            f"/campaigns/{theirs['id']}/jobs",
+            201,
+            json={
+                "type": "validation_list",
+                "visible_to_publishers": True,
+                "config": {**rule, "rule": "pass"},
+            },
+        )
+        self.cid = ours.campaign("Outbound", OUR_FORM)["id"]
+        reach = {"API_Key": key["key"], "Subdomain": client.subdomain, "Campaign": theirs["id"]}
+        self.mirror = ours.ok(
+            "POST",
+            f"/campaigns/{self.cid}/jobs",
+            201,
+            json={
+                "type": "connect_validation_list",
+                "hardfail": True,
+                "config": {
+                    **reach,
+                    "Campaign_Processr_Job": check["id"],
+                    "Field_name": "companyName",
+                },
+            },
+        )
+        mapping = {"company": "companyName", "email": "workEmail"}
+        self.delivery = ours.ok(
+            "POST",
+            f"/campaigns/{self.cid}/jobs",
+            201,
+            json={"type": "connect_delivery", "config": {**reach, "Field_mapping": mapping}},
+        )
+        our_pub, our_key = ours.publisher("Affiliate")
+        ours.ok("PUT", f"/campaigns/{self.cid}/publishers/{our_pub['id']}", 204)
+        self.key: str = our_key["key"]
+        self.sync()
+
+    def sync(self) -> None:
+        state = self.ours.ok("POST", f"/campaigns/{self.cid}/jobs/{self.mirror['id']}/sync")
+        assert state["state"] == "ok", state
+
+    def subs(self, bodies: list[dict[str, Any]]) -> list[Submission]:
+        return [Submission(self.ours.subdomain, self.key, self.cid, b) for b in bodies]

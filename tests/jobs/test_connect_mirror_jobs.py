@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadgate.jobs.connect_mirror import (
@@ -39,6 +40,7 @@ LIST_DEF = {
 @dataclass
 class Mirrors(StaticContext):
     views: dict[tuple[str, int, int], MirrorView] = field(default_factory=dict)
+    max_staleness_s: float | None = None
 
     def mirror(self, subdomain: str, campaign_id: int, job_id: int) -> MirrorView | None:
         return self.views.get((subdomain, campaign_id, job_id))
@@ -50,7 +52,8 @@ def ctx_with(
     values: list[str] | None = None,
     stale: bool = False,
 ) -> Mirrors:
-    ctx = Mirrors()
+    ctx = Mirrors(max_staleness_s=60.0)
+    synced = datetime.now(UTC) - timedelta(seconds=3600 if stale else 1)
     ctx.views[("acme", 3, 7)] = MirrorView(
         state=state,  # type: ignore[arg-type]
         definition=definition,
@@ -59,7 +62,7 @@ def ctx_with(
         compiled=compile_list(values) if values is not None else None,
         subdomain="acme",
         remote_job_id=7,
-        stale=stale,
+        synced_at=synced,
     )
     return ctx
 

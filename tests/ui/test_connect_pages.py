@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from leadgate.db import transaction
 from leadgate.delivery import pages as delivery_pages
 from leadgate.delivery import service as delivery
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
-from leadgate.peer.client import routed_to
 from leadgate.processr.models import ProcessrJob
+from tests.conftest import AppTransport
 from tests.factories import Api
 from tests.ui.conftest import Browser, Site
 
@@ -40,33 +36,6 @@ OUR_FORM = [
     {"name": "role", "label": "Position"},
     {"name": "countryCode", "label": "Country"},
 ]
-
-
-class AppTransport(httpx.BaseTransport):
-    """Peer calls answered by an app in this process, as they would be over HTTP."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        answer = self.client.request(
-            request.method, str(request.url), headers=request.headers, content=request.read()
-        )
-        # The body comes decoded: its encoding and length headers no longer describe it.
-        headers = [
-            (k, v)
-            for k, v in answer.headers.multi_items()
-            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-        ]
-        return httpx.Response(answer.status_code, headers=headers, content=answer.content)
-
-
-@pytest.fixture
-def peers(app: FastAPI) -> Iterator[None]:
-    """Calls to a client instance go into this app in process (the peer client's transport)."""
-    client = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
-    with client, routed_to(AppTransport(client)):
-        yield
 
 
 class Client:
@@ -133,7 +102,7 @@ def panel(page: str, job_id: int) -> str:
 
 
 def test_a_mirrored_job_shows_its_sync_state_and_syncs_now(
-    site: Site, other_site: Site, peers: None
+    site: Site, other_site: Site, peers: AppTransport
 ) -> None:
     client = Client(other_site.api)
     b = site.browser()
@@ -247,7 +216,7 @@ def ask_mapping(b: Browser, cid: int, config: dict[str, Any], **extra: Any) -> A
     )
 
 
-def test_the_field_mapping_editor(site: Site, other_site: Site, peers: None) -> None:
+def test_the_field_mapping_editor(site: Site, other_site: Site, peers: AppTransport) -> None:
     client = Client(other_site.api)
     b, cid = _delivery_setup(site, client)
     page = b.get(f"/campaigns/{cid}/processr/new?type=connect_delivery&tab=integration").text
@@ -392,7 +361,7 @@ def test_the_field_mapping_editor(site: Site, other_site: Site, peers: None) -> 
 
 
 def test_deliveries_dead_letters_first_with_attempts_and_retries(
-    site: Site, other_site: Site, peers: None, monkeypatch: pytest.MonkeyPatch
+    site: Site, other_site: Site, peers: AppTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = Client(other_site.api)
     b, cid = _delivery_setup(site, client)

@@ -21,9 +21,46 @@ from leadgate.kit.pagination import Page, paginate
 from leadgate.kit.repository import TenantScope
 from leadgate.leads.models import Lead
 from leadgate.processr.models import ProcessrJob
+from leadgate.worker.enqueue import TaskRef, enqueue_once_sql
 
 M = TypeVar("M")
 T = TypeVar("T")
+
+# Where the drain task is defined (delivery.tasks), named here so the statement below queues it.
+DRAIN = TaskRef("leadgate.connect.drain", "deliveries")
+
+# Deliveries for judged leads, in the transaction of their write (both intake drivers, a
+# reprocess, a mark-valid): a row per (lead, delivery job) that has a client connection, once
+# (a lead delivered already keeps its row), the lead's "delivery_queued" history, and one drain
+# per connection unless one waits already. `%(judged)s`: [{instance_id, lead_id, campaign_id,
+# job_id}]; the idempotency key is stable for the life of the row, so every retry sends it.
+QUEUE_DELIVERIES = f"""
+WITH wanted AS (
+    SELECT w.*, 'leadgate-' || n.subdomain || '-l' || w.lead_id || '-j' || w.job_id AS key
+    FROM jsonb_to_recordset(%(judged)s::jsonb)
+         AS w(instance_id bigint, lead_id bigint, campaign_id bigint, job_id bigint)
+    JOIN delivery_connections c ON c.job_id = w.job_id AND c.instance_id = w.instance_id
+    JOIN instances n ON n.id = w.instance_id
+), ins AS (
+    INSERT INTO deliveries (instance_id, lead_id, job_id, campaign_id, state, attempts,
+                            idempotency_key, client_flags)
+    SELECT instance_id, lead_id, job_id, campaign_id, 'queued', 0, key, '[]'::jsonb
+    FROM wanted ORDER BY lead_id, job_id
+    ON CONFLICT (lead_id, job_id) DO NOTHING
+    RETURNING id, lead_id, job_id
+), hist AS (
+    INSERT INTO lead_history (lead_id, event, detail)
+    SELECT lead_id, 'delivery_queued', jsonb_build_object('deliveries', jsonb_agg(id ORDER BY id))
+    FROM ins GROUP BY lead_id ORDER BY lead_id
+)
+{
+    enqueue_once_sql(
+        DRAIN,
+        "SELECT DISTINCT 'drain-' || job_id AS queueing_lock,"
+        " jsonb_build_object('connection_id', job_id) AS args FROM ins",
+    )
+}
+"""
 
 # Connections with a delivery waiting longer than `:after` seconds and no drain job to send it.
 ORPHANED_CONNECTIONS = text(

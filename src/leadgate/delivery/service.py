@@ -8,6 +8,7 @@ in `dead`, which a user can retry; a broken mapping or an open circuit `held`s d
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -33,14 +34,15 @@ from leadgate.peer import inbound, remote
 from leadgate.peer.client import PeerClient, PeerError
 from leadgate.processr import service as processr
 from leadgate.processr.models import ProcessrJob
+from leadgate.processr.plugin import Judged, Statement
 from leadgate.processr.registry import REGISTRY
 from leadgate.webhooks.urls import instance_url
-from leadgate.worker.enqueue import TaskRef, enqueue, enqueue_once
+from leadgate.worker.enqueue import enqueue, enqueue_once
 
 log = logging.getLogger(__name__)
 
 # Defined in delivery.tasks (which calls into this module).
-DRAIN = TaskRef("leadgate.connect.drain", "deliveries")
+DRAIN = repository.DRAIN
 
 
 def delivery_policy(settings: Settings) -> Policy:
@@ -160,49 +162,23 @@ def _connection(scope: TenantScope, job_id: int) -> DeliveryConnection:
     return conn
 
 
-def create_for(scope: TenantScope, judged: Sequence[tuple[Lead, Sequence[int]]]) -> list[int]:
-    """Delivery rows for leads that ended valid or test, once per lead and job, and one drain
-    per connection; a batch costs a few statements whatever its size."""
-    judged = [(lead, ids) for lead, ids in judged if lead.status in ("valid", "test") and ids]
-    if not judged:
+def queue_for(judged: Sequence[Judged]) -> list[Statement]:
+    """The statement that gives leads that ended valid or test their delivery rows (once per
+    lead and job) and their connections a drain: a few rows of SQL whatever the batch's size,
+    run by the caller in the leads' own transaction."""
+    rows = [
+        {
+            "instance_id": j.instance_id,
+            "lead_id": j.lead_id,
+            "campaign_id": j.campaign_id,
+            "job_id": i,
+        }
+        for j in judged
+        for i in j.job_ids
+    ]
+    if not rows:
         return []
-    session = scope.session
-    wanted = sorted({i for _, ids in judged for i in ids})
-    jobs = {job.id for job in repository.connected_jobs(scope, wanted)}
-    have = repository.deliveries_of_leads(scope, [lead.id for lead, _ in judged])
-    our = session.get(Instance, scope.instance_id)
-    sub = our.subdomain if our else str(scope.instance_id)
-    added: list[tuple[Lead, Delivery]] = []
-    for lead, ids in judged:
-        for job_id in ids:
-            if job_id not in jobs or (lead.id, job_id) in have:
-                continue
-            delivery = Delivery(
-                instance_id=scope.instance_id,
-                lead_id=lead.id,
-                job_id=job_id,
-                campaign_id=lead.campaign_id,
-                state="queued",
-                attempts=0,
-                # Stable for the life of the row (every retry sends the same key), and unique:
-                # a lead has one delivery per job.
-                idempotency_key=f"leadgate-{sub}-l{lead.id}-j{job_id}",
-                client_flags=[],
-            )
-            session.add(delivery)
-            added.append((lead, delivery))
-    if not added:
-        return []
-    session.flush()
-    for job_id in sorted({d.job_id for _, d in added}):
-        queue_drain(session, job_id)
-    per_lead: dict[int, list[int]] = {}
-    for lead, delivery in added:
-        per_lead.setdefault(lead.id, []).append(delivery.id)
-    for lead, _ in judged:
-        if lead.id in per_lead:
-            record(scope, lead, "delivery_queued", deliveries=per_lead.pop(lead.id))
-    return [d.id for _, d in added]
+    return [Statement(repository.QUEUE_DELIVERIES, {"judged": json.dumps(rows)})]
 
 
 def _queue(

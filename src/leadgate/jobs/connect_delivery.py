@@ -2,7 +2,8 @@
 
 The delivery itself is background work (`leadgate.delivery`: a row per lead, a task that posts
 it); as a Processr job it sits on the integration tab, which the engine runs for valid and test
-leads, and its `after_judged` hook gives each such lead its delivery row in the same transaction.
+leads, and its `after_judged` hook gives each such lead its delivery row in the transaction that
+stores the lead (a statement, so both of the intake's drivers run it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from leadgate.delivery import service as deliveries
 from leadgate.delivery.config import ConnectDeliveryConfig
 from leadgate.kit.repository import TenantScope
 from leadgate.peer import options as client_options
-from leadgate.processr.plugin import BaseJobType, JobContext, JobResult, Option, Tab, passed
+from leadgate.processr.plugin import (
+    BaseJobType,
+    JobContext,
+    JobResult,
+    Judged,
+    Option,
+    Statement,
+    Tab,
+    passed,
+)
 
 
 class ConnectDeliveryJob(BaseJobType[ConnectDeliveryConfig]):
@@ -25,7 +35,6 @@ class ConnectDeliveryJob(BaseJobType[ConnectDeliveryConfig]):
     type = "connect_delivery"
     title = "Connect"
     tab: Tab = "integration"
-    fast_intake = False
 
     def run(
         self, data: Mapping[str, Any], config: ConnectDeliveryConfig, ctx: JobContext
@@ -37,9 +46,9 @@ class ConnectDeliveryJob(BaseJobType[ConnectDeliveryConfig]):
         """Set up the job's connection and check its mapping against the client's form."""
         deliveries.on_saved(scope.session, job, settings)
 
-    def after_judged(self, scope: TenantScope, judged: Sequence[tuple[Any, Sequence[int]]]) -> None:
+    def after_judged(self, judged: Sequence[Judged]) -> Sequence[Statement]:
         """A delivery row per lead and job, and a drain per connection."""
-        deliveries.create_for(scope, judged)
+        return deliveries.queue_for(judged)
 
     def options(
         self, scope: TenantScope, key: str, config: Mapping[str, Any], settings: Settings

@@ -70,14 +70,11 @@ class _ConnectJob(BaseJobType[ConnectConfig]):
     config_model = ConnectConfig
     tab: Tab = "quality"
     reads_mirrors = True
-    fast_intake = False
     gone_kind: str = ""
 
-    def load_views(
-        self, session: Session, job_ids: Sequence[int], max_staleness_s: float | None
-    ) -> Mapping[Any, Any]:
+    def load_views(self, session: Session, job_ids: Sequence[int]) -> Mapping[Any, Any]:
         """The mirrors of these jobs, keyed like their configs name the client's job."""
-        return mirror_context.load(session, job_ids, max_staleness_s)
+        return mirror_context.load(session, job_ids)
 
     def on_saved(self, scope: TenantScope, job: Any, settings: Settings) -> None:
         """Point the job's mirror at the client's job and queue a sync."""
@@ -117,7 +114,7 @@ class _ConnectJob(BaseJobType[ConnectConfig]):
             )
         if view.state == "gone":
             return self._gone(config, view)
-        if view.stale:
+        if view.stale(ctx.max_staleness_s):
             return _waiting(
                 f"The mirror of the client's job {config.Campaign_Processr_Job} is older than the "
                 "allowed staleness; the lead is judged after the next sync."

@@ -12,11 +12,13 @@ a 2xx lead is a stored lead.
 Two drivers run the same steps:
 
 - the *fast* one, on the event loop with its own autocommit connection, handles the usual batch:
-  known live keys, granted campaigns, warm caches, no Connect jobs;
+  known live keys, granted campaigns, warm caches (job specs and Connect mirror views per
+  campaign stamp, compiled lists per version); a batch with integration work (deliveries) is
+  written in one transaction with that work;
 - the *general* one, in a worker thread with an ORM session and one transaction, handles
   everything else (an unknown or revoked key and the reason it gets, a cache to fill or a list to
-  compile, Connect mirrors to read, deliveries to queue with the lead) and every batch the fast
-  one declines. It is the reference: the fast one only ever skips work it proved unnecessary.
+  compile) and every batch the fast one declines. It is the reference: the fast one only ever
+  skips work it proved unnecessary.
 
 Every submission gets its own answer: a refused key, an unknown field or a replayed key fails
 that submission only. Two submissions of one batch with the same Idempotency-Key are handled one
@@ -49,8 +51,7 @@ from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret
 from leadgate.leads import lifecycle
 from leadgate.leads import service as leads
-from leadgate.leads.models import Lead
-from leadgate.leads.repository import EARLIER, LOOKUP, WRITE, leads_any_instance
+from leadgate.leads.repository import EARLIER, LOOKUP, WRITE
 from leadgate.leads.schemas import PublisherLeadOut
 from leadgate.processr import judging
 from leadgate.processr.engine import Verdict
@@ -334,23 +335,20 @@ def intake(
         _judge(group, jobs, ctx)
     raced = _written(todo, conn.exec_driver_sql(WRITE, _write_params(todo)).all())
     _replay(session, raced)
-    integrating = [
-        item
-        for item in todo
-        if isinstance(item.outcome, Accepted)
-        and item.outcome.created
-        and item.verdict is not None
-        and item.verdict.integration_job_ids
-    ]
-    stored = leads_any_instance(session, [item.row["id"] for item in integrating])
-    by_instance: dict[int, list[tuple[Lead, Verdict, judging.CampaignJobs]]] = {}
-    for item in integrating:
-        lead = stored[item.row["id"]]
-        assert item.verdict is not None and item.jobs is not None
-        by_instance.setdefault(lead.instance_id, []).append((lead, item.verdict, item.jobs))
-    for instance_id, judged in by_instance.items():
-        lifecycle.after_judged(TenantScope(session, instance_id), judged)
+    for statement in lifecycle.integration_work(_created(todo)):
+        conn.exec_driver_sql(statement.sql, dict(statement.params))
     return _outcomes(items)
+
+
+def _created(items: list[_Item]) -> list[tuple[int, int, int, Verdict, judging.CampaignJobs]]:
+    """The leads this batch stored (not replays), judged, as integration work needs them."""
+    out = []
+    for item in items:
+        if isinstance(item.outcome, Accepted) and item.outcome.created and item.verdict is not None:
+            assert item.jobs is not None
+            campaign = item.campaign
+            out.append((campaign.instance_id, item.row["id"], campaign.id, item.verdict, item.jobs))
+    return out
 
 
 def _replay(session: Session, items: list[_Item]) -> None:
@@ -363,7 +361,10 @@ def _replay(session: Session, items: list[_Item]) -> None:
 
 
 async def intake_fast(
-    conn: psycopg.AsyncConnection[Any], subs: Sequence[Submission], hits: Hits
+    conn: psycopg.AsyncConnection[Any],
+    subs: Sequence[Submission],
+    hits: Hits,
+    max_staleness_s: float | None = None,
 ) -> list[Outcome]:
     """Answer a usual batch with two statements; raises _Declined for anything unusual.
 
@@ -372,7 +373,7 @@ async def intake_fast(
     """
     items = [_Item(s, leads.request_hash(s.data)) for s in subs]
     try:
-        return await _fast(conn, items, hits)
+        return await _fast(conn, items, hits, max_staleness_s)
     except (_Declined, _WriteUnknown):
         raise
     except Exception as exc:
@@ -385,21 +386,26 @@ async def intake_fast(
 
 
 async def _fast(
-    conn: psycopg.AsyncConnection[Any], items: list[_Item], hits: Hits
+    conn: psycopg.AsyncConnection[Any],
+    items: list[_Item],
+    hits: Hits,
+    max_staleness_s: float | None,
 ) -> list[Outcome]:
     params, asked = _lookup_params(items)
     rows = await (await conn.execute(LOOKUP, params)).fetchall()
     general = _found(items, rows, asked)
     if general or any(i.found is None or i.found.campaign is None for i in items):
-        raise _Declined("an unknown key, a campaign not granted, or Connect jobs")
+        raise _Declined("an unknown key, a campaign not granted, or a job the fast path lacks")
     contexts = []
     for group in _by_campaign(items):
         found = group[0].found
         assert found is not None
         jobs = judging.cached_campaign_jobs(group[0].campaign.id, found.stamp)
-        ctx = judging.ReadyContext(found.lists)
-        if jobs is None or not ctx.ready(jobs.list_ids):
-            raise _Declined("jobs or lists to load")
+        if jobs is None:
+            raise _Declined("jobs to load")
+        ctx = judging.ReadyContext(found.lists, jobs.views, max_staleness_s)
+        if not ctx.ready(jobs.list_ids):
+            raise _Declined("lists to compile")
         contexts.append((group, jobs, ctx))
     _admit(items, hits, _never)
     earlier = _earlier_params(items)
@@ -409,19 +415,42 @@ async def _fast(
     for group, jobs, ctx in contexts:
         _judge([i for i in group if id(i) in todo], jobs, ctx)
     stored = [i for i in items if id(i) in todo]
-    if stored:
-        params = _write_params(stored)
+    if not stored:
+        return _outcomes(items)
+    params = _write_params(stored)
+    if not any(i.verdict is not None and lifecycle.integrates(i.verdict) for i in stored):
         try:
-            written = await (await conn.execute(WRITE, params)).fetchall()
+            await _store(conn, stored, params, integrate=False)  # autocommit: one statement
         except psycopg.OperationalError as exc:
             # The statement may have committed before the connection broke: answering it again
             # could store the leads twice, so each submission is told to retry with its key.
             raise _WriteUnknown from exc
-        raced = _written(stored, written)
-        earlier = _earlier_params(raced)
-        if earlier is not None:
-            _replayed(raced, await (await conn.execute(EARLIER, earlier)).fetchall())
+        return _outcomes(items)
+    try:
+        # Integration work (deliveries) is committed with its leads or not at all.
+        async with conn.transaction():
+            await _store(conn, stored, params, integrate=True)
+    except psycopg.OperationalError as exc:  # maybe during the commit: as above
+        raise _WriteUnknown from exc
+    except Exception as exc:  # rolled back, nothing is stored: the general driver answers
+        if not isinstance(exc, psycopg.Error):
+            log.exception("the fast lead path failed while writing; the general one answers")
+        raise _Declined("the write was rolled back") from exc
     return _outcomes(items)
+
+
+async def _store(
+    conn: psycopg.AsyncConnection[Any], stored: list[_Item], params: dict[str, str], integrate: bool
+) -> None:
+    """The write (one statement), replays that raced in, and the integration jobs' work."""
+    written = await (await conn.execute(WRITE, params)).fetchall()
+    raced = _written(stored, written)
+    earlier = _earlier_params(raced)
+    if earlier is not None:
+        _replayed(raced, await (await conn.execute(EARLIER, earlier)).fetchall())
+    if integrate:
+        for statement in lifecycle.integration_work(_created(stored)):
+            await conn.execute(statement.sql, statement.params)
 
 
 def _never(item: _Item) -> Caller:
@@ -483,7 +512,8 @@ class LeadIntake:
         hits = Hits(self.limiter)
         if _distinct_keys(subs):
             try:
-                return await intake_fast(await self._connection(), subs, hits)
+                connection = await self._connection()
+                return await intake_fast(connection, subs, hits, self.max_staleness_s)
             except _Declined:
                 pass
             except _WriteUnknown:

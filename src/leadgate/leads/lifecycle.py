@@ -14,7 +14,7 @@ module knows no job type.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,8 +28,8 @@ from leadgate.leads.service import check_data, check_open, record
 from leadgate.processr import judging
 from leadgate.processr.engine import Verdict
 from leadgate.processr.engine import judge as decide
+from leadgate.processr.plugin import Judged, Statement
 from leadgate.processr.registry import REGISTRY
-from leadgate.processr.service import jobs_of
 
 
 def new_row(
@@ -91,31 +91,49 @@ def history_for(
     return entries
 
 
-def after_judged(
-    scope: TenantScope, judged: Sequence[tuple[Lead, Verdict, judging.CampaignJobs]]
-) -> None:
-    """Leads that ended valid or test go to their integration jobs, through their types (one
-    call per type for the whole batch)."""
-    by_type: dict[str, list[tuple[Lead, list[int]]]] = {}
-    for lead, verdict, jobs in judged:
-        if not verdict.integration_job_ids or verdict.status not in ("valid", "test"):
+def integrates(verdict: Verdict) -> bool:
+    """Whether a lead with this verdict goes to integration jobs (it ended valid or test)."""
+    return bool(verdict.integration_job_ids) and verdict.status in ("valid", "test")
+
+
+def integration_work(
+    judged: Iterable[tuple[int, int, int, Verdict, judging.CampaignJobs]],
+) -> list[Statement]:
+    """What the integration jobs of leads that ended valid or test write, through their types
+    (one call per type for the whole batch). `judged`: (instance id, lead id, campaign id,
+    verdict, the jobs that judged it) of leads stored in the caller's transaction."""
+    by_type: dict[str, list[Judged]] = {}
+    for instance_id, lead_id, campaign_id, verdict, jobs in judged:
+        if not integrates(verdict):
             continue
         types = {spec.id: spec.type for spec in jobs.specs}
         mine: dict[str, list[int]] = {}
         for job_id in verdict.integration_job_ids:
             mine.setdefault(types[job_id], []).append(job_id)
         for type_name, ids in mine.items():
-            by_type.setdefault(type_name, []).append((lead, ids))
+            lead = Judged(instance_id, lead_id, campaign_id, tuple(ids))
+            by_type.setdefault(type_name, []).append(lead)
+    work: list[Statement] = []
     for type_name, leads in by_type.items():
         found = REGISTRY.find(type_name)
         if found is not None:
-            found.after_judged(scope, leads)
+            work.extend(found.after_judged(leads))
+    return work
+
+
+def after_judged(
+    session: Session, judged: Sequence[tuple[Lead, Verdict, judging.CampaignJobs]]
+) -> None:
+    """Run the integration jobs' work for these leads in the session's transaction."""
+    leads = [(lead.instance_id, lead.id, lead.campaign_id, v, j) for lead, v, j in judged]
+    for statement in integration_work(leads):
+        session.connection().exec_driver_sql(statement.sql, dict(statement.params))
 
 
 def _judged(
     scope: TenantScope, campaign_id: int, data: dict[str, Any], max_staleness_s: float | None
 ) -> tuple[Verdict, judging.CampaignJobs]:
-    jobs = judging.CampaignJobs.of(jobs_of(scope, campaign_id))
+    jobs = judging.load(scope, campaign_id)
     ctx = judging.context_for(scope.session, scope.instance_id, jobs, max_staleness_s)
     return decide(data, jobs.specs, ctx), jobs
 
@@ -141,7 +159,7 @@ def submit(
     for event, detail in history_for("pending", False, verdict, trigger="received"):
         record(scope, lead, event, **detail)
     scope.session.flush()
-    after_judged(scope, [(lead, verdict, jobs)])
+    after_judged(scope.session, [(lead, verdict, jobs)])
     return lead
 
 
@@ -157,7 +175,7 @@ def rejudge(
     for event, detail in entries:
         record(scope, lead, event, **detail)
     scope.session.flush()
-    after_judged(scope, [(lead, verdict, jobs)])
+    after_judged(scope.session, [(lead, verdict, jobs)])
     return verdict
 
 

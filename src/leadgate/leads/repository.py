@@ -28,9 +28,9 @@ Ts = TypeVarTuple("Ts")
 # --- the intake's statements (raw SQL: the hot path, one parse per batch) -----------------------
 
 # For each distinct (subdomain, key, campaign) of a batch: the key's publisher (live keys only),
-# the campaign if it is granted to that publisher, the stamp of its jobs (ids and update times:
-# the per-process job cache is rebuilt when it moves), whether it has jobs only the general
-# driver runs, and the versions of the lists its jobs read.
+# the campaign if it is granted to that publisher, the stamp of its jobs (ids, update times and
+# inputs versions: the per-process judging view is rebuilt when it moves), whether it has jobs
+# only the general driver runs, and the versions of the lists its jobs read.
 LOOKUP = """
 SELECT q.i, k.instance_id, k.publisher_id, k.id, c.id, c.name, c.status, c.fields,
        jobs.stamp, jobs.general, lists.versions
@@ -42,7 +42,8 @@ LEFT JOIN campaign_publishers g
   ON g.instance_id = n.id AND g.publisher_id = k.publisher_id AND g.campaign_id = q.cid
 LEFT JOIN campaigns c ON c.id = g.campaign_id AND c.instance_id = n.id
 LEFT JOIN LATERAL (
-    SELECT string_agg(j.id || '@' || j.updated_at, ',' ORDER BY j.id) AS stamp,
+    SELECT string_agg(j.id || '@' || j.updated_at || '.' || j.inputs_version, ','
+                      ORDER BY j.id) AS stamp,
            coalesce(bool_or(j.type <> ALL(%(fast)s::text[])), false) AS general,
            array_agg((j.config ->> 'list_id')::bigint)
              FILTER (WHERE jsonb_typeof(j.config -> 'list_id') = 'number') AS list_ids

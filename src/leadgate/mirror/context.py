@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from functools import partial
 
 from sqlalchemy.orm import Session
@@ -47,22 +46,18 @@ def compiled(session: Session, mirror: ConnectMirror) -> CompiledList | None:
     return None
 
 
-def load(
-    session: Session, job_ids: Iterable[int], max_staleness_s: float | None
-) -> dict[tuple[str, int, int], MirrorView]:
-    """Mirror views of these Connect jobs, keyed like their config names the client job."""
+def load(session: Session, job_ids: Iterable[int]) -> dict[tuple[str, int, int], MirrorView]:
+    """Mirror views of these Connect jobs, keyed like their config names the client job.
+
+    Cached with the campaign's jobs until the stamp moves: every change of a mirror moves its
+    job's inputs version (`mirror.sync`), so no view outlives the mirror it was read from.
+    """
     ids = list(job_ids)
     if not ids:
         return {}
     mirrors = repository.of_jobs_any_instance(session, ids)
-    now = datetime.now(UTC)
     out: dict[tuple[str, int, int], MirrorView] = {}
     for m in mirrors:
-        stale = bool(
-            max_staleness_s is not None
-            and m.synced_at is not None
-            and (now - m.synced_at).total_seconds() > max_staleness_s
-        )
         out[(m.subdomain, m.remote_campaign_id, m.remote_job_id)] = MirrorView(
             state=m.state,  # type: ignore[arg-type]
             definition=m.definition,
@@ -71,6 +66,6 @@ def load(
             compiled=compiled(session, m) if m.definition else None,
             subdomain=m.subdomain,
             remote_job_id=m.remote_job_id,
-            stale=stale,
+            synced_at=m.synced_at,
         )
     return out

@@ -38,6 +38,10 @@ class ConnectMirror(Base):
     list_version: Mapped[int | None] = mapped_column(Integer)
     value_count: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     etag: Mapped[str | None] = mapped_column(String(200))
+    # What the client's last job.updated event said the job is at (cleared by the sync that
+    # follows): a definition version we have already needs no GET, only the values may move.
+    announced_version: Mapped[int | None] = mapped_column(Integer)
+    announced_list_version: Mapped[int | None] = mapped_column(Integer)
     synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -120,5 +121,19 @@ def receive_event(
         return False  # an event about another of the client's jobs
     if not inbound.record_once(session, instance_id, source, headers, payload, body):
         return False
-    queue_sync(session, job_id, reason=str(payload.get("type")))
+    kind = str(payload.get("type"))
+    if kind == "job.updated":
+        announced = (data.get("version"), data.get("list_version"))
+        if mirror.state == "ok" and announced == (mirror.version, mirror.list_version):
+            return True  # what we mirror already: nothing to pull
+        # Events may arrive out of order: keep the newest versions any of them announced.
+        mirror.announced_version = _newest(mirror.announced_version, announced[0])
+        mirror.announced_list_version = _newest(mirror.announced_list_version, announced[1])
+    queue_sync(session, job_id, reason=kind)
     return True
+
+
+def _newest(have: int | None, heard: Any) -> int | None:
+    if not isinstance(heard, int):
+        return have
+    return heard if have is None else max(have, heard)

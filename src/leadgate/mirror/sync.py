@@ -20,6 +20,7 @@ from leadgate.mirror import repository
 from leadgate.mirror.config import ConnectConfig
 from leadgate.mirror.models import ConnectMirror
 from leadgate.peer.client import NotModified, PeerClient, PeerError, PeerGone, PeerUnavailable
+from leadgate.processr import repository as processr_repository
 from leadgate.processr.models import ProcessrJob
 from leadgate.processr.registry import REGISTRY
 from leadgate.webhooks.urls import instance_url
@@ -99,6 +100,8 @@ def sync(
         if isinstance(exc, PeerUnavailable) and exc.credentials_rejected:
             mirror.last_error = f"The client refused the API key: {exc}"
     session.flush()
+    # Judging views of this job are cached per campaign stamp in every process: move it.
+    processr_repository.touch_inputs(TenantScope(session, job.instance_id), job.id)
     return mirror
 
 
@@ -110,6 +113,17 @@ def _pull(
     mirrored_type: str,
     with_values: bool,
 ) -> None:
+    announced, announced_list = mirror.announced_version, mirror.announced_list_version
+    mirror.announced_version = mirror.announced_list_version = None
+    if announced is not None and announced == mirror.version and mirror.definition is not None:
+        # The client's event says the definition is the one we have: only values may move.
+        if with_values and announced_list != mirror.list_version:
+            _pull_values(session, peer, mirror, config)
+            listing = mirror.definition.get("list")
+            if isinstance(listing, dict):  # what the pages show of the list, kept in step
+                now = {"version": mirror.list_version, "value_count": mirror.value_count}
+                mirror.definition = {**mirror.definition, "list": {**listing, **now}}
+        return
     known = mirror.etag if mirror.definition is not None else None
     got = peer.job(config.Campaign, config.Campaign_Processr_Job, etag=known)
     if isinstance(got, NotModified):
@@ -122,19 +136,19 @@ def _pull(
             code="job_gone",
         )
     etag = got.pop("_etag", None)
-    if with_values:
-        remote_version = (got.get("list") or {}).get("version")
-        if remote_version != mirror.list_version:
-            have_values = mirror.list_version is not None
-            body = peer.values(
-                config.Campaign,
-                config.Campaign_Processr_Job,
-                since=mirror.list_version if have_values else None,
-            )
-            apply_values(session, mirror, body)
+    if with_values and (got.get("list") or {}).get("version") != mirror.list_version:
+        _pull_values(session, peer, mirror, config)
     mirror.definition = got
     mirror.version = got.get("version")
     mirror.etag = etag
+
+
+def _pull_values(
+    session: Session, peer: PeerClient, mirror: ConnectMirror, config: ConnectConfig
+) -> None:
+    """The values since the version we hold (all of them when we hold none)."""
+    body = peer.values(config.Campaign, config.Campaign_Processr_Job, since=mirror.list_version)
+    apply_values(session, mirror, body)
 
 
 def apply_values(session: Session, mirror: ConnectMirror, body: dict[str, Any]) -> None:

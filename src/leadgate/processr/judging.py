@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -36,11 +36,13 @@ class DbContext:
         list_ids: Collection[int],
         mirrors: Mapping[Any, Any] | None = None,
         lists: dict[int, tuple[str, int]] | None = None,
+        max_staleness_s: float | None = None,
     ) -> None:
         """`lists` (id -> (name, version)), when the caller has read them, saves a query."""
         self.session = session
         self._scope = TenantScope(session, instance_id)
         self.mirrors = mirrors or {}
+        self.max_staleness_s = max_staleness_s
         if lists is None:
             lists = list_repository.names_and_versions(self._scope, list_ids)
         self._lists = lists
@@ -116,14 +118,22 @@ def _config_of(job: ProcessrJob) -> BaseModel | dict[str, Any]:
 
 
 class ReadyContext:
-    """A JobContext over lists this process has compiled already: judging without a database.
+    """A JobContext over what this process has cached already: judging without a database.
 
     `lists` maps list ids to (name, version) as read with the lead; `ready()` says whether every
-    one of them is compiled at that version (a list that no longer exists needs nothing).
+    one of them is compiled at that version (a list that no longer exists needs nothing). Mirror
+    views come with the campaign's cached jobs, valid for the stamp read with the lead.
     """
 
-    def __init__(self, lists: dict[int, tuple[str, int]]) -> None:
+    def __init__(
+        self,
+        lists: dict[int, tuple[str, int]],
+        mirrors: Mapping[Any, Any] | None = None,
+        max_staleness_s: float | None = None,
+    ) -> None:
         self._lists = lists
+        self.mirrors = mirrors or {}
+        self.max_staleness_s = max_staleness_s
 
     def ready(self, list_ids: Collection[int]) -> bool:
         """Whether each of these lists is compiled here at its current version."""
@@ -138,8 +148,8 @@ class ReadyContext:
         return found[0] if found else f"#{list_id}"
 
     def mirror(self, subdomain: str, campaign_id: int, job_id: int) -> Any:
-        """Nothing is mirrored in a context without a database."""
-        return None
+        """The view of a client's job cached with the campaign's jobs, if any."""
+        return self.mirrors.get((subdomain, campaign_id, job_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +159,13 @@ class CampaignJobs:
     stamp: str
     specs: list[JobSpec]
     list_ids: frozenset[int]
-    # Jobs whose type judges against mirrors, by type: their views are loaded with the context.
+    # Jobs whose type judges against mirrors, by type, and the views their types prepared.
     mirror_jobs: tuple[tuple[str, tuple[int, ...]], ...]
+    views: Mapping[Any, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, jobs: list[ProcessrJob], stamp: str = "") -> CampaignJobs:
-        """The judging view of these stored jobs (in running order)."""
+        """The judging view of these stored jobs (in running order), without mirror views."""
         readers = REGISTRY.names(reads_mirrors=True)
         by_type: dict[str, list[int]] = {}
         for job in jobs:
@@ -189,13 +200,24 @@ def campaign_jobs(scope: TenantScope, campaign_id: int, stamp: str) -> CampaignJ
     cached = cached_campaign_jobs(campaign_id, stamp)
     if cached is not None:
         return cached
-    jobs = jobs_of(scope, campaign_id)
-    _warm(scope, jobs)
-    built = CampaignJobs.of(jobs, stamp)
+    built = load(scope, campaign_id, stamp)
     if len(_CAMPAIGN_JOBS) >= _CONFIGS_MAX:
         _CAMPAIGN_JOBS.clear()
     _CAMPAIGN_JOBS[campaign_id] = built
     return built
+
+
+def load(scope: TenantScope, campaign_id: int, stamp: str = "") -> CampaignJobs:
+    """The campaign's jobs for judging, read now: lists compiled, mirror views loaded."""
+    jobs = jobs_of(scope, campaign_id)
+    _warm(scope, jobs)
+    built = CampaignJobs.of(jobs, stamp)
+    if not built.mirror_jobs:
+        return built
+    views: dict[Any, Any] = {}
+    for type_name, ids in built.mirror_jobs:
+        views.update(REGISTRY.get(type_name).load_views(scope.session, ids))
+    return replace(built, views=views)
 
 
 def _warm(scope: TenantScope, jobs: list[ProcessrJob]) -> None:
@@ -242,7 +264,4 @@ def context_for(
     lists: dict[int, tuple[str, int]] | None = None,
 ) -> DbContext:
     """A context holding every list and mirror these jobs use (`lists`: see `DbContext`)."""
-    mirrors: dict[Any, Any] = {}
-    for type_name, ids in jobs.mirror_jobs:
-        mirrors.update(REGISTRY.get(type_name).load_views(session, ids, max_staleness_s))
-    return DbContext(session, instance_id, jobs.list_ids, mirrors, lists)
+    return DbContext(session, instance_id, jobs.list_ids, jobs.views, lists, max_staleness_s)

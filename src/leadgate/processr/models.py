@@ -35,6 +35,11 @@ class ProcessrJob(Base):
     catch_all: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # Bumped by every change of the definition: publishers' mirrors and ETags follow it.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # Bumped when what the job reads besides its config changes (a Connect job's mirror synced):
+    # part of the campaign's stamp, so every process rebuilds its judging view on the next lead.
+    inputs_version: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False

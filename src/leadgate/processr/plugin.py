@@ -67,6 +67,25 @@ def failed(code: str, message: str) -> JobResult:
     return JobResult(passed=False, flags=[Flag(code, message)])
 
 
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A stored lead that ended valid or test, with the integration jobs of one type taking it."""
+
+    instance_id: int
+    lead_id: int
+    campaign_id: int
+    job_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One SQL statement (psycopg `%(name)s` parameters) a hook wants run in the caller's
+    transaction."""
+
+    sql: str
+    params: Mapping[str, Any]
+
+
 class JobContext(Protocol):
     """Read-only data jobs may consult; prepared by sync tasks, never fetched on the hot path."""
 
@@ -121,7 +140,8 @@ class JobType(Protocol[ConfigT]):
     mirrors_list: bool
     # Jobs of this type can be shared with publishers (and so mirrored by them).
     publishable: bool
-    # The intake's fast driver may judge and store jobs of this type (no hook needs the ORM).
+    # The intake's fast driver may judge and store jobs of this type: their views (if any) are
+    # cached as `load_views` says and their `after_judged` is all they write.
     fast_intake: bool
 
     @property
@@ -165,10 +185,12 @@ class JobType(Protocol[ConfigT]):
         """The dropdown choices of a config key, or None for the generic ones."""
         ...
 
-    def load_views(
-        self, session: Session, job_ids: Sequence[int], max_staleness_s: float | None
-    ) -> Mapping[Any, Any]:
-        """What `run` reads through `ctx.mirror(...)` for these jobs (reads_mirrors types)."""
+    def load_views(self, session: Session, job_ids: Sequence[int]) -> Mapping[Any, Any]:
+        """What `run` reads through `ctx.mirror(...)` for these jobs (reads_mirrors types).
+
+        Views are cached with the campaign's judging view until the campaign's stamp moves, so
+        a type whose views change moves its job's inputs version in the same transaction
+        (`processr.repository.touch_inputs`)."""
         ...
 
     def shared_definition(self, scope: TenantScope, config: ConfigT) -> dict[str, Any]:
@@ -183,9 +205,12 @@ class JobType(Protocol[ConfigT]):
         """Before a job of this type is deleted (same transaction)."""
         ...
 
-    def after_judged(self, scope: TenantScope, judged: Sequence[tuple[Any, Sequence[int]]]) -> None:
-        """After leads ended valid or test (stored in this transaction, maybe a whole batch):
-        each lead with the integration jobs of this type that take it."""
+    def after_judged(self, judged: Sequence[Judged]) -> Sequence[Statement]:
+        """What to write for leads that ended valid or test (stored in this transaction, maybe
+        a whole batch), each with the integration jobs of this type that take it.
+
+        Statements, not ORM work: both of the intake's drivers run them in the transaction of
+        the leads' own write, so what they queue is committed with the leads or not at all."""
         ...
 
 
@@ -251,9 +276,7 @@ class BaseJobType(Generic[ConfigT]):
         """The generic choices."""
         return None
 
-    def load_views(
-        self, session: Session, job_ids: Sequence[int], max_staleness_s: float | None
-    ) -> Mapping[Any, Any]:
+    def load_views(self, session: Session, job_ids: Sequence[int]) -> Mapping[Any, Any]:
         """No mirrors."""
         return {}
 
@@ -267,8 +290,9 @@ class BaseJobType(Generic[ConfigT]):
     def on_deleted(self, scope: TenantScope, job: Any) -> None:
         """Nothing to tear down."""
 
-    def after_judged(self, scope: TenantScope, judged: Sequence[tuple[Any, Sequence[int]]]) -> None:
-        """Nothing to do."""
+    def after_judged(self, judged: Sequence[Judged]) -> Sequence[Statement]:
+        """Nothing to write."""
+        return ()
 
 
 @functools.cache

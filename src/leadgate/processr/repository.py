@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from leadgate.campaigns.models import Campaign
@@ -100,3 +100,15 @@ def job_labels(scope: TenantScope, job_ids: Sequence[int]) -> dict[int, str]:
         )
     ).all()
     return {r.id: r.label for r in rows}
+
+
+def touch_inputs(scope: TenantScope, job_id: int) -> None:
+    """Move the job's inputs version (what it reads besides its config changed), so every
+    process rebuilds the campaign's judging view with its next lead; the definition (`version`,
+    `updated_at`) stays as it is."""
+    scope.session.execute(
+        update(ProcessrJob)
+        .where(ProcessrJob.id == job_id, ProcessrJob.instance_id == scope.instance_id)
+        .values(inputs_version=ProcessrJob.inputs_version + 1, updated_at=ProcessrJob.updated_at)
+        .execution_options(synchronize_session=False)
+    )

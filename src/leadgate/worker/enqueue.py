@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -72,3 +73,23 @@ def enqueue_once(
             return enqueue(session, task, queueing_lock=queueing_lock, **kwargs)
     except AlreadyEnqueued:
         return None
+
+
+_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+def enqueue_once_sql(task: TaskName, rows: str) -> str:
+    """`enqueue_once` as SQL, for a statement that queues its work together with its rows.
+
+    `rows` is a query (a CTE's name, say `SELECT ... FROM ins`) giving `queueing_lock text` and
+    `args jsonb` (the task's keyword arguments); a lock that a waiting job holds already is
+    skipped, as `enqueue_once` skips it. The insert wakes the workers like any other (the
+    queue's own trigger sends the NOTIFY).
+    """
+    if not (_NAME.fullmatch(task.name) and _NAME.fullmatch(task.queue)):
+        raise ValueError(f"not a task or queue name: {task.name!r}, {task.queue!r}")
+    return (
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args) "
+        f"SELECT '{task.queue}', '{task.name}', r.queueing_lock, r.args FROM ({rows}) AS r "
+        "ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING"
+    )

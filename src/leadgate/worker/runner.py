@@ -9,6 +9,9 @@ from leadgate.db import libpq_url
 from leadgate.worker.app import queue
 from leadgate.worker.db import configure
 
+# How the worker's own database connections name themselves (pg_stat_activity).
+APPLICATION_NAME = "leadgate-worker"
+
 
 def stalled_after(settings: Settings) -> float:
     """Seconds of silence after which a worker counts as dead (at least three heartbeats)."""
@@ -25,7 +28,9 @@ async def run_worker(
     """
     settings = get_settings()
     configure(database_url)
-    connector = procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
+    connector = procrastinate.PsycopgConnector(
+        conninfo=libpq_url(database_url), kwargs={"application_name": APPLICATION_NAME}
+    )
     with queue.replace_connector(connector):
         async with queue.open_async():
             await queue.run_worker_async(

@@ -13,12 +13,49 @@ BUILT_IN = {
     "simple_conditional_validation",
     "conditional_validation",
     "required_fields",
+    "test_data",
+    "field_length",
+    "repeated_characters",
+    "non_standard_characters",
+    "multiple_empty_fields",
+    "email_format",
+    "telephone_format",
+}
+# The keys of each everyday check that name campaign fields (so unknown fields are refused).
+FIELD_KEYS = {
+    "test_data": {"fields"},
+    "field_length": {"field_name"},
+    "repeated_characters": {"fields"},
+    "non_standard_characters": {"fields"},
+    "multiple_empty_fields": {"fields"},
+    "email_format": {"field_name"},
+    "telephone_format": {"field_name", "country_field"},
+}
+TITLES = {
+    "test_data": "Test Data Check",
+    "field_length": "Length check of given field",
+    "repeated_characters": "Repeated Character Check",
+    "non_standard_characters": "Non Standard Character Check",
+    "multiple_empty_fields": "Multiple Empty Fields Check",
+    "email_format": "Email Format Check",
+    "telephone_format": "Telephone Format Check",
 }
 
 
 def test_built_in_types_are_registered() -> None:
     assert BUILT_IN.issubset(t.type for t in registry.all_types())
     assert registry.get("required_fields").title == "Required Fields"
+
+
+@pytest.mark.parametrize("type_name", sorted(FIELD_KEYS))
+def test_everyday_checks_declare_their_field_keys_and_titles(type_name: str) -> None:
+    job_type = registry.get(type_name)
+    assert job_type.field_keys == FIELD_KEYS[type_name]
+    assert job_type.title == TITLES[type_name]
+    assert job_type.config_model.model_json_schema()["title"] == TITLES[type_name]
+    assert job_type.description
+    assert job_type.fast_intake and not job_type.publishable and not job_type.reads_mirrors
+    assert job_type.secret_keys == frozenset()
 
 
 def test_unknown_type_raises_a_typed_key_error() -> None:

@@ -11,8 +11,15 @@ from typing import Any
 from leadgate.jobs.conditional import ConditionalJob
 from leadgate.jobs.connect_delivery import ConnectDeliveryJob
 from leadgate.jobs.connect_mirror import ConnectSimpleConditionalJob, ConnectValidationListJob
+from leadgate.jobs.email_format import EmailFormatJob
+from leadgate.jobs.field_length import FieldLengthJob
+from leadgate.jobs.multiple_empty_fields import MultipleEmptyFieldsJob
+from leadgate.jobs.non_standard_characters import NonStandardCharactersJob
+from leadgate.jobs.repeated_characters import RepeatedCharactersJob
 from leadgate.jobs.required_fields import RequiredFieldsJob
 from leadgate.jobs.simple_conditional import SimpleConditionalJob
+from leadgate.jobs.telephone_format import TelephoneFormatJob
+from leadgate.jobs.test_data import TestDataJob
 from leadgate.jobs.validation_list import ValidationListJob
 from leadgate.processr.plugin import JobType
 from leadgate.processr.registry import REGISTRY, JobRegistry
@@ -22,6 +29,13 @@ BUILTIN: tuple[JobType[Any], ...] = (
     SimpleConditionalJob(),
     ConditionalJob(),
     RequiredFieldsJob(),
+    TestDataJob(),
+    FieldLengthJob(),
+    RepeatedCharactersJob(),
+    NonStandardCharactersJob(),
+    MultipleEmptyFieldsJob(),
+    EmailFormatJob(),
+    TelephoneFormatJob(),
     ConnectValidationListJob(),
     ConnectSimpleConditionalJob(),
     ConnectDeliveryJob(),

@@ -115,6 +115,9 @@ class World:
     list_id: int
     jobs: list[dict[str, Any]] = field(default_factory=list)
     bodies: list[str] = field(default_factory=list)
+    publisher_id: int = 0
+    companies: list[str] = field(default_factory=list, repr=False)
+    connect_campaign_id: int | None = None  # set once a running server has built it
 
 
 def _post(client: Any, path: str, token: str, body: Any, status: int = 201) -> Any:
@@ -298,7 +301,95 @@ def build_world(url: str, size: int, seed: int = 11) -> World:
             "jobTitle": rng.choice(TITLES),
         }
         bodies.append(common.dumps({"data": data}))
-    return World(url, sub, instance_id, token, key, cid, bare, big["id"], jobs, bodies)
+    return World(
+        url, sub, instance_id, token, key, cid, bare, big["id"], jobs, bodies, pub["id"], companies
+    )
+
+
+def build_connect(world: World, port: int, timeout: float = 600.0) -> None:
+    """A Connect campaign on the bench instance, built over HTTP on a running server (its peer
+    calls go to the same server): a client instance shares a validation list job over the same
+    1M company names and a country conditional; our campaign mirrors both and delivers (the
+    delivery connection is paused during the runs, so leads get their delivery rows and drains
+    queued as in production, but the draining, measured by bench_delivery.py, does not compete
+    for the cores). Returns once both mirrors are in sync."""
+    base = f"http://{common.LOOPBACK}:{port}"
+    client_sub, client_token = common.new_instance(world.url, "client")
+    client = common.Api(base, client_sub, client_token)
+    ours = common.Api(base, world.sub, world.token)
+    try:
+        theirs = client.ok(
+            "POST",
+            "/campaigns",
+            201,
+            json={"name": "Client", "fields": [{"name": f} for f in FIELDS]},
+        )
+        pub = client.ok("POST", "/publishers", 201, json={"name": "Bench publisher instance"})
+        key = client.ok("POST", f"/publishers/{pub['id']}/api-keys", 201)["key"]
+        client.ok("PUT", f"/campaigns/{theirs['id']}/publishers/{pub['id']}", 204)
+        listing = client.ok("POST", "/lists", 201, json={"name": "Client target accounts"})
+        common.import_values(world.url, client_sub, listing["id"], world.companies)
+        shared = []
+        for config in (
+            {
+                "list_id": listing["id"],
+                "field_name": "company",
+                "operator": "equal",
+                "rule": "pass",
+            },
+            {"field_name": "country", "operator": "EQUAL", "values": COUNTRIES},
+        ):
+            kind = "validation_list" if "list_id" in config else "simple_conditional_validation"
+            shared.append(
+                client.ok(
+                    "POST",
+                    f"/campaigns/{theirs['id']}/jobs",
+                    201,
+                    json={"type": kind, "config": config, "visible_to_publishers": True},
+                )
+            )
+        cid = ours.ok(
+            "POST",
+            "/campaigns",
+            201,
+            json={"name": "Bench Connect", "fields": [{"name": f} for f in FIELDS]},
+        )["id"]
+        ours.ok("PUT", f"/campaigns/{cid}/publishers/{world.publisher_id}", 204)
+        reach = {"API_Key": key, "Subdomain": client_sub, "Campaign": theirs["id"]}
+        mirrors = []
+        for kind, job, field_name in (
+            ("connect_validation_list", shared[0], "company"),
+            ("connect_simple_conditional_validation", shared[1], "country"),
+        ):
+            config = {**reach, "Campaign_Processr_Job": job["id"], "Field_name": field_name}
+            mirrors.append(
+                ours.ok(
+                    "POST", f"/campaigns/{cid}/jobs", 201, json={"type": kind, "config": config}
+                )
+            )
+        mapping = {f: f for f in FIELDS}
+        delivery = ours.ok(
+            "POST",
+            f"/campaigns/{cid}/jobs",
+            201,
+            json={"type": "connect_delivery", "config": {**reach, "Field_mapping": mapping}},
+        )
+        ours.ok(
+            "PATCH", f"/campaigns/{cid}/jobs/{delivery['id']}/connection", json={"paused": True}
+        )
+        deadline = time.monotonic() + timeout
+        for job, count in ((mirrors[0], len(world.companies)), (mirrors[1], 0)):
+            while True:
+                state = ours.ok("GET", f"/campaigns/{cid}/jobs/{job['id']}/sync")
+                if state["state"] == "ok" and state.get("value_count", 0) == count:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"mirror {job['id']} not in sync: {state}")
+                time.sleep(1)
+        world.connect_campaign_id = cid
+    finally:
+        client.close()
+        ours.close()
 
 
 # --- in-process: the intake drivers and the naive path ------------------------------------------
@@ -729,6 +820,7 @@ def wrk(
 
 
 LEADS = "leads (Processr, 10 jobs)"
+CONNECT = "leads, Connect campaign (2 mirrors, one of a 1M list, + delivery)"
 
 
 def routes(world: World) -> dict[str, tuple[str, str]]:
@@ -754,7 +846,11 @@ def routes(world: World) -> dict[str, tuple[str, str]]:
             f"{bench}/campaigns/{world.campaign_id}/no-db/leads",
             world.key,
         ),
-    }
+    } | (
+        {CONNECT: (f"{api}/{world.connect_campaign_id}/leads", world.key)}
+        if world.connect_campaign_id is not None
+        else {}
+    )
 
 
 def check_route(port: int, path: str, secret: str, body: str) -> str:
@@ -1042,21 +1138,33 @@ def run(args: argparse.Namespace) -> str:
             warm[setup.name] = running
             port = running.port
             try:
+                if args.connect and world.connect_campaign_id is None:
+                    build_connect(world, port)
                 api_pids = common.process_tree(running.procs[0].pid)
                 results[setup.name] = {}
                 for name, (path, secret) in routes(world).items():
                     check_route(port, path, secret, world.bodies[0])
-                    wrk(port, path, secret, bodies_file, args.connections, args.warmup, [])
-                    r = wrk(
-                        port,
-                        path,
-                        secret,
-                        bodies_file,
-                        args.connections,
-                        args.duration,
-                        api_pids,
-                        db_url=world.url,
-                    )
+                    # The Connect campaign's leads queue drains: with the task worker stopped
+                    # (SIGTERM: it ends its transactions) while wrk runs, the figures are the
+                    # intake's alone, like the plain route's.
+                    worker = None if setup.inprocess_worker else running.procs[1]
+                    if name == CONNECT and worker is not None:
+                        worker.stop()
+                    try:
+                        wrk(port, path, secret, bodies_file, args.connections, args.warmup, [])
+                        r = wrk(
+                            port,
+                            path,
+                            secret,
+                            bodies_file,
+                            args.connections,
+                            args.duration,
+                            api_pids,
+                            db_url=world.url,
+                        )
+                    finally:
+                        if name == CONNECT and worker is not None:
+                            worker.start()
                     results[setup.name][name] = r
                     print(setup.name, name, r, file=sys.stderr)
                 if setup.name == args.sweep_setup:
@@ -1175,6 +1283,7 @@ def run(args: argparse.Namespace) -> str:
             "",
             _summary(best_name, best, args.connections),
             "",
+            *_connect_summary(results, args.connections),
         ]
     if sweep:
         lines += [
@@ -1230,6 +1339,35 @@ def _summary(name: str, r: Run, connections: int) -> str:
     )
 
 
+def _connect_summary(results: dict[str, dict[str, Run]], connections: int) -> list[str]:
+    """The Connect campaign beside the plain one, per setup, against issue 12's target."""
+    lines = []
+    for name, by_route in results.items():
+        r, plain = by_route.get(CONNECT), by_route[LEADS]
+        if r is None:
+            continue
+        lines.append(
+            f"- {name}: Connect campaign {r.rps:,.0f} leads/s at p99 {r.p99:.1f} ms, plain "
+            f"campaign {plain.rps:,.0f} leads/s at p99 {plain.p99:.1f} ms (ratio "
+            f"{r.rps / plain.rps:.2f}); target (issue 12) ≥ {TARGET_RPS:,.0f} leads/s at p99 ≤ "
+            f"{TARGET_P99_MS:.0f} ms: {common.verdict(_meets(r))}."
+        )
+    if not lines:
+        return []
+    return [
+        f"Connect campaign (c={connections}): 2 mirror jobs (a client's validation list over "
+        "the same 1M company names, a country conditional) + a `connect_delivery` job; each "
+        "valid lead gets its delivery row and its connection a drain in the lead's write. "
+        "While wrk runs on this route the task worker process is stopped (SIGTERM; setups "
+        "with a separate worker), so the figures are the intake's alone, like the plain "
+        "route's; the connection is paused, so the drains that run afterwards hold the "
+        "deliveries instead of sending them (draining is `bench_delivery.py`'s).",
+        "",
+        *lines,
+        "",
+    ]
+
+
 def _describe(setup: Setup, running: Started) -> str:
     warm = ", ".join(f"{s:.1f} s" for s in running.warm_s) or "-"
     text = f"**{setup.name}** = {setup.description} (list prewarm per API process: {warm}"
@@ -1260,6 +1398,12 @@ def main(argv: list[str] | None = None) -> None:
         "--setups", default="shipped,2p", help=f"comma-separated, from: {', '.join(SETUPS)}"
     )
     parser.add_argument("--sweep", default="", help="connection counts to sweep, e.g. 1,4,16,64")
+    parser.add_argument(
+        "--no-connect",
+        dest="connect",
+        action="store_false",
+        help="skip the Connect campaign (a client instance, 2 mirrors of its jobs, a delivery)",
+    )
     parser.add_argument("--sweep-setup", default="1p", help="setup the sweep runs on")
     parser.add_argument(
         "--breakdown",

@@ -17,10 +17,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from leadgate.app import create_app
 from leadgate.config import Settings
 from leadgate.db import embedded_url, make_engine, make_sessionmaker, migrate
+from leadgate.kit import sealing
 from leadgate.peer.client import routed_to
 from tests.factories import Api, InstanceMaker
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+# One deployment key for the run: the in-process app, the migrations and every server process
+# this run starts (tests/servers.py passes it on) seal and open secrets with it.
+os.environ.setdefault("LEADGATE_SECRET_KEY", sealing.new_key())
+
+
+def _migrated(url: str) -> str:
+    migrate(url)
+    with make_engine(url).begin() as connection:
+        sealing.check_key(connection)
+    return url
 
 
 def _local_server_listens() -> bool:
@@ -38,16 +50,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         name = f"leadgate_test_{os.getpid()}_{secrets.token_hex(3)}"
         with psycopg.connect(LOCAL_SERVER, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-        migrate(url)
+        url = _migrated(f"postgresql://postgres@127.0.0.1:5432/{name}")
         yield url
         make_engine(url).dispose()
         make_engine(url).dispose()
         with psycopg.connect(LOCAL_SERVER, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
-        url = embedded_url(tmp_path_factory.mktemp("embedded"))
-        migrate(url)
+        url = _migrated(embedded_url(tmp_path_factory.mktemp("embedded")))
         yield url
         make_engine(url).dispose()
 

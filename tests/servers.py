@@ -69,6 +69,7 @@ def server_env(database_url: str, template_port: int, **extra: str) -> dict[str,
     """The environment of a server of the test deployment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGATE_")}
     env.update(
+        LEADGATE_SECRET_KEY=os.environ["LEADGATE_SECRET_KEY"],  # the run's (tests/conftest.py)
         PYTHONUNBUFFERED="1",  # a killed server's last log lines are the interesting ones
         DATABASE_URL=database_url,
         LEADGATE_INSTANCE_URL=f"http://127.0.0.1:{template_port}/i/{{subdomain}}",

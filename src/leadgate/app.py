@@ -20,7 +20,7 @@ from leadgate.config import Settings, get_settings
 from leadgate.db import libpq_url, make_engine, make_sessionmaker, resolve_database_url
 from leadgate.delivery.endpoints import router as delivery_router
 from leadgate.delivery.pages import router as delivery_pages
-from leadgate.kit import problems
+from leadgate.kit import problems, sealing
 from leadgate.kit.asgi import BodySizeLimit, HostRouting
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.leads.endpoints import router as leads_router
@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     plugins.load()
     settings = settings or get_settings()
     url = database_url or resolve_database_url(settings)
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    sealing.configure(secret, settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:

@@ -23,6 +23,7 @@ from leadgate.db import (
     transaction,
 )
 from leadgate.errors import LeadgateError
+from leadgate.kit import sealing
 
 app = typer.Typer(
     help="leadgate: lead validation with Connect between instances.",
@@ -33,14 +34,26 @@ instance_app = typer.Typer(help="Create and inspect instances.", no_args_is_help
 app.add_typer(instance_app, name="instance")
 lists_app = typer.Typer(help="Validation lists: import CSV files.", no_args_is_help=True)
 app.add_typer(lists_app, name="lists")
+secrets_app = typer.Typer(
+    help="The deployment key that seals stored client keys and webhook secrets.",
+    no_args_is_help=True,
+)
+app.add_typer(secrets_app, name="secrets")
 
 err = Console(stderr=True)
 
 
 def _database() -> str:
-    """The database URL of this deployment, migrated to the newest schema."""
+    """The database URL of this deployment, migrated to the newest schema, with the deployment
+    key checked against it."""
     url = resolve_database_url(get_settings())
-    migrate(url)
+    try:
+        migrate(url)
+        with make_engine(url).begin() as connection:
+            sealing.check_key(connection)
+    except sealing.WrongKey as exc:
+        err.print(f"[red]error[/] (wrong_secret_key): {exc}")
+        raise typer.Exit(3) from exc
     return url
 
 
@@ -223,6 +236,36 @@ def lists_import(
     if len(result.rejected) > 20:
         err.print(f"[yellow]... and {len(result.rejected) - 20} more rejected lines[/]")
     typer.echo(json.dumps(result.model_dump()))
+
+
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Print a fresh deployment key (for LEADGATE_SECRET_KEY)."""
+    typer.echo(sealing.new_key())
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-seal every stored secret under the first key of LEADGATE_SECRET_KEY.
+
+    Put the new key first and keep the old one after it (`LEADGATE_SECRET_KEY=new,old`), run
+    this once, then drop the old key from the setting (and restart the servers).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from leadgate.secret_rotation import rotate
+
+    url = _database()
+    with (
+        Progress(TextColumn("re-sealing"), BarColumn(), MofNCompleteColumn(), console=err) as bar,
+        transaction(make_sessionmaker(make_engine(url))) as session,
+    ):
+        task = bar.add_task("re-sealing", total=None)
+        count = rotate(session, lambda done, total: bar.update(task, completed=done, total=total))
+    keys = sealing.sealer().key_count
+    err.print(f"[green]re-sealed {count} stored secrets under the first of {keys} key(s)[/]")
+    if keys > 1:
+        err.print("now drop the old key(s) from LEADGATE_SECRET_KEY and restart the servers")
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from leadgate.campaigns.models import Campaign, CampaignPublisher
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
 from leadgate.instances.models import AdminToken, Instance, PublisherApiKey
+from leadgate.kit.sealing import SealingCanary
 from leadgate.leads.models import Lead, LeadHistory
 from leadgate.lists.models import ListChange, ListValue, ListVersion, ValidationList
 from leadgate.mirror.models import ConnectMirror, MirrorValue
@@ -31,6 +32,7 @@ __all__ = [
     "ProcessrJob",
     "Publisher",
     "PublisherApiKey",
+    "SealingCanary",
     "User",
     "UserSession",
     "ValidationList",

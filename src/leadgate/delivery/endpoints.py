@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from leadgate.campaigns import service as campaigns
 from leadgate.delivery import mapping, repository, service
+from leadgate.delivery.config import ConnectDeliveryConfig
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
 from leadgate.errors import NotFound
 from leadgate.instances.deps import Admin, DbSession
@@ -23,11 +24,10 @@ from leadgate.processr.models import ProcessrJob
 router = APIRouter(tags=["connect delivery"], responses=problem_responses(401, 404, 422, 502))
 
 
-class MappingRequest(BaseModel):
-    API_Key: str
-    Subdomain: str
-    Campaign: int = Field(ge=1, le=MAX_ID)
-    Field_mapping: dict[str, str] = Field(default_factory=dict)
+class MappingRequest(ConnectDeliveryConfig):
+    """A delivery job's config so far (checked like the job's own: a bad one is a 422 naming
+    the key, never echoing a secret), and our campaign."""
+
     campaign_id: int = Field(ge=1, le=MAX_ID, description="Our campaign.")
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from leadgate.db import Base
 from leadgate.kit.models import created_at, instance_fk, pk
+from leadgate.kit.sealing import SealedText
 
 
 class DeliveryConnection(Base):
@@ -43,7 +44,8 @@ class DeliveryConnection(Base):
     paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     follow_client_status: Mapped[bool] = mapped_column(default=True, nullable=False)
     webhook_id: Mapped[int | None] = mapped_column(BigInteger)
-    webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    # Sealed at rest (kit.sealing): we must read it back to sign or verify.
+    webhook_secret: Mapped[str | None] = mapped_column(SealedText())
 
 
 class Delivery(Base):

@@ -377,3 +377,10 @@ def leads(scope: TenantScope, lead_ids: Sequence[int]) -> dict[int, Lead]:
 def lead(scope: TenantScope, lead_id: int, *, lock: bool = False) -> Lead | None:
     """A lead of this instance, if it still exists (locked when asked)."""
     return _own(scope, Lead, lead_id, lock=lock)
+
+
+def subscribed_any_instance(session: Session) -> Sequence[DeliveryConnection]:
+    """Cross-instance (re-sealing every stored secret): connections holding an event secret."""
+    return session.scalars(
+        select(DeliveryConnection).where(DeliveryConnection.webhook_secret.is_not(None))
+    ).all()

@@ -35,6 +35,7 @@ class ConnectDeliveryJob(BaseJobType[ConnectDeliveryConfig]):
     type = "connect_delivery"
     title = "Connect"
     tab: Tab = "integration"
+    secret_bound_keys = frozenset({"Subdomain"})  # the key goes to that instance only
 
     def run(
         self, data: Mapping[str, Any], config: ConnectDeliveryConfig, ctx: JobContext

@@ -70,6 +70,7 @@ class _ConnectJob(BaseJobType[ConnectConfig]):
     config_model = ConnectConfig
     tab: Tab = "quality"
     reads_mirrors = True
+    secret_bound_keys = frozenset({"Subdomain"})  # the key goes to that instance only
     gone_kind: str = ""
 
     def load_views(self, session: Session, job_ids: Sequence[int]) -> Mapping[Any, Any]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from leadgate.db import Base
 from leadgate.kit.models import created_at, instance_fk
+from leadgate.kit.sealing import SealedText
 
 
 class ConnectMirror(Base):
@@ -47,7 +48,8 @@ class ConnectMirror(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     error_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     webhook_id: Mapped[int | None] = mapped_column(BigInteger)
-    webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    # Sealed at rest (kit.sealing): we must read it back to sign or verify.
+    webhook_secret: Mapped[str | None] = mapped_column(SealedText())
     created_at: Mapped[datetime] = created_at()
 
 

@@ -136,3 +136,10 @@ def _copy_rows(job_id: int, values: Iterable[str]) -> Iterator[str]:
             chunk = []
     if chunk:
         yield "".join(chunk)
+
+
+def subscribed_any_instance(session: Session) -> Sequence[ConnectMirror]:
+    """Cross-instance (re-sealing every stored secret): mirrors holding an event secret."""
+    return session.scalars(
+        select(ConnectMirror).where(ConnectMirror.webhook_secret.is_not(None))
+    ).all()

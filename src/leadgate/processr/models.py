@@ -7,10 +7,43 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from leadgate.db import Base
+from leadgate.kit import sealing
 from leadgate.kit.models import created_at, instance_fk, pk
+from leadgate.processr.registry import REGISTRY
+
+
+class SealedConfig(TypeDecorator[dict[str, Any]]):
+    """A job config: JSON, with the values of secret keys (a Connect job's client `API_Key`)
+    sealed in the database and plain in Python (`leadgate.kit.sealing`)."""
+
+    impl = JSONB
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if not isinstance(value, dict):
+            return value
+        keys = REGISTRY.secret_keys() & value.keys()
+        if not keys:
+            return value
+        seal = sealing.sealer().seal
+        return {
+            k: seal(v) if k in keys and isinstance(v, str) and not sealing.is_sealed(v) else v
+            for k, v in value.items()
+        }
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if not isinstance(value, dict):
+            return value
+        sealed = [k for k, v in value.items() if isinstance(v, str) and sealing.is_sealed(v)]
+        if not sealed:
+            return value
+        unseal = sealing.sealer().open
+        return {k: unseal(v) if k in sealed else v for k, v in value.items()}
 
 
 class ProcessrJob(Base):
@@ -24,7 +57,7 @@ class ProcessrJob(Base):
     )
     type: Mapped[str] = mapped_column(String(64), nullable=False)
     label: Mapped[str] = mapped_column(String(200), nullable=False)
-    config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    config: Mapped[dict[str, Any]] = mapped_column(SealedConfig, nullable=False)
     score: Mapped[int] = mapped_column(Integer, nullable=False, default=10)
     hardfail: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     visible_to_publishers: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

@@ -87,12 +87,13 @@ COMMON_NAMES = (
 def with_stored_secrets(
     jt: JobType[Any], config: Mapping[str, Any], stored: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """A posted config whose blank secrets are the saved job's (the browser never sees them)."""
-    out = dict(config)
-    for key in jt.secret_keys:
-        if not out.get(key) and key in stored:
-            out[key] = stored[key]
-    return out
+    """A posted config whose blank secrets are the saved job's (the browser never sees them),
+    while the keys they are bound to are unchanged; otherwise they stay blank (a dropdown then
+    asks for the key instead of calling another target with the saved one)."""
+    try:
+        return service.keep_secrets(jt.type, dict(config), stored, config)
+    except InvalidRequest:
+        return dict(config)
 
 
 def job_type(name: str) -> JobType[Any]:
@@ -457,9 +458,7 @@ def _save(
     job = service.get(scope, campaign_id, job_id) if job_id is not None else None
     jt = job_type(job.type if job else type_name)
     schema = jt.config_model.model_json_schema()
-    config, problems = schema_form.parse(
-        schema, FormValues(form, form.getlist), stored=job.config if job else None
-    )
+    config, problems = schema_form.parse(schema, FormValues(form, form.getlist))
     common = _posted_common(form)
     saved: ProcessrJob | None = None
     if not problems:

@@ -140,6 +140,9 @@ class JobType(Protocol[ConfigT]):
     mirrors_list: bool
     # Jobs of this type can be shared with publishers (and so mirrored by them).
     publishable: bool
+    # Config keys that say where the type's secrets are sent (a Connect job's `Subdomain`): a
+    # stored secret is reused for a masked or blank one only while these stay the same.
+    secret_bound_keys: frozenset[str]
     # The intake's fast driver may judge and store jobs of this type: their views (if any) are
     # cached as `load_views` says and their `after_judged` is all they write.
     fast_intake: bool
@@ -232,6 +235,7 @@ class BaseJobType(Generic[ConfigT]):
     mirrored_type: str = ""
     mirrors_list: bool = False
     publishable: bool = False
+    secret_bound_keys: frozenset[str] = frozenset()
     fast_intake: bool = True
 
     @property

@@ -27,12 +27,20 @@ class JobRegistry:
 
     def __init__(self) -> None:
         self._types: dict[str, JobType[Any]] = {}
+        self._secret_keys: frozenset[str] | None = None
 
     def register(self, job_type: JobType[Any]) -> None:
         """Add a job type; its name must be new."""
         if job_type.type in self._types:
             raise DuplicateJobType(f"job type {job_type.type!r} is already registered")
         self._types[job_type.type] = job_type
+        self._secret_keys = None
+
+    def secret_keys(self) -> frozenset[str]:
+        """The config keys any type marks secret (what the config column seals)."""
+        if self._secret_keys is None:
+            self._secret_keys = frozenset(k for t in self._types.values() for k in t.secret_keys)
+        return self._secret_keys
 
     def get(self, type_name: str) -> JobType[Any]:
         """The job type of that name, or UnknownJobType."""

@@ -112,3 +112,8 @@ def touch_inputs(scope: TenantScope, job_id: int) -> None:
         .values(inputs_version=ProcessrJob.inputs_version + 1, updated_at=ProcessrJob.updated_at)
         .execution_options(synchronize_session=False)
     )
+
+
+def jobs_of_types_any_instance(session: Session, types: Collection[str]) -> Sequence[ProcessrJob]:
+    """Cross-instance (re-sealing every stored secret): every job of these types."""
+    return session.scalars(select(ProcessrJob).where(ProcessrJob.type.in_(types))).all()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -38,12 +38,35 @@ def masked(job_type: str, config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _keep_secrets(job_type: str, new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
-    """A masked secret sent back unchanged keeps the stored one."""
-    out = dict(new)
-    for key in _secret_keys(job_type):
-        if isinstance(out.get(key), str) and out[key].startswith(MASK) and key in old:
-            out[key] = old[key]
+def keep_secrets(
+    job_type: str, config: dict[str, Any], old: Mapping[str, Any], sent: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`config` (what will be stored) with each secret the caller did not give (`sent` leaves
+    it out, blank, or masked) kept from the stored config `old`, but only while the keys it is
+    bound to stay the same: a stored client key is never sent to another target (InvalidRequest
+    `secret_required`, naming the input)."""
+    found = REGISTRY.find(job_type)
+    if found is None:
+        return dict(config)
+    out = dict(config)
+    moved = sorted(k for k in found.secret_bound_keys if out.get(k) != old.get(k))
+    for key in found.secret_keys:
+        if key not in old:
+            continue
+        given = sent.get(key)
+        if given and not (isinstance(given, str) and given.startswith(MASK)):
+            continue
+        if moved:
+            message = (
+                f"Enter the {key} again: the saved one is kept only while "
+                f"{' and '.join(moved)} stays the same."
+            )
+            raise InvalidRequest(
+                message,
+                code="secret_required",
+                errors=[{"loc": ["config", key], "msg": message, "type": "secret_required"}],
+            )
+        out[key] = old[key]
     return out
 
 
@@ -210,7 +233,7 @@ def update(
     changes = body.model_dump(exclude_unset=True)
     if "config" in changes and body.config is not None:
         posted = body.config if replace_config else merge_patch(job.config, body.config)
-        incoming = _keep_secrets(job.type, posted, job.config)
+        incoming = keep_secrets(job.type, posted, job.config, body.config)
         job.config = _validated_config(scope, campaign, job.type, incoming)
     if "tab" in changes:
         job.tab = _tab(job.type, body.tab)

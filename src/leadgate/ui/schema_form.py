@@ -11,8 +11,9 @@ Schema keywords the form understands (beyond type, enum, default, title, descrip
   `fields`) are options fields too: our campaign's fields, our lists.
 - `"x-depends-on": ["API_Key", "Subdomain"]`: the dropdown is filled once those are; when they
   change the browser asks again, and an error of the options call shows beside the dropdown.
-- `"x-secret": true` or `"format": "password"`: a password input; when a saved job is edited, a
-  blank one keeps the stored secret.
+- `"x-secret": true` or `"format": "password"`: a password input, never filled in; when a saved
+  job is edited, a blank one is left out of the parsed config, and the Processr keeps the stored
+  secret (while what it is bound to stays the same).
 - `"x-mapping": true` on an object of strings: a mapping editor, one dropdown of our fields per
   field of the other side (`config.Field_mapping.<their field>`), filled by a `MappingLoader`
   once the required inputs are (or `"x-depends-on"`); it is posted back as a dict.
@@ -375,16 +376,15 @@ def parse(
     schema: Mapping[str, Any],
     form: FormValues,
     *,
-    stored: Mapping[str, Any] | None = None,
     prefix: str = "config",
 ) -> tuple[dict[str, Any], Problems]:
     """The config a posted form describes (types per schema), and what could not be read.
 
     Values that do not convert stay as typed, so the config model reports them beside the input.
-    A blank secret keeps the `stored` one.
+    A blank secret is left out (see the module's docstring).
     """
     problems = Problems()
-    config = _parse_object(schema, schema, form, prefix, stored or {}, problems, top=True)
+    config = _parse_object(schema, schema, form, prefix, problems, top=True)
     return config, problems
 
 
@@ -429,7 +429,6 @@ def _parse_object(
     node: Mapping[str, Any],
     form: FormValues,
     prefix: str,
-    stored: Mapping[str, Any],
     problems: Problems,
     *,
     top: bool,
@@ -460,9 +459,9 @@ def _parse_object(
         if not isinstance(value, str):
             continue
         text = value.strip()
-        if is_secret(prop) and not text and isinstance(stored.get(key), str):
-            out[key] = stored[key]
-        elif not text:
+        if is_secret(prop) and not text:
+            continue
+        if not text:
             if nullable:
                 out[key] = None
         elif kind in ("object", None) and "enum" not in prop:
@@ -510,7 +509,7 @@ def _parse_rows(
         if not filled:
             continue
         row_problems = Problems()
-        row = _parse_object(root, node, form, row_prefix, {}, row_problems, top=False)
+        row = _parse_object(root, node, form, row_prefix, row_problems, top=False)
         # Rows are renumbered as they are kept, so error locations match the config's indexes.
         for key, message in row_problems.fields.items():
             problems.add(key.replace(row_prefix, f"{name}.{position}", 1), message)

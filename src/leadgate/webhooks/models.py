@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from leadgate.db import Base
 from leadgate.kit.models import created_at, instance_fk, pk
+from leadgate.kit.sealing import SealedText
 
 
 class WebhookSubscription(Base):
@@ -24,7 +25,8 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(String(2000), nullable=False)
     events: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     # Kept readable: every message is signed with it (Standard Webhooks HMAC).
-    secret: Mapped[str] = mapped_column(String(100), nullable=False)
+    # Sealed at rest (kit.sealing): we must read it back to sign or verify.
+    secret: Mapped[str] = mapped_column(SealedText(), nullable=False)
     created_at: Mapped[datetime] = created_at()
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     end_reason: Mapped[str | None] = mapped_column(String(200))

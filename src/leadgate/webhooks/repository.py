@@ -56,3 +56,8 @@ def lock_message_any_instance(session: Session, message_id: int) -> WebhookMessa
     return session.scalars(
         select(WebhookMessage).where(WebhookMessage.id == message_id).with_for_update()
     ).one_or_none()
+
+
+def subscriptions_any_instance(session: Session) -> Sequence[WebhookSubscription]:
+    """Cross-instance (re-sealing every stored secret): every subscription."""
+    return session.scalars(select(WebhookSubscription)).all()

@@ -230,6 +230,8 @@ def server_env(
 ) -> dict[str, str]:
     """Environment of a server process of the benchmark deployment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGATE_")}
+    if os.environ.get("LEADGATE_SECRET_KEY"):  # else every process reads .leadgate/secret.key
+        env["LEADGATE_SECRET_KEY"] = os.environ["LEADGATE_SECRET_KEY"]
     env.update(
         DATABASE_URL=database_url,
         LEADGATE_INSTANCE_URL=f"http://{LOOPBACK}:{template_port}/i/{{subdomain}}",

@@ -11,17 +11,25 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from leadgate import plugins
 from leadgate.campaigns.endpoints import router as campaigns_router
 from leadgate.campaigns.pages import router as campaigns_pages
 from leadgate.config import Settings, get_settings
-from leadgate.db import libpq_url, make_engine, make_sessionmaker, resolve_database_url
+from leadgate.db import (
+    libpq_url,
+    make_engine,
+    make_sessionmaker,
+    migration_head,
+    readiness,
+    resolve_database_url,
+)
 from leadgate.delivery.endpoints import router as delivery_router
 from leadgate.delivery.pages import router as delivery_pages
 from leadgate.kit import problems, sealing
 from leadgate.kit.asgi import BodySizeLimit, HostRouting
+from leadgate.kit.problems import problem
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.leads.endpoints import router as leads_router
 from leadgate.leads.intake import LeadIntake
@@ -109,7 +117,17 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
+        """The process is alive (for a supervisor; says nothing about the database)."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        """Ready for traffic: the database takes connections and its schema is this code's
+        (for a load balancer's health check); 503 problem+json otherwise."""
+        wrong = readiness(url)
+        if wrong is not None:
+            return problem(503, "not_ready", wrong)
+        return JSONResponse({"status": "ready", "migration": migration_head()})
 
     mount_ui(
         app,

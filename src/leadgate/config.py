@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_000_000, description="Cap on JSON request bodies.")
     max_upload_bytes: int = Field(default=200_000_000, description="Cap on CSV uploads.")
+    sign_in_max_failures: int = Field(
+        default=10, ge=1, description="Failed sign-ins per account within the window, then 429."
+    )
+    sign_in_max_failures_per_client: int = Field(
+        default=30, ge=1, description="Failed sign-ins per client address within the window."
+    )
+    sign_in_window_s: int = Field(default=900, ge=1, description="The sign-in throttle's window.")
     rate_limit_requests: int = 3000
     rate_limit_window_s: int = 300
     db_pool_size: int = 10

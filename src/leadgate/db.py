@@ -136,3 +136,36 @@ def migrate(url: str) -> None:
     cfg.set_main_option("script_location", str(here / "migrations"))
     cfg.attributes["url"] = sqlalchemy_url(url)
     command.upgrade(cfg, "head")
+
+
+@lru_cache(maxsize=1)
+def migration_head() -> str:
+    """The newest migration this code knows."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def readiness(url: str, timeout_s: float = 2.0) -> str | None:
+    """None when the database takes a new connection and its schema is at this code's newest
+    migration; otherwise what is wrong (for `/readyz`)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(libpq_url(url), connect_timeout=max(1, round(timeout_s))) as conn:
+            conn.execute(f"SET statement_timeout = {int(timeout_s * 1000)}")
+            try:
+                row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            except psycopg.errors.UndefinedTable:
+                row = None
+    except psycopg.Error as exc:
+        return f"the database is not reachable: {type(exc).__name__}"
+    at = row[0] if row else None
+    if at != migration_head():
+        return f"the database schema is at {at}, this code needs {migration_head()}"
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadgate.db import Base
@@ -45,3 +45,21 @@ class UserSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = created_at()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class SignInFailure(Base):
+    """A failed sign-in: counted per account and per client address by every process alike,
+    so the throttle holds across API processes and machines (rows older than the window are
+    dropped as new ones come)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_account", "account", "at"),
+        Index("ix_sign_in_failures_client", "client", "at"),
+    )
+
+    id: Mapped[int] = pk()
+    # `subdomain:email` (lower case): an account that may not exist is throttled all the same.
+    account: Mapped[str] = mapped_column(String(320), nullable=False)
+    client: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = created_at()

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from leadgate.errors import Conflict, LeadgateError
+from leadgate.errors import Conflict, LeadgateError, RateLimited
 from leadgate.instances import repository as instances
-from leadgate.instances.deps import DbSession
+from leadgate.instances.deps import DbSession, settings_of
 from leadgate.instances.service import issue_admin_token, revoke_admin_token
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
@@ -114,7 +114,20 @@ def sign_in(
             status=403,
         )
     try:
-        user = service.check_credentials(session, subdomain, email, password)
+        user = service.check_credentials(
+            session,
+            subdomain,
+            email,
+            password,
+            client=request.client.host if request.client else "",
+            throttle=service.Throttle.of(settings_of(request)),
+        )
+    except RateLimited as exc:
+        response = _sign_in_form(
+            request, subdomain, next_path=next, error=exc.detail, email=email, status=429
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except LeadgateError as exc:
         return _sign_in_form(
             request, subdomain, next_path=next, error=exc.detail, email=email, status=401

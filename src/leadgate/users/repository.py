@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from leadgate.instances.models import Instance
 from leadgate.kit.repository import TenantScope
-from leadgate.users.models import User, UserSession
+from leadgate.users.models import SignInFailure, User, UserSession
 
 
 def get(scope: TenantScope, user_id: int) -> User:
@@ -78,3 +78,40 @@ def delete_expired_sessions(scope: TenantScope, user_id: int, now: datetime) -> 
 def delete_session_on_token(session: Session, token_hash: str) -> None:
     """Cross-instance (sign-out): drop the browser session with this token hash (unique)."""
     session.execute(delete(UserSession).where(UserSession.token_hash == token_hash))
+
+
+def lock_account_attempts(session: Session, account: str) -> None:
+    """Sign-in attempts on one account take turns (until the transaction ends), so processes
+    that check at the same moment count each other's failures."""
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:a))"), {"a": "sign-in:" + account})
+
+
+def recent_failures(
+    session: Session, account: str, client: str, since: datetime
+) -> tuple[int, datetime | None, int, datetime | None]:
+    """Failures since `since`: count and oldest of the account's, then of the client
+    address's."""
+
+    def counted(column: InstrumentedAttribute[str], value: str) -> tuple[int, datetime | None]:
+        row = session.execute(
+            select(func.count(), func.min(SignInFailure.at)).where(
+                column == value, SignInFailure.at >= since
+            )
+        ).one()
+        return int(row[0]), row[1]
+
+    by_account = counted(SignInFailure.account, account)
+    by_client = counted(SignInFailure.client, client)
+    return (*by_account, *by_client)
+
+
+def add_failure(session: Session, account: str, client: str, before: datetime) -> None:
+    """Record a failure, and forget the failures older than the window."""
+    session.execute(delete(SignInFailure).where(SignInFailure.at < before))
+    session.add(SignInFailure(account=account, client=client))
+    session.flush()
+
+
+def clear_failures(session: Session, account: str) -> None:
+    """A successful sign-in resets the account's count."""
+    session.execute(delete(SignInFailure).where(SignInFailure.account == account))

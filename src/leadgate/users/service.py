@@ -7,6 +7,7 @@ no deployment-wide signing key has to be configured, kept secret and rotated.
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from leadgate.errors import Conflict, InvalidRequest, Unauthorized
+from leadgate.config import Settings
+from leadgate.errors import Conflict, InvalidRequest, RateLimited, Unauthorized
 from leadgate.instances.models import Instance
 from leadgate.instances.schemas import InstanceCreated
 from leadgate.instances.service import get_instance, issue_admin_token
@@ -173,14 +175,81 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def check_credentials(session: Session, subdomain: str, email: str, password: str) -> User:
-    """The user these credentials open on this instance, or Unauthorized (one message for all)."""
-    user = repository.user_by_email_on_subdomain(session, subdomain, email.strip().lower())
+@dataclass(frozen=True)
+class Throttle:
+    """How many failed sign-ins are allowed per account and per client address in a window."""
+
+    per_account: int = 10
+    per_client: int = 30
+    window_s: int = 900
+
+    @classmethod
+    def of(cls, settings: Settings) -> Throttle:
+        return cls(
+            settings.sign_in_max_failures,
+            settings.sign_in_max_failures_per_client,
+            settings.sign_in_window_s,
+        )
+
+
+def retry_after(
+    throttle: Throttle,
+    now: datetime,
+    account: tuple[int, datetime | None],
+    client: tuple[int, datetime | None],
+) -> int | None:
+    """Seconds until a throttled sign-in may be tried again (None: not throttled): until the
+    oldest failure that keeps a count at its limit leaves the window."""
+    waits = [
+        (oldest + timedelta(seconds=throttle.window_s) - now).total_seconds()
+        for (count, oldest), limit in (
+            (account, throttle.per_account),
+            (client, throttle.per_client),
+        )
+        if count >= limit and oldest is not None
+    ]
+    return max(1, math.ceil(max(waits))) if waits else None
+
+
+def check_credentials(
+    session: Session,
+    subdomain: str,
+    email: str,
+    password: str,
+    *,
+    client: str = "",
+    throttle: Throttle | None = None,
+) -> User:
+    """The user these credentials open on this instance, or Unauthorized (one message for all).
+
+    Throttled (RateLimited, 429 with Retry-After) after `throttle.per_account` failures of the
+    account or `per_client` of the client address within the window, whatever the password;
+    a success resets the account's count. Counted in the database, so every process agrees.
+    """
+    throttle = throttle or Throttle()
+    address = email.strip().lower()
+    account = f"{subdomain}:{address}"
+    now = datetime.now(UTC)
+    since = now - timedelta(seconds=throttle.window_s)
+    repository.lock_account_attempts(session, account)
+    n_account, first_account, n_client, first_client = repository.recent_failures(
+        session, account, client, since
+    )
+    wait = retry_after(throttle, now, (n_account, first_account), (n_client, first_client))
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        raise RateLimited(
+            f"Too many failed sign-ins. Please wait {minutes} minute{'s' if minutes > 1 else ''} "
+            "and try again.",
+            retry_after=wait,
+        )
+    user = repository.user_by_email_on_subdomain(session, subdomain, address)
     if user is None:
         _verify(_DUMMY_HASH, password)
+    if user is None or not _verify(user.password_hash, password):
+        repository.add_failure(session, account, client, since)
         raise Unauthorized("The email or password is not right.", code="sign_in_failed")
-    if not _verify(user.password_hash, password):
-        raise Unauthorized("The email or password is not right.", code="sign_in_failed")
+    repository.clear_failures(session, account)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
     return user

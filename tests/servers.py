@@ -24,10 +24,13 @@ def free_port() -> int:
 class Server:
     """One `leadgate serve` process; `stop(kill=True)` is a crash (SIGKILL)."""
 
-    def __init__(self, port: int, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, port: int, env: dict[str, str], log: Path, args: tuple[str, ...] = ()
+    ) -> None:
         self.port = port
         self.env = env
         self.log = log
+        self.args = args  # more `serve` options, e.g. ("--no-worker",)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -37,7 +40,7 @@ class Server:
     def start(self, timeout: float = 60.0) -> Server:
         with self.log.open("ab") as out:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "leadgate", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "leadgate", "serve", "--port", str(self.port), *self.args],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -53,6 +56,35 @@ class Server:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Worker:
+    """One `leadgate worker` process; `stop(kill=True)` is a crash (SIGKILL)."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "leadgate", "worker"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
 
     def stop(self, kill: bool = False) -> None:
         if self.proc is None or self.proc.poll() is not None:

@@ -99,7 +99,11 @@ class Worker:
 
 def server_env(database_url: str, template_port: int, **extra: str) -> dict[str, str]:
     """The environment of a server of the test deployment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGATE_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LEADGATE_") and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
     env.update(
         LEADGATE_SECRET_KEY=os.environ["LEADGATE_SECRET_KEY"],  # the run's (tests/conftest.py)
         PYTHONUNBUFFERED="1",  # a killed server's last log lines are the interesting ones

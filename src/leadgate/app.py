@@ -36,6 +36,7 @@ from leadgate.leads.intake import LeadIntake
 from leadgate.leads.pages import router as leads_pages
 from leadgate.lists.endpoints import router as lists_router
 from leadgate.lists.pages import router as lists_pages
+from leadgate.metrics_collector import exposition
 from leadgate.mirror.endpoints import router as connect_router
 from leadgate.mirror.pages import router as connect_pages
 from leadgate.portal.endpoints import LeadLane
@@ -119,6 +120,12 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     def healthz() -> dict[str, str]:
         """The process is alive (for a supervisor; says nothing about the database)."""
         return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text format: every process of this machine, and the database's gauges."""
+        body = exposition(app.state.sessions)
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> Response:

@@ -384,3 +384,9 @@ def subscribed_any_instance(session: Session) -> Sequence[DeliveryConnection]:
     return session.scalars(
         select(DeliveryConnection).where(DeliveryConnection.webhook_secret.is_not(None))
     ).all()
+
+
+def counts_by_state_any_instance(session: Session) -> dict[str, int]:
+    """Cross-instance (metrics): deliveries by state."""
+    rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
+    return {state: int(n) for state, n in rows}

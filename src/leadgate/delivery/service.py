@@ -26,6 +26,7 @@ from leadgate.delivery.config import ConnectDeliveryConfig
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
 from leadgate.errors import InvalidRequest, NotFound
 from leadgate.instances.models import Instance
+from leadgate.kit import metrics
 from leadgate.kit.outbound import Action, Breaker, Kind, Outcome, Policy, next_step
 from leadgate.kit.repository import TenantScope
 from leadgate.leads.models import Lead
@@ -360,8 +361,11 @@ def _record(
     )
     conn.consecutive_failures = breaker.count(conn.consecutive_failures, outcome)
     step = next_step(policy, d.attempts, outcome)
+    metrics.DELIVERY_ATTEMPTS.labels(outcome.kind.value).inc()
     if step.action is Action.DONE:
         d.state, d.last_error, d.delivered_at = "delivered", None, datetime.now(UTC)
+        metrics.DELIVERED.inc()
+        metrics.DELIVERY_LATENCY.observe((d.delivered_at - lead.created_at).total_seconds())
         record(
             scope,
             lead,

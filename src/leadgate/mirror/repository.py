@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import Row, or_, select, text
+from sqlalchemy import Row, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from leadgate.kit.repository import TenantScope
@@ -143,3 +143,16 @@ def subscribed_any_instance(session: Session) -> Sequence[ConnectMirror]:
     return session.scalars(
         select(ConnectMirror).where(ConnectMirror.webhook_secret.is_not(None))
     ).all()
+
+
+def ages_by_state_any_instance(session: Session) -> dict[str, tuple[int, float | None]]:
+    """Cross-instance (metrics): mirrors by state, with the age in seconds of the oldest good
+    sync among them (None: never synced)."""
+    rows = session.execute(
+        select(
+            ConnectMirror.state,
+            func.count(),
+            func.extract("epoch", func.now() - func.min(ConnectMirror.synced_at)),
+        ).group_by(ConnectMirror.state)
+    )
+    return {state: (int(n), None if age is None else float(age)) for state, n, age in rows}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from leadgate.config import Settings
 from leadgate.instances.models import Instance
+from leadgate.kit import metrics
 from leadgate.kit.repository import TenantScope
 from leadgate.mirror import repository
 from leadgate.mirror.config import ConnectConfig
@@ -88,12 +89,14 @@ def sync(
             mirror.last_error = mirror.error_since = None
             _subscribe(peer, mirror, events_url(settings, our.subdomain, job.id))
     except PeerGone as exc:
+        metrics.SYNC_ERRORS.labels("gone").inc()
         mirror.state, mirror.synced_at = "gone", now
         mirror.last_error = str(exc)
         mirror.error_since = mirror.error_since or now
     except PeerError as exc:
         # Unreachable, 5xx, 429, refused key, odd answers: never "gone". The last good mirror
         # keeps judging; with none yet, leads wait.
+        metrics.SYNC_ERRORS.labels("unavailable").inc()
         mirror.state = "unavailable" if mirror.definition is not None else "pending"
         mirror.last_error = str(exc)
         mirror.error_since = mirror.error_since or now

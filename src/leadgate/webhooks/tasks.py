@@ -10,6 +10,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from leadgate.config import Settings, get_settings
+from leadgate.kit import metrics
 from leadgate.kit.http import tls_context
 from leadgate.kit.outbound import Action, Outcome, Policy, next_step, parse_retry_after
 from leadgate.kit.repository import TenantScope
@@ -89,6 +90,7 @@ def deliver_webhook(message_id: int) -> str:
         policy = webhook_policy(settings)
         outcome = Outcome.of(policy, status, error, retry_after)
         step = next_step(policy, message.attempts, outcome)
+        metrics.WEBHOOK_ATTEMPTS.labels(step.action.name.lower()).inc()
         if step.action is Action.DONE:
             message.state = "delivered"
             message.finished_at = now

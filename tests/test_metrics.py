@@ -1,0 +1,61 @@
+"""`/metrics` (Prometheus text format): its counters equal the deliveries a test made, and its
+database gauges equal the tables (issue 16)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadgate.config import Settings
+from leadgate.db import transaction
+from leadgate.delivery import service as delivery
+from leadgate.delivery.models import Delivery
+from leadgate.kit.ratelimit import RateLimiter
+from leadgate.leads.intake import LeadIntake
+from tests.conftest import AppTransport
+from tests.factories import CONNECT_BODIES, Api, Connected
+
+
+def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of `/metrics`, by (name, labels)."""
+    r = client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    out = {}
+    for family in text_string_to_metric_families(r.text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def test_delivery_counters_and_gauges_follow_what_happened(
+    client: TestClient,
+    acme: Api,
+    other: Api,
+    sessions: sessionmaker[Session],
+    database_url: str,
+    settings: Settings,
+    peers: AppTransport,
+) -> None:
+    w = Connected(acme, other)
+    before = scrape(client)
+    outcomes = LeadIntake(sessions, RateLimiter(1000, 60), database_url).run(w.subs(CONNECT_BODIES))
+    valid = sum(1 for o in outcomes if o.lead.status == "valid")
+    assert valid == 2
+    with transaction(sessions) as s, delivery.Peers(settings) as clients:
+        assert delivery.deliver_due(s, w.delivery["id"], settings, clients) == valid
+    after = scrape(client)
+
+    def moved(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert moved("leadgate_deliveries_delivered_total") == valid
+    assert moved("leadgate_delivery_attempts_total", outcome="delivered") == valid
+    assert moved("leadgate_delivery_latency_seconds_count") == valid
+    with sessions() as s:
+        delivered = s.scalar(select(func.count()).where(Delivery.state == "delivered"))
+    assert after[("leadgate_deliveries", (("state", "delivered"),))] == delivered
+    assert ("leadgate_mirrors", (("state", "ok"),)) in after
+    assert any(name == "leadgate_task_queue_jobs" for name, _ in after)

@@ -29,6 +29,7 @@ from leadgate.delivery.endpoints import router as delivery_router
 from leadgate.delivery.pages import router as delivery_pages
 from leadgate.kit import problems, sealing
 from leadgate.kit.asgi import BodySizeLimit, HostRouting
+from leadgate.kit.logs import RequestIds
 from leadgate.kit.problems import problem
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.leads.endpoints import router as leads_router
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         max_upload_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(HostRouting, base_domain=settings.base_domain)
+    app.add_middleware(RequestIds)  # outermost: every line logged for a request names it
 
     api = APIRouter(prefix=API_PREFIX)
     # The Publisher API first: its lead route is the hot path, and routes match in order.

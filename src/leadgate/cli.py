@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import threading
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from leadgate.db import (
     transaction,
 )
 from leadgate.errors import LeadgateError
-from leadgate.kit import sealing
+from leadgate.kit import logs, sealing
 
 app = typer.Typer(
     help="leadgate: lead validation with Connect between instances.",
@@ -140,7 +139,7 @@ def worker(
     from leadgate.worker.runner import run_worker
 
     url = _database()
-    logging.basicConfig(level=logging.INFO)
+    logs.configure(get_settings().log_format)
     try:
         asyncio.run(run_worker(url, concurrency=concurrency, wait=True))
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,9 @@ class Settings(BaseSettings):
         "(never less than three heartbeats).",
     )
     outbound_timeout_s: float = Field(default=10.0, description="Timeout of calls to peers.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json`: one JSON object per log line, with the request id."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from leadgate.app import create_app
 from leadgate.config import get_settings
 from leadgate.db import release_embedded
+from leadgate.kit import logs
 from leadgate.kit.memory import settle
 from leadgate.processr import judging
 
@@ -35,8 +36,7 @@ def served_app(url: str, *, task_worker: bool, concurrency: int) -> FastAPI:
     """The app with a task worker in its lifespan (unless `task_worker` is False)."""
     from leadgate.worker.runner import run_worker
 
-    logging.basicConfig(format="%(levelname)-9s %(name)s: %(message)s")
-    logging.getLogger("leadgate").setLevel(logging.INFO)
+    logs.configure(get_settings().log_format)
     api = create_app(get_settings(), url)
     inner = api.router.lifespan_context
 

@@ -14,6 +14,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from leadgate import plugins
+from leadgate.audit.endpoints import router as audit_router
 from leadgate.campaigns.endpoints import router as campaigns_router
 from leadgate.campaigns.pages import router as campaigns_pages
 from leadgate.config import Settings, get_settings
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         leads_router,
         connect_router,
         delivery_router,
+        audit_router,
     ):
         api.include_router(router)
 

@@ -1,5 +1,6 @@
 """Imports every table module so Base.metadata is complete (for Alembic and tests)."""
 
+from leadgate.audit.models import AuditEvent
 from leadgate.campaigns.models import Campaign, CampaignPublisher
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
 from leadgate.instances.models import AdminToken, Instance, PublisherApiKey
@@ -15,6 +16,7 @@ from leadgate.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubs
 
 __all__ = [
     "AdminToken",
+    "AuditEvent",
     "Campaign",
     "CampaignPublisher",
     "ConnectMirror",

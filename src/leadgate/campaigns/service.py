@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from leadgate.audit import service as audit
 from leadgate.campaigns import hooks, repository
 from leadgate.campaigns.models import Campaign, CampaignPublisher
 from leadgate.campaigns.schemas import CampaignCreate, CampaignOut, CampaignPatch, FormField
@@ -70,6 +71,7 @@ def grant(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
         scope.add(CampaignPublisher(campaign_id=campaign_id, publisher_id=publisher_id))
         scope.session.flush()
         hooks.grant_changed(scope, campaign_id, publisher_id, True)
+        audit.record(scope, "grant.added", f"campaign {campaign_id} to publisher {publisher_id}")
 
 
 def revoke(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
@@ -78,6 +80,8 @@ def revoke(scope: TenantScope, campaign_id: int, publisher_id: int) -> None:
     publishers.get(scope, publisher_id)
     if repository.delete_grant(scope, campaign_id, publisher_id):
         hooks.grant_changed(scope, campaign_id, publisher_id, False)
+        target = f"campaign {campaign_id} from publisher {publisher_id}"
+        audit.record(scope, "grant.removed", target)
 
 
 def granted_ids(scope: TenantScope, publisher_id: int) -> set[int]:

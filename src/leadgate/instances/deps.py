@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from leadgate.config import Settings
 from leadgate.errors import NotFound, RateLimited, Unauthorized
 from leadgate.instances.service import Caller, authenticate
+from leadgate.kit.actor import act_as
 from leadgate.kit.ratelimit import RateLimiter
 
 
@@ -46,13 +47,21 @@ def bearer(authorization: str | None) -> str | None:
     return value.strip() if scheme.lower() == "bearer" else None
 
 
+def client_address(request: Request) -> str:
+    """The address the request came from (the audit log's "from where")."""
+    return request.client.host if request.client else ""
+
+
 def get_caller(
+    request: Request,
     session: DbSession,
     subdomain: Annotated[str, Path(description="The instance's subdomain.")],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Caller:
-    """Whoever the bearer secret stands for on this instance."""
-    return authenticate(session, subdomain, bearer(authorization))
+    """Whoever the bearer secret stands for on this instance (the session acts for it)."""
+    caller = authenticate(session, subdomain, bearer(authorization))
+    act_as(session, caller.actor, client_address(request))
+    return caller
 
 
 def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:

@@ -30,19 +30,21 @@ def instance_by_subdomain(session: Session, subdomain: str) -> Instance | None:
     return session.scalars(select(Instance).where(Instance.subdomain == subdomain)).one_or_none()
 
 
-def admin_token_instance_on_subdomain(
+def admin_token_on_subdomain(
     session: Session, subdomain: str, token_hash: str
-) -> int | None:
-    """Cross-instance (authentication): the id of the instance on `subdomain` with this token."""
-    return session.scalar(
-        select(Instance.id)
+) -> tuple[int, int, str] | None:
+    """Cross-instance (authentication): (instance id, token id, token name) of the live admin
+    token with this hash on `subdomain`."""
+    row = session.execute(
+        select(Instance.id, AdminToken.id, AdminToken.name)
         .join(AdminToken, AdminToken.instance_id == Instance.id)
         .where(
             Instance.subdomain == subdomain,
             AdminToken.token_hash == token_hash,
             AdminToken.revoked_at.is_(None),
         )
-    )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def publisher_key_on_subdomain(session: Session, subdomain: str, key_hash: str) -> KeyHolder | None:

@@ -25,6 +25,7 @@ class Caller:
     subdomain: str
     publisher_id: int | None = None
     key_id: int | None = None
+    actor: str = ""  # for the audit log: which secret (or person) this is
 
     @property
     def is_admin(self) -> bool:
@@ -67,9 +68,12 @@ def authenticate(session: Session, subdomain: str, secret: str | None) -> Caller
                 subdomain=subdomain,
                 publisher_id=key.publisher_id,
                 key_id=key.key_id,
+                actor=f"publisher {key.publisher_id}'s API key {key.key_id}",
             )
     else:
-        instance_id = repository.admin_token_instance_on_subdomain(session, subdomain, digest)
-        if instance_id is not None:
-            return Caller(instance_id=instance_id, subdomain=subdomain)
+        token = repository.admin_token_on_subdomain(session, subdomain, digest)
+        if token is not None:
+            instance_id, token_id, name = token
+            actor = f"API token “{name}” ({token_id})"
+            return Caller(instance_id=instance_id, subdomain=subdomain, actor=actor)
     raise Unauthorized("The secret is not valid for this instance.")

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy.orm import Session
 
+from leadgate.audit import service as audit
 from leadgate.errors import Conflict, InvalidRequest
 from leadgate.kit.pagination import Page, decode_cursor
 from leadgate.kit.repository import TenantScope
@@ -68,7 +69,12 @@ def create(scope: TenantScope, name: str, values: Iterable[str] = ()) -> Validat
     scope.add(row)
     scope.session.flush()
     _apply(scope.session, row, [("+", v) for v in clean], replace=False, force_version=True)
+    audit.record(scope, "list.created", _audit_target(row), values=row.value_count)
     return row
+
+
+def _audit_target(row: ValidationList) -> str:
+    return f"list {row.id} “{row.name}”"
 
 
 def patch_values(
@@ -80,6 +86,7 @@ def patch_values(
     added, removed = _apply(scope.session, row, ops, replace=False)
     if added or removed:
         hooks.values_changed(scope, row.id)
+        audit.record(scope, "list.values_changed", _audit_target(row), added=added, removed=removed)
     return row
 
 
@@ -102,6 +109,9 @@ def import_csv(
     )
     if added or removed:
         hooks.values_changed(scope, row.id)
+        audit.record(
+            scope, "list.imported", _audit_target(row), mode=mode, added=added, removed=removed
+        )
     return ImportResult(
         version=row.version,
         value_count=row.value_count,
@@ -149,6 +159,7 @@ def delete(scope: TenantScope, list_id: int, *, in_use_by: Sequence[int]) -> Non
             code="list_in_use",
             job_ids=list(in_use_by),
         )
+    audit.record(scope, "list.deleted", _audit_target(row), values=row.value_count)
     scope.session.delete(row)
     scope.session.flush()
 

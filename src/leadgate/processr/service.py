@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from leadgate.audit import service as audit
 from leadgate.campaigns import service as campaigns
 from leadgate.campaigns.models import Campaign
 from leadgate.config import Settings
@@ -208,7 +209,12 @@ def create(
         move(scope, campaign_id, job.id, body.position)
     events.updated(scope, job)
     REGISTRY.get(job.type).on_saved(scope, job, settings)
+    audit.record(scope, "job.created", _audit_target(job), type=job.type, label=job.label)
     return job
+
+
+def _audit_target(job: ProcessrJob) -> str:
+    return f"job {job.id} “{job.label}” of campaign {job.campaign_id}"
 
 
 def update(
@@ -261,6 +267,8 @@ def update(
         events.updated(scope, job)
     if "config" in changes:
         REGISTRY.get(job.type).on_saved(scope, job, settings)
+    if changes:
+        audit.record(scope, "job.updated", _audit_target(job), changed=sorted(changes))
     return job
 
 
@@ -286,6 +294,7 @@ def reorder(scope: TenantScope, campaign_id: int, job_ids: Sequence[int]) -> lis
     for index, job_id in enumerate(job_ids, start=1):
         rows[job_id].position = index
     scope.session.flush()
+    audit.record(scope, "job.reordered", f"campaign {campaign_id}", order=list(job_ids))
     return jobs_of(scope, campaign_id)
 
 
@@ -297,6 +306,7 @@ def delete(scope: TenantScope, campaign_id: int, job_id: int) -> ProcessrJob:
     found = REGISTRY.find(job.type)
     if found is not None:
         found.on_deleted(scope, job)
+    audit.record(scope, "job.deleted", _audit_target(job), type=job.type)
     scope.session.delete(job)
     scope.session.flush()
     return job

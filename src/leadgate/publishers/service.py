@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import func
 
+from leadgate.audit import service as audit
 from leadgate.instances.models import PublisherApiKey
 from leadgate.instances.service import PUBLISHER_PREFIX
 from leadgate.kit.repository import TenantScope
@@ -42,6 +43,7 @@ def issue_key(scope: TenantScope, publisher_id: int) -> ApiKeyCreated:
     )
     scope.add(key)
     scope.session.flush()
+    audit.record(scope, "key.issued", f"API key {key.id} of publisher {publisher_id}")
     return ApiKeyCreated(id=key.id, key=secret)
 
 
@@ -50,4 +52,5 @@ def revoke_key(scope: TenantScope, publisher_id: int, key_id: int) -> None:
     key = repository.get_api_key(scope, publisher_id, key_id)
     if key.revoked_at is None:
         key.revoked_at = func.now()
+        audit.record(scope, "key.revoked", f"API key {key_id} of publisher {publisher_id}")
     scope.session.flush()

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from leadgate.instances.deps import DbSession
+from leadgate.instances.deps import DbSession, client_address
 from leadgate.instances.service import Caller
+from leadgate.kit.actor import act_as
 from leadgate.kit.repository import TenantScope
 from leadgate.ui.errors import PageForbidden, PasswordChangeRequired, SignInRequired
 from leadgate.users import service as users
@@ -39,6 +40,7 @@ def get_signed_in(
         raise SignInRequired(subdomain, target if request.method == "GET" else "")
     if me.must_change_password and not request.url.path.endswith(("/password", "/sign-out")):
         raise PasswordChangeRequired(subdomain)
+    act_as(session, me.email, client_address(request))
     return me
 
 

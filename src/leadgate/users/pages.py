@@ -6,10 +6,11 @@ import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from leadgate.audit import service as audit
 from leadgate.errors import Conflict, LeadgateError, RateLimited
 from leadgate.instances import repository as instances
 from leadgate.instances.deps import DbSession, settings_of
@@ -348,11 +349,70 @@ def create_token(
             status=422,
         )
     secret = issue_admin_token(session, me.instance_id, f"{label} (by {me.email})")
+    audit.record(scope, "token.issued", f"API token “{label}”")
     return _tokens_page(request, me, scope, created=(label, secret), status=200)
 
 
 @router.post("/tokens/{token_id}/revoke", response_class=RedirectResponse)
 def revoke_token(token_id: Id, me: AdminPost, session: DbSession) -> RedirectResponse:
     """Revoke an admin token at once."""
-    revoke_admin_token(scope_of(session, me), token_id)
+    scope = scope_of(session, me)
+    revoke_admin_token(scope, token_id)
+    audit.record(scope, "token.revoked", f"API token {token_id}")
     return see_other(f"{base_url(me.subdomain)}/tokens?notice=token_revoked")
+
+
+AUDIT_KINDS = [
+    ("", "All changes"),
+    ("job.", "Processr jobs"),
+    ("list.", "Validation lists"),
+    ("key.", "Publishers' API keys"),
+    ("grant.", "Campaign grants"),
+    ("user.", "Users"),
+    ("token.", "API tokens"),
+]
+AUDIT_LABELS = {
+    "job.created": "Job added",
+    "job.updated": "Job changed",
+    "job.deleted": "Job deleted",
+    "job.reordered": "Jobs reordered",
+    "list.created": "List created",
+    "list.values_changed": "List values changed",
+    "list.imported": "List imported",
+    "list.deleted": "List deleted",
+    "key.issued": "API key issued",
+    "key.revoked": "API key revoked",
+    "grant.added": "Campaign granted",
+    "grant.removed": "Grant revoked",
+    "user.created": "User added",
+    "user.deleted": "User removed",
+    "user.password_set": "Password set",
+    "user.password_changed": "Password changed",
+    "token.issued": "API token created",
+    "token.revoked": "API token revoked",
+}
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    me: AdminUser,
+    session: DbSession,
+    action: Annotated[str, Query(max_length=64)] = "",
+    cursor: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    """The audit log: who changed what, when and from where."""
+    found = audit.page(scope_of(session, me), limit=100, cursor=cursor or None, action=action)
+    return render(
+        request,
+        "audit/log.html",
+        {
+            "title": "Audit log",
+            "events": found.items,
+            "next_cursor": found.next_cursor,
+            "kinds": AUDIT_KINDS,
+            "labels": AUDIT_LABELS,
+            "action": action,
+        },
+        me=me,
+    )

@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from leadgate.audit import service as audit
 from leadgate.config import Settings
 from leadgate.errors import Conflict, InvalidRequest, RateLimited, Unauthorized
 from leadgate.instances.models import Instance
@@ -113,6 +114,7 @@ def create_user(
     )
     scope.add(user)
     scope.session.flush()
+    audit.record(scope, "user.created", f"user {user.id} {address}", role=role)
     return user
 
 
@@ -136,6 +138,7 @@ def delete_user(scope: TenantScope, user_id: int, *, acting_user_id: int) -> Non
     user = get(scope, user_id)
     if user.id == acting_user_id:
         raise Conflict("You cannot remove yourself.", code="cannot_remove_self")
+    audit.record(scope, "user.deleted", f"user {user.id} {user.email}")
     scope.session.delete(user)
     scope.session.flush()
 
@@ -146,6 +149,7 @@ def set_password(scope: TenantScope, user_id: int, password: str, *, must_change
     user.password_hash = hash_password(password)
     user.must_change_password = must_change
     repository.delete_sessions(scope, user.id)
+    audit.record(scope, "user.password_set", f"user {user.id} {user.email}")
     scope.session.flush()
 
 
@@ -165,6 +169,7 @@ def change_password(
     repository.delete_sessions(
         scope, user.id, keep_hash=hash_secret(keep_token) if keep_token else None
     )
+    audit.record(scope, "user.password_changed", f"user {user.id} {user.email}")
     scope.session.flush()
 
 

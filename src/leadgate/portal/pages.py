@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadgate.campaigns import repository as campaign_repository
 from leadgate.campaigns import service as campaigns
-from leadgate.errors import NotFound
+from leadgate.errors import LeadgateError, NotFound
 from leadgate.instances.deps import DbSession
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
@@ -89,6 +89,7 @@ def _detail(
     publisher: Publisher,
     *,
     new_key: str | None = None,
+    key_error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     people = [u for u in users.list_all(scope) if u.publisher_id == publisher.id]
@@ -102,6 +103,7 @@ def _detail(
             "campaigns": campaigns.granted(scope, publisher.id),
             "people": people,
             "new_key": new_key,
+            "key_error": key_error,
         },
         me=me,
         status=status,
@@ -121,8 +123,12 @@ def publisher_page(
 def new_key(request: Request, publisher_id: Id, me: AdminPost, session: DbSession) -> HTMLResponse:
     """A new API key for the publisher, shown once."""
     scope = scope_of(session, me)
-    key = service.issue_key(scope, publisher_id)
-    return _detail(request, me, scope, service.get(scope, publisher_id), new_key=key.key)
+    publisher = service.get(scope, publisher_id)
+    try:
+        key = service.issue_key(scope, publisher_id)
+    except LeadgateError as exc:
+        return _detail(request, me, scope, publisher, key_error=exc.detail, status=409)
+    return _detail(request, me, scope, publisher, new_key=key.key)
 
 
 @router.post("/publishers/{publisher_id}/keys/{key_id}/revoke", response_class=RedirectResponse)
@@ -224,7 +230,13 @@ def portal_lead(
 
 
 def _portal_keys(
-    request: Request, me: PublisherUser, scope: TenantScope, new_key: str | None = None
+    request: Request,
+    me: PublisherUser,
+    scope: TenantScope,
+    new_key: str | None = None,
+    *,
+    key_error: str | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
     assert me.publisher_id is not None
     return render(
@@ -234,8 +246,10 @@ def _portal_keys(
             "title": "Your API keys",
             "keys": publisher_repository.keys_of(scope, me.publisher_id),
             "new_key": new_key,
+            "key_error": key_error,
         },
         me=me,
+        status=status,
     )
 
 
@@ -250,7 +264,10 @@ def portal_new_key(request: Request, me: PublisherPost, session: DbSession) -> H
     """A new API key for your publisher, shown once."""
     scope = scope_of(session, me)
     assert me.publisher_id is not None
-    key = service.issue_key(scope, me.publisher_id)
+    try:
+        key = service.issue_key(scope, me.publisher_id)
+    except LeadgateError as exc:
+        return _portal_keys(request, me, scope, key_error=exc.detail, status=409)
     return _portal_keys(request, me, scope, new_key=key.key)
 
 

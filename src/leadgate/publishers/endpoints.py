@@ -12,7 +12,7 @@ from leadgate.kit.repository import TenantScope
 from leadgate.publishers import service
 from leadgate.publishers.schemas import ApiKeyCreated, PublisherCreate, PublisherOut
 
-router = APIRouter(tags=["publishers"], responses=problem_responses(401, 404, 413, 422))
+router = APIRouter(tags=["publishers"], responses=problem_responses(401, 404, 409, 413, 422))
 
 
 @router.post("/publishers", status_code=201, response_model=PublisherOut)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import func, select
+
 from leadgate.errors import NotFound
 from leadgate.instances.models import PublisherApiKey
 from leadgate.kit.repository import TenantScope
@@ -44,3 +46,19 @@ def keys_of(scope: TenantScope, publisher_id: int) -> Sequence[PublisherApiKey]:
         .where(PublisherApiKey.publisher_id == publisher_id)
         .order_by(PublisherApiKey.revoked_at.is_not(None), PublisherApiKey.id.desc())
     ).all()
+
+
+def live_key_count(scope: TenantScope, publisher_id: int) -> int:
+    """How many working (not revoked) keys the publisher holds."""
+    return int(
+        scope.session.scalar(
+            select(func.count())
+            .select_from(PublisherApiKey)
+            .where(
+                PublisherApiKey.instance_id == scope.instance_id,
+                PublisherApiKey.publisher_id == publisher_id,
+                PublisherApiKey.revoked_at.is_(None),
+            )
+        )
+        or 0
+    )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func
 
 from leadgate.audit import service as audit
+from leadgate.errors import Conflict
 from leadgate.instances.models import PublisherApiKey
 from leadgate.instances.service import PUBLISHER_PREFIX
 from leadgate.kit.repository import TenantScope
@@ -34,9 +35,22 @@ def list_all(scope: TenantScope) -> Sequence[Publisher]:
     return repository.list_all(scope)
 
 
+# Working keys a publisher may hold at once: more keys must not multiply what it may send.
+MAX_LIVE_KEYS = 10
+
+
 def issue_key(scope: TenantScope, publisher_id: int) -> ApiKeyCreated:
-    """A new API key for the publisher; the secret is returned once and stored hashed."""
+    """A new API key for the publisher; the secret is returned once and stored hashed.
+
+    A publisher holds at most MAX_LIVE_KEYS working keys (409 `too_many_keys`)."""
     get(scope, publisher_id)
+    live = repository.live_key_count(scope, publisher_id)
+    if live >= MAX_LIVE_KEYS:
+        raise Conflict(
+            f"This publisher has {live} working API keys, the most it may hold; "
+            "revoke one it no longer uses first.",
+            code="too_many_keys",
+        )
     secret = new_secret(PUBLISHER_PREFIX)
     key = PublisherApiKey(
         publisher_id=publisher_id, key_hash=hash_secret(secret), prefix=secret[:10]

@@ -1,7 +1,8 @@
 """Lead submission hot path: sustained leads/s and latency of the publisher API under wrk.
 
-    python bench/bench_leads.py [--values 1000000] [--duration 10] [--connections 16]
-                                [--setups shipped,2p] [--sweep 1,4,16,64] [--full] [--no-profile]
+    python bench/bench_leads.py [--values 1000000] [--earlier 1000000] [--duration 10]
+                                [--connections 16] [--setups shipped,2p] [--sweep 1,4,16,64]
+                                [--full] [--no-profile]
 
 A campaign of 10 jobs (a validation list of `--values` company names, a 10,181-domain disposable
 suppression list, a zip list, a competitor `contains` list, required fields, four simple
@@ -24,6 +25,10 @@ the app's own. Before a setup is measured, every API process must have logged
 
 Routes measured on each setup (the same server), with their ratio to the leads route:
 - the leads route (Processr, 10 jobs);
+- the leads route on the realistic 12-job campaign: the same 10 jobs, `email_format` and a
+  `duplicate_check` (email, campaign scope, 90 days) over `--earlier` earlier leads (seeded
+  set-based before the run, each with its key); its bodies get a new email per request (wrk
+  fills one in), 5 % of them an earlier lead's;
 - the leads route on a second campaign with the same fields and no jobs (the "no Processr" floor);
 - naive: the per-request path of before (sync route, ORM, key lookup, grant,
   `lifecycle.submit` + commit: one lead per request, one transaction), bench-only;
@@ -64,6 +69,7 @@ import httpx
 import psycopg
 
 import common
+from bench_duplicates import earlier_email, seed_earlier_leads
 from bench_matching import company_list, make_pools
 
 TARGET_RPS = 1000.0
@@ -84,8 +90,18 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %(token)s"
 local path = "%(path)s"
 math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+-- Each wrk thread numbers its requests; `@@N@@` in a body becomes run.thread.request.
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local counter = 0
+local started = os.time()
 request = function()
-  return wrk.format(nil, path, nil, bodies[math.random(#bodies)])
+  local body = bodies[math.random(#bodies)]
+  %(fill)s
+  return wrk.format(nil, path, nil, body)
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -98,6 +114,11 @@ done = function(summary, latency, requests)
     latency:percentile(99.9), latency.max, latency.mean))
 end
 """
+FILL = (
+    "counter = counter + 1; "
+    'body = (string.gsub(body, "@@N@@", started .. "." .. tid .. "." .. counter))'
+)
+UNIQUE = "@@N@@"
 
 
 # --- the world -------------------------------------------------------------------------------
@@ -115,6 +136,11 @@ class World:
     list_id: int
     jobs: list[dict[str, Any]] = field(default_factory=list)
     bodies: list[str] = field(default_factory=list)
+    # The realistic 12-job campaign: the 10 jobs + email_format + duplicate_check over `earlier`
+    # earlier leads; its bodies hold UNIQUE in their email (filled per request).
+    realistic_campaign_id: int = 0
+    realistic_bodies: list[str] = field(default_factory=list)
+    earlier: int = 0
     publisher_id: int = 0
     companies: list[str] = field(default_factory=list, repr=False)
     connect_campaign_id: int | None = None  # set once a running server has built it
@@ -132,11 +158,12 @@ def _post(client: Any, path: str, token: str, body: Any, status: int = 201) -> A
     return r.json() if r.content else None
 
 
-def build_world(url: str, size: int, seed: int = 11) -> World:
+def build_world(url: str, size: int, earlier: int = 0, seed: int = 11) -> World:
     """Instance, campaign with 10 jobs, publisher key, lists (the big one by COPY import).
 
     Also a second campaign with the same fields granted to the same publisher and no jobs: the
-    real route on it is the "no Processr" floor."""
+    real route on it is the "no Processr" floor; and the realistic 12-job campaign (the 10 jobs,
+    `email_format`, `duplicate_check`) with `earlier` earlier leads seeded."""
     from fastapi.testclient import TestClient
 
     from leadgate.app import create_app
@@ -277,13 +304,31 @@ def build_world(url: str, size: int, seed: int = 11) -> World:
                     },
                 )
             )
+        realistic = _post(
+            c,
+            root + "/campaigns",
+            token,
+            {"name": "Bench B2B, 12 jobs", "fields": [{"name": f} for f in FIELDS]},
+        )["id"]
+        _post(c, "!" + root + f"/campaigns/{realistic}/publishers/{pub['id']}", token, None, 204)
+        twelve = [
+            *jobs_spec,
+            ("email_format", "Email format", {"field_name": "email"}),
+            ("duplicate_check", "No duplicates", {"field_name": "email", "lookback_days": 90}),
+        ]
+        for i, (type_, label, config) in enumerate(twelve):
+            body = {"type": type_, "label": label, "config": config, "position": i + 1}
+            _post(c, root + f"/campaigns/{realistic}/jobs", token, body)
     common.import_values(url, sub, dom["id"], disposable)
     common.import_values(url, sub, zl["id"], zips)
     common.import_values(url, sub, comp["id"], competitors)
     seconds = common.import_values(url, sub, big["id"], companies)
     print(f"imported {size:,} values in {seconds:.1f} s", file=sys.stderr)
+    if earlier:
+        seconds = seed_earlier_leads(url, instance_id, realistic, pub["id"], 1, earlier)
+        print(f"seeded {earlier:,} earlier leads in {seconds:.1f} s", file=sys.stderr)
 
-    bodies = []
+    bodies, realistic_bodies = [], []
     for _ in range(2000):
         company = rng.choice(companies) if rng.random() < 0.75 else rng.choice(pools.miss_companies)
         if rng.random() < 0.3:
@@ -301,8 +346,28 @@ def build_world(url: str, size: int, seed: int = 11) -> World:
             "jobTitle": rng.choice(TITLES),
         }
         bodies.append(common.dumps({"data": data}))
+        user, _, domain = data["email"].partition("@")
+        if earlier and rng.random() < 0.05:
+            email = earlier_email(rng.randint(1, earlier))
+        else:
+            email = f"{user}.{UNIQUE}@{domain}"
+        realistic_bodies.append(common.dumps({"data": data | {"email": email}}))
     return World(
-        url, sub, instance_id, token, key, cid, bare, big["id"], jobs, bodies, pub["id"], companies
+        url,
+        sub,
+        instance_id,
+        token,
+        key,
+        cid,
+        bare,
+        big["id"],
+        jobs,
+        bodies,
+        realistic,
+        realistic_bodies,
+        earlier,
+        publisher_id=pub["id"],
+        companies=companies,
     )
 
 
@@ -447,11 +512,12 @@ class _CountingConnection(psycopg.AsyncConnection[Any]):
         return await super().execute(*args, **kwargs)
 
 
-def breakdown(world: World, n: int) -> str:
+def breakdown(world: World, n: int, realistic: bool = False) -> str:
     """Per lead, no HTTP: `LeadIntake.run` (general driver), `intake_fast`, the naive path.
 
     Each batch size runs max(3, ceil(n / size)) batches after one warm-up batch; a batch's
-    leads are distinct bodies of the wrk set, without Idempotency-Key."""
+    leads are distinct bodies of the wrk set, without Idempotency-Key. `realistic`: on the
+    12-job campaign, each lead with a new email (5 % an earlier lead's)."""
     from sqlalchemy import event
 
     from leadgate.db import libpq_url, make_engine, make_sessionmaker
@@ -462,15 +528,20 @@ def breakdown(world: World, n: int) -> str:
     sessions = make_sessionmaker(engine)
     limiter = RateLimiter(1_000_000_000, 300)
     lead_intake = LeadIntake(sessions, limiter, libpq_url(world.url))
-    bodies = [json.loads(b)["data"] for b in world.bodies]
+    campaign_id = world.realistic_campaign_id if realistic else world.campaign_id
+    bodies = [
+        json.loads(b)["data"] for b in (world.realistic_bodies if realistic else world.bodies)
+    ]
     counter = itertools.count()
+
+    def body(i: int) -> dict[str, Any]:
+        data = dict(bodies[i % len(bodies)])
+        data["email"] = data["email"].replace(UNIQUE, f"inproc{i}")
+        return data
 
     def submissions(k: int) -> list[Submission]:
         return [
-            Submission(
-                world.sub, world.key, world.campaign_id, dict(bodies[next(counter) % len(bodies)])
-            )
-            for _ in range(k)
+            Submission(world.sub, world.key, campaign_id, body(next(counter))) for _ in range(k)
         ]
 
     def stored(outcomes: list[Outcome]) -> None:
@@ -537,13 +608,27 @@ def breakdown(world: World, n: int) -> str:
         return out
 
     fast = asyncio.run(fast_all())
-    naive = _naive_in_process(world, engine, sessions, bodies, max(n, 20))
+    naive = _naive_in_process(
+        world,
+        engine,
+        sessions,
+        [body(next(counter)) for _ in range(len(bodies))],
+        max(n, 20),
+        campaign_id,
+    )
     rows = [m.row("general: `LeadIntake.run` (ORM session, 1 transaction)") for m in general]
     rows += [m.row("fast: `intake_fast` (AsyncConnection, autocommit)") for m in fast]
     rows.append(naive.row("naive: one lead per request, ORM, 2 transactions"))
+    which = (
+        f"the 12-job campaign (+ `email_format`, `duplicate_check` over {world.earlier:,} "
+        "earlier leads; a new email per lead, 5 % an earlier lead's)"
+        if realistic
+        else "the 10-job campaign"
+    )
     return "\n".join(
         [
-            "The drivers of `leadgate.leads.intake` called directly, one batch after another "
+            f"On {which}: "
+            "the drivers of `leadgate.leads.intake` called directly, one batch after another "
             "in this process (no HTTP, no batching wait): the general driver "
             f"`LeadIntake(...).run(subs)` (run once first with 20 leads, {warm_s:.1f} s: it "
             "compiles the lists and caches the campaign's jobs) and the fast driver "
@@ -558,7 +643,8 @@ def breakdown(world: World, n: int) -> str:
             "`before_cursor_execute` on the engine (general, naive), `AsyncConnection.execute` "
             "calls (fast); the BEGIN and COMMIT psycopg sends for a transaction are not in "
             "that count (2 more round trips per general batch, 4 per naive lead, none for the "
-            "fast driver's autocommit).",
+            "fast driver's autocommit, 2 for its transaction when the leads claim keys: then "
+            "the keys are locked and probed in 2 more statements).",
             "",
             common.table(
                 [
@@ -580,7 +666,12 @@ def breakdown(world: World, n: int) -> str:
 
 
 def _naive_in_process(
-    world: World, engine: Any, sessions: Callable[[], Any], bodies: list[dict[str, Any]], n: int
+    world: World,
+    engine: Any,
+    sessions: Callable[[], Any],
+    bodies: list[dict[str, Any]],
+    n: int,
+    campaign_id: int,
 ) -> Batches:
     """The per-lead path of the `naive` bench route, called directly."""
     from sqlalchemy import event
@@ -608,10 +699,10 @@ def _naive_in_process(
             with sessions() as session:
                 caller = authenticate(session, world.sub, world.key)
                 scope = TenantScope(session, caller.instance_id)
-                granted_campaign(scope, caller, world.campaign_id)
+                granted_campaign(scope, caller, campaign_id)
                 lead = lifecycle.submit(
                     scope,
-                    world.campaign_id,
+                    campaign_id,
                     data,
                     publisher_id=caller.publisher_id,
                     max_staleness_s=None,
@@ -755,12 +846,13 @@ def wrk(
     threads: int = 2,
     db_url: str = "",
 ) -> Run:
-    """One bounded wrk run; latencies in ms."""
+    """One bounded wrk run; latencies in ms. Bodies holding UNIQUE get it filled per request."""
     wrk_bin = common.tool("wrk")
     if wrk_bin is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
     script = bodies_file.with_suffix(f".{abs(hash(path)) % 10000}.lua")
-    script.write_text(LUA % {"bodies": bodies_file, "token": token, "path": path})
+    fill = FILL if UNIQUE in bodies_file.read_text()[:10_000] else ""
+    script.write_text(LUA % {"bodies": bodies_file, "token": token, "path": path, "fill": fill})
 
     def backends() -> list[int]:
         return common.backend_pids(db_url) if db_url else common.postgres_pids()
@@ -820,6 +912,7 @@ def wrk(
 
 
 LEADS = "leads (Processr, 10 jobs)"
+LEADS_12 = "leads (Processr, 12 jobs: + duplicate_check over the earlier leads, email_format)"
 CONNECT = "leads, Connect campaign (2 mirrors, one of a 1M list, + delivery)"
 
 
@@ -829,6 +922,7 @@ def routes(world: World) -> dict[str, tuple[str, str]]:
     bench = f"/bench/i/{world.sub}"
     return {
         LEADS: (f"{api}/{world.campaign_id}/leads", world.key),
+        LEADS_12: (f"{api}/{world.realistic_campaign_id}/leads", world.key),
         "leads, campaign without jobs (floor)": (
             f"{api}/{world.bare_campaign_id}/leads",
             world.key,
@@ -1128,11 +1222,15 @@ def run(args: argparse.Namespace) -> str:
         tempfile.TemporaryDirectory(prefix="bench-leads-") as tmp,
     ):
         logs = Path(tmp)
-        world = build_world(url, args.values)
+        world = build_world(url, args.values, args.earlier)
+        seeded = _last_lead_id(world)
         bodies_file = logs / "bodies.jsonl"
         bodies_file.write_text("\n".join(world.bodies) + "\n")
+        realistic_file = logs / "bodies-12.jsonl"
+        realistic_file.write_text("\n".join(world.realistic_bodies) + "\n")
         table_in = breakdown(world, args.breakdown)
-        statuses = _status_mix(world)
+        table_in_12 = breakdown(world, args.breakdown, realistic=True)
+        statuses = _status_mix(world, seeded)
         for setup in setups:
             running = start_setup(setup, world, logs, args.warm_timeout)
             warm[setup.name] = running
@@ -1143,7 +1241,12 @@ def run(args: argparse.Namespace) -> str:
                 api_pids = common.process_tree(running.procs[0].pid)
                 results[setup.name] = {}
                 for name, (path, secret) in routes(world).items():
-                    check_route(port, path, secret, world.bodies[0])
+                    first = world.bodies[0]
+                    bodies = bodies_file
+                    if name == LEADS_12:
+                        first = world.realistic_bodies[0].replace(UNIQUE, f"check{port}")
+                        bodies = realistic_file
+                    check_route(port, path, secret, first)
                     # The Connect campaign's leads queue drains: with the task worker stopped
                     # (SIGTERM: it ends its transactions) while wrk runs, the figures are the
                     # intake's alone, like the plain route's.
@@ -1151,12 +1254,12 @@ def run(args: argparse.Namespace) -> str:
                     if name == CONNECT and worker is not None:
                         worker.stop()
                     try:
-                        wrk(port, path, secret, bodies_file, args.connections, args.warmup, [])
+                        wrk(port, path, secret, bodies, args.connections, args.warmup, [])
                         r = wrk(
                             port,
                             path,
                             secret,
-                            bodies_file,
+                            bodies,
                             args.connections,
                             args.duration,
                             api_pids,
@@ -1200,6 +1303,8 @@ def run(args: argparse.Namespace) -> str:
 
     rows = []
     best_name, best = None, None
+    best_12_name: str | None = None
+    best_12: Run | None = None
     for sname, by_route in results.items():
         lead = by_route[LEADS]
         for rname, r in by_route.items():
@@ -1222,6 +1327,11 @@ def run(args: argparse.Namespace) -> str:
             )
         if best is None or (_meets(lead), lead.rps) > (_meets(best), best.rps):
             best_name, best = sname, lead
+        twelve = by_route.get(LEADS_12)
+        if twelve is not None and (
+            best_12 is None or (_meets(twelve), twelve.rps) > (_meets(best_12), best_12.rps)
+        ):
+            best_12_name, best_12 = sname, twelve
     lines = [
         "## Lead submission hot path (`bench/bench_leads.py`)",
         "",
@@ -1231,8 +1341,11 @@ def run(args: argparse.Namespace) -> str:
         "acceptance, case-insensitive), 10,181 disposable domains (`endswith`, suppression), "
         "1,000 zips (`equal`), 200 competitor words (`contains`, suppression); "
         "`required_fields`; simple conditionals EQUAL / STARTSWITH / GREATERTHAN / NOTEQUAL; "
-        "one `conditional_validation` (ALL of CONTAINS + EXISTS). Verdicts of the leads "
-        f"of the in-process run: {statuses}.",
+        "one `conditional_validation` (ALL of CONTAINS + EXISTS). The realistic 12-job "
+        "campaign: the same 10 jobs, `email_format` and `duplicate_check` (email, campaign "
+        f"scope, 90 days) over {args.earlier:,} earlier leads (seeded set-based, each with its "
+        "key; wrk fills a new email into each of its bodies, 5 % carry an earlier lead's). "
+        f"Verdicts of the leads of the in-process runs: {statuses}.",
         f"- load: `wrk -t2 -c{args.connections} -d{args.duration:g}s` + Lua script (random body "
         f"per request, no Idempotency-Key) from a separate process on 127.0.0.1, after a "
         f"{args.warmup:g} s warm-up run per route; all processes (wrk, API, task worker, "
@@ -1285,6 +1398,11 @@ def run(args: argparse.Namespace) -> str:
             "",
             *_connect_summary(results, args.connections),
         ]
+        if best_12 is not None and best_12_name is not None:
+            lines += [
+                _summary(best_12_name, best_12, args.connections, "the 12-job leads route"),
+                "",
+            ]
     if sweep:
         lines += [
             f"### Connections sweep ({args.sweep_setup}, leads route)",
@@ -1312,6 +1430,8 @@ def run(args: argparse.Namespace) -> str:
         "",
         table_in,
         "",
+        table_in_12,
+        "",
     ]
     if prof:
         lines += ["### Profile of the server under load", "", prof, ""]
@@ -1322,8 +1442,8 @@ def _meets(r: Run) -> bool:
     return r.rps >= TARGET_RPS and r.p99 <= TARGET_P99_MS and r.errors == 0
 
 
-def _summary(name: str, r: Run, connections: int) -> str:
-    """The best setup for the leads route against the target, and why it falls short if it does."""
+def _summary(name: str, r: Run, connections: int, route: str = "the leads route") -> str:
+    """The best setup for a leads route against the target, and why it falls short if it does."""
     short = []
     if r.rps < TARGET_RPS:
         short.append(f"{r.rps:,.0f} < {TARGET_RPS:,.0f} leads/s")
@@ -1332,8 +1452,8 @@ def _summary(name: str, r: Run, connections: int) -> str:
     if r.errors:
         short.append(f"{r.errors} errors")
     return (
-        f"Best setup for the leads route: **{name}**, {r.rps:,.0f} leads/s at p99 {r.p99:.1f} ms "
-        f"(c={connections}). Target (issue 4) ≥ {TARGET_RPS:,.0f} leads/s with p99 ≤ "
+        f"Best setup for {route}: **{name}**, {r.rps:,.0f} leads/s at p99 {r.p99:.1f} ms "
+        f"(c={connections}). Target (issues 4 and 13) ≥ {TARGET_RPS:,.0f} leads/s with p99 ≤ "
         f"{TARGET_P99_MS:.0f} ms: {common.verdict(_meets(r))}"
         + (f" ({'; '.join(short)})." if short else ".")
     )
@@ -1374,16 +1494,37 @@ def _describe(setup: Setup, running: Started) -> str:
     return text + (f"; {running.note})" if running.note else ")")
 
 
-def _status_mix(world: World) -> str:
+def _last_lead_id(world: World) -> int:
     from sqlalchemy import func, select
 
     from leadgate.db import make_engine, make_sessionmaker
     from leadgate.leads.models import Lead
 
     with make_sessionmaker(make_engine(world.url))() as s:
-        rows = s.execute(select(Lead.status, func.count()).group_by(Lead.status)).all()
-    total = sum(n for _, n in rows) or 1
-    return ", ".join(f"{st} {100 * n / total:.0f}%" for st, n in sorted(rows))
+        return int(s.scalar(select(func.max(Lead.id))) or 0)
+
+
+def _status_mix(world: World, after_id: int) -> str:
+    """The verdicts of the leads stored after `after_id` (not the seeded earlier ones), per
+    campaign."""
+    from sqlalchemy import func, select
+
+    from leadgate.db import make_engine, make_sessionmaker
+    from leadgate.leads.models import Lead
+
+    names = {world.campaign_id: "10 jobs", world.realistic_campaign_id: "12 jobs"}
+    with make_sessionmaker(make_engine(world.url))() as s:
+        rows = s.execute(
+            select(Lead.campaign_id, Lead.status, func.count())
+            .where(Lead.id > after_id, Lead.campaign_id.in_(list(names)))
+            .group_by(Lead.campaign_id, Lead.status)
+        ).all()
+    parts = []
+    for cid, name in names.items():
+        mine = sorted((st, n) for c, st, n in rows if c == cid)
+        total = sum(n for _, n in mine) or 1
+        parts.append(f"{name}: " + ", ".join(f"{st} {100 * n / total:.0f}%" for st, n in mine))
+    return "; ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -1391,6 +1532,12 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--values", type=int, default=1_000_000, help="size of the big list")
+    parser.add_argument(
+        "--earlier",
+        type=int,
+        default=1_000_000,
+        help="earlier leads (with their keys) of the 12-job campaign's duplicate check",
+    )
     parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
     parser.add_argument("--warmup", type=float, default=4, help="seconds of warm-up per route")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")

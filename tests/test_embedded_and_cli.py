@@ -9,6 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadgate.config import Settings
+from leadgate.demo import seed
 
 LEADGATE = [sys.executable, "-m", "leadgate"]
 
@@ -83,3 +88,37 @@ def test_help_explains_commands() -> None:
     assert out.returncode == 0
     for command in ("serve", "worker", "instance", "demo"):
         assert command in out.stdout
+
+
+def test_the_demo_client_tidies_values_and_rejects_a_duplicate(
+    sessions: sessionmaker[Session], settings: Settings, client: TestClient
+) -> None:
+    """What the README's Processr section shows: acme's campaign transforms, checks the email
+    and refuses the same address twice (the delivery job is left out: no acme over HTTP)."""
+    offline = settings.model_copy(update={"instance_url": "http://127.0.0.1:9/i/{subdomain}"})
+    demo = seed(sessions, offline)
+    assert demo["notes"] and "Connect delivery was not added" in demo["notes"][0]
+    acme, cid = demo["acme"], demo["acme"]["campaign_id"]
+    headers = {"Authorization": f"Bearer {acme['admin_token']}"}
+    base = "/i/acme/api/v1"
+    jobs = client.get(f"{base}/campaigns/{cid}/jobs", headers=headers).json()["items"]
+    assert {"duplicate_check", "email_format", "value_transforms"} <= {j["type"] for j in jobs}
+    body = {
+        "firstName": "Kim",
+        "lastName": "Lee",
+        "email": " Kim.Lee+Webinar@Initech.example",
+        "company": "Initech",
+        "country": "us",
+    }
+    first = client.post(f"{base}/campaigns/{cid}/leads", json={"data": body}, headers=headers)
+    assert first.status_code == 201, first.text
+    assert (first.json()["status"], first.json()["flags"]) == ("valid", [])
+    assert first.json()["data"]["country"] == "US"
+    again = {**body, "email": "kim.lee@initech.example"}
+    second = client.post(f"{base}/campaigns/{cid}/leads", json={"data": again}, headers=headers)
+    lead = second.json()
+    assert lead["status"] == "invalid"
+    assert [f["code"] for f in lead["flags"]] == ["duplicate.found"]
+    assert f"as lead {first.json()['id']}, received" in lead["flags"][0]["message"]
+    assert seed(sessions, offline)["acme"]["campaign_id"] == cid  # idempotent
+    assert len(client.get(f"{base}/campaigns/{cid}/jobs", headers=headers).json()["items"]) == 7

@@ -149,6 +149,39 @@ def _client_processr(acme: TenantScope, campaign_id: int, settings: Settings) ->
         processr_jobs.create(acme, campaign_id, body, settings)
 
 
+# acme's everyday checks: values tidied before any check, a valid address, no duplicates.
+EVERYDAY_CHECKS = (
+    JobCreate(
+        type="value_transforms",
+        label="Tidy values",
+        score=0,
+        config={
+            "rules": [
+                {"field_name": "email", "transform": "email_lower"},
+                {"field_name": "country", "transform": "upper"},
+                {"field_name": "company", "transform": "collapse_spaces"},
+                {"field_name": "phone", "transform": "phone_e164", "region": "GB"},
+            ]
+        },
+    ),
+    JobCreate(type="email_format", label="Valid email address", config={"field_name": "email"}),
+    JobCreate(
+        type="duplicate_check",
+        label="No duplicates in 90 days",
+        hardfail=True,
+        config={"field_name": "email", "scope": "campaign", "lookback_days": 90},
+    ),
+)
+
+
+def _everyday_checks(acme: TenantScope, campaign_id: int, settings: Settings) -> None:
+    """acme's everyday checks, added to a demo campaign that lacks them (older demo data too)."""
+    if any(j.type == "duplicate_check" for j in processr_jobs.jobs_of(acme, campaign_id)):
+        return
+    for body in EVERYDAY_CHECKS:
+        processr_jobs.create(acme, campaign_id, body, settings)
+
+
 def _publisher_processr(
     leadco: TenantScope,
     campaign_id: int,
@@ -255,6 +288,7 @@ def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
         notes: list[str] = []
         if not processr_jobs.jobs_of(acme, acme_campaign.id):
             _client_processr(acme, acme_campaign.id, settings)
+        _everyday_checks(acme, acme_campaign.id, settings)
         if not processr_jobs.jobs_of(leadco, leadco_campaign.id):
             notes += _publisher_processr(
                 leadco, leadco_campaign.id, acme_campaign.id, leadco_key, acme, settings

@@ -5,7 +5,7 @@ from leadgate.campaigns.models import Campaign, CampaignPublisher
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
 from leadgate.instances.models import AdminToken, Instance, PublisherApiKey
 from leadgate.kit.sealing import SealingCanary
-from leadgate.leads.models import Lead, LeadHistory
+from leadgate.leads.models import Lead, LeadHistory, LeadKey
 from leadgate.lists.models import ListChange, ListValue, ListVersion, ValidationList
 from leadgate.mirror.models import ConnectMirror, MirrorValue
 from leadgate.peer.models import InboundEvent
@@ -27,6 +27,7 @@ __all__ = [
     "Instance",
     "Lead",
     "LeadHistory",
+    "LeadKey",
     "ListChange",
     "ListValue",
     "ListVersion",

@@ -200,6 +200,28 @@ def test_publisher_leads_are_judged_by_the_content_checks(acme: Api) -> None:
             "invalid_request",
             "free_mail_domains",
         ),
+        ("duplicate_check", {"field_name": "workEmail"}, "unknown_fields", "workEmail"),
+        ("duplicate_check", {"scope": "everywhere"}, "invalid_request", "scope"),
+        ("duplicate_check", {"lookback_days": -1}, "invalid_request", "lookback_days"),
+        (
+            "value_transforms",
+            {"rules": [{"field_name": "nation", "transform": "upper"}]},
+            "unknown_fields",
+            "nation",
+        ),
+        (
+            "value_transforms",
+            {"rules": [{"field_name": "phone", "transform": "phone_e164", "region": "XX"}]},
+            "invalid_request",
+            "rules",
+        ),
+        (
+            "value_transforms",
+            {"rules": [{"field_name": "phone", "transform": "reverse"}]},
+            "invalid_request",
+            "rules",
+        ),
+        ("value_transforms", {"rules": []}, "invalid_request", "rules"),
     ],
 )
 def test_bad_configs_are_422_with_the_key_named_and_nothing_saved(
@@ -244,6 +266,8 @@ def test_job_types_and_dropdowns(acme: Api) -> None:
         "multiple_empty_fields",
         "email_format",
         "telephone_format",
+        "duplicate_check",
+        "value_transforms",
     ):
         assert types[name]["tab"] == "quality"
         assert types[name]["config_schema"]["additionalProperties"] is False
@@ -258,3 +282,75 @@ def test_job_types_and_dropdowns(acme: Api) -> None:
     assert choices("telephone_format", "country_field") == [f["name"] for f in FIELDS]
     assert choices("telephone_format", "types") == ["any", "mobile", "fixed"]
     assert choices("multiple_empty_fields", "fields") == [f["name"] for f in FIELDS]
+    assert choices("duplicate_check", "field_name") == [f["name"] for f in FIELDS]
+    assert choices("duplicate_check", "scope") == ["campaign", "publisher", "instance"]
+
+
+def test_nested_config_errors_name_the_rule_and_key(acme: Api) -> None:
+    cid = acme.campaign("Rules", FIELDS)["id"]
+    rules = [
+        {"field_name": "email", "transform": "email_lower"},
+        {"field_name": "phone", "transform": "phone_e164", "region": "XX"},
+    ]
+    r = acme.call(
+        "POST",
+        f"/campaigns/{cid}/jobs",
+        json={"type": "value_transforms", "config": {"rules": rules}},
+    )
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["loc"] == ["config", "rules", "1", "region"]
+    assert "'XX' is not a known region" in error["msg"]
+    assert "rules.1.region" in r.json()["detail"]
+
+
+def test_a_campaign_without_an_email_field_names_its_field(acme: Api) -> None:
+    cid = acme.campaign("No email", [{"name": "workEmail"}])["id"]
+    r = acme.call("POST", f"/campaigns/{cid}/jobs", json={"type": "duplicate_check", "config": {}})
+    assert (r.status_code, r.json()["code"], r.json()["fields"]) == (
+        422,
+        "unknown_fields",
+        ["email"],
+    )
+    job = acme.ok(
+        "POST",
+        f"/campaigns/{cid}/jobs",
+        201,
+        json={"type": "duplicate_check", "config": {"field_name": "workEmail"}},
+    )
+    assert job["config"] == {
+        "field_name": "workEmail",
+        "scope": "campaign",
+        "lookback_days": 90,
+        "normalise": True,
+        "count_invalid": True,
+        "free_returned": False,
+    }
+
+
+def test_transforms_and_duplicates_through_the_publisher_api(acme: Api) -> None:
+    s = Setup(acme)
+    s.job(
+        "value_transforms",
+        {
+            "rules": [
+                {"field_name": "email", "transform": "email_lower"},
+                {"field_name": "phone", "transform": "phone_e164", "region": "GB"},
+                {"field_name": "country", "transform": "upper"},
+            ]
+        },
+        score=0,
+    )
+    s.job("email_format", {"field_name": "email"})
+    dup = s.job("duplicate_check", {})
+    s.job("telephone_format", {"field_name": "phone", "default_region": "US"})
+    sent = {**GOOD, "email": " Kim.Lee@ACME.co.uk", "country": "gb"}
+    first = s.submit(**sent)
+    assert (first["status"], first["score"], first["max_score"]) == ("valid", 30, 30)
+    lead = acme.ok("GET", f"/leads/{first['id']}")
+    assert lead["data"] == {**GOOD, "phone": "+442079460958"}
+    assert lead["history"][1]["event"] == "transformed"
+    again = s.submit(**{**GOOD, "email": "kim.lee+promo@acme.co.uk"})
+    assert (again["status"], codes(again)) == ("invalid", ["duplicate.found"])
+    assert again["flags"][0]["job_id"] == dup["id"]
+    assert f"as lead {first['id']}, received" in again["flags"][0]["message"]

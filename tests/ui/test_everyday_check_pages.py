@@ -66,6 +66,42 @@ FORMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         },
         {"field_name": "phone", "default_region": "GB", "country_field": None, "types": "mobile"},
     ),
+    "duplicate_check": (
+        {
+            "config.field_name": "email",
+            "config.scope": "publisher",
+            "config.lookback_days": "30",
+            "config.normalise": "true",
+            "config.free_returned": "true",
+        },
+        {
+            "field_name": "email",
+            "scope": "publisher",
+            "lookback_days": 30,
+            "normalise": True,
+            "count_invalid": False,
+            "free_returned": True,
+        },
+    ),
+    "value_transforms": (
+        {
+            "config.rules.0.field_name": "email",
+            "config.rules.0.transform": "email_lower",
+            "config.rules.0.region": "",
+            "config.rules.1.field_name": "",
+            "config.rules.1.transform": "",
+            "config.rules.1.region": "",
+            "config.rules.2.field_name": "phone",
+            "config.rules.2.transform": "phone_e164",
+            "config.rules.2.region": "gb",
+        },
+        {
+            "rules": [
+                {"field_name": "email", "transform": "email_lower", "region": None},
+                {"field_name": "phone", "transform": "phone_e164", "region": "GB"},
+            ]
+        },
+    ),
 }
 
 
@@ -118,6 +154,16 @@ def test_the_new_forms_show_defaults_widgets_and_dropdowns(site: Site) -> None:
     assert 'name="config.max" type="number" value=""' in page
     page = b.get(f"/campaigns/{cid}/processr/new?type=repeated_characters").text
     assert 'name="config.max_repeats" type="number" value="3"' in page
+    page = b.get(f"/campaigns/{cid}/processr/new?type=duplicate_check").text
+    assert 'name="config.lookback_days" type="number" value="90"' in page
+    assert '<option value="instance">instance</option>' in page
+    assert 'data-options-key="field_name"' in page
+    assert 'name="config.count_invalid" type="checkbox" value="true" checked' in page
+    page = b.get(f"/campaigns/{cid}/processr/new?type=value_transforms").text
+    assert 'name="config.rules.0.field_name"' in page
+    assert '<option value="phone_e164">phone_e164</option>' in page
+    assert 'name="config.rules.0.region"' in page
+    assert '<option value="postcode">postcode</option>' in page
 
 
 @pytest.mark.parametrize(
@@ -152,6 +198,22 @@ def test_the_new_forms_show_defaults_widgets_and_dropdowns(site: Site) -> None:
             {"config.fields": ["email"], "config.max_repeats": "0"},
             "config.max_repeats",
             "1",
+        ),
+        (
+            "value_transforms",
+            {
+                "config.rules.0.field_name": "phone",
+                "config.rules.0.transform": "phone_e164",
+                "config.rules.0.region": "XX",
+            },
+            "config.rules.0.region",
+            "'XX' is not a known region",
+        ),
+        (
+            "duplicate_check",
+            {"config.field_name": "email", "config.lookback_days": "-5"},
+            "config.lookback_days",
+            "greater than or equal to 0",
         ),
     ],
 )

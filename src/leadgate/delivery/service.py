@@ -30,7 +30,7 @@ from leadgate.kit import metrics
 from leadgate.kit.outbound import Action, Breaker, Kind, Outcome, Policy, next_step
 from leadgate.kit.repository import TenantScope
 from leadgate.leads.models import Lead
-from leadgate.leads.service import record
+from leadgate.leads.service import keys_follow, record
 from leadgate.peer import inbound, remote
 from leadgate.peer.client import PeerClient, PeerError
 from leadgate.processr import service as processr
@@ -513,6 +513,7 @@ def apply_client_status(
                 "by": "client",
             },
         )
+        keys_follow(scope, lead, "client")
     session.flush()
     return True
 

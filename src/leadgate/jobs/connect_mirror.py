@@ -25,11 +25,15 @@ from leadgate.mirror.views import MirrorContext, MirrorView
 from leadgate.peer import options as client_options
 from leadgate.processr.plugin import (
     BaseJobType,
+    Claim,
+    Earlier,
     Flag,
     JobContext,
     JobResult,
     Option,
+    Origin,
     Tab,
+    Unprobed,
     failed,
 )
 
@@ -49,6 +53,13 @@ class _ListAdapter:
 
     def list_name(self, list_id: int) -> str:
         return self.name
+
+    @property
+    def origin(self) -> Origin | None:
+        return None
+
+    def earlier(self, claim: Claim) -> Earlier | None:
+        raise Unprobed(claim.scope_ref)
 
 
 def _waiting(reason: str) -> JobResult:

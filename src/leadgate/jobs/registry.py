@@ -11,6 +11,7 @@ from typing import Any
 from leadgate.jobs.conditional import ConditionalJob
 from leadgate.jobs.connect_delivery import ConnectDeliveryJob
 from leadgate.jobs.connect_mirror import ConnectSimpleConditionalJob, ConnectValidationListJob
+from leadgate.jobs.duplicate_check import DuplicateCheckJob
 from leadgate.jobs.email_format import EmailFormatJob
 from leadgate.jobs.field_length import FieldLengthJob
 from leadgate.jobs.multiple_empty_fields import MultipleEmptyFieldsJob
@@ -21,6 +22,7 @@ from leadgate.jobs.simple_conditional import SimpleConditionalJob
 from leadgate.jobs.telephone_format import TelephoneFormatJob
 from leadgate.jobs.test_data import TestDataJob
 from leadgate.jobs.validation_list import ValidationListJob
+from leadgate.jobs.value_transforms import ValueTransformsJob
 from leadgate.processr.plugin import JobType
 from leadgate.processr.registry import REGISTRY, JobRegistry
 
@@ -36,6 +38,8 @@ BUILTIN: tuple[JobType[Any], ...] = (
     MultipleEmptyFieldsJob(),
     EmailFormatJob(),
     TelephoneFormatJob(),
+    DuplicateCheckJob(),
+    ValueTransformsJob(),
     ConnectValidationListJob(),
     ConnectSimpleConditionalJob(),
     ConnectDeliveryJob(),

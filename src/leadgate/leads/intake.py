@@ -9,6 +9,12 @@ are decided in memory between the two by the Processr, with job definitions cach
 stamp and compiled lists per list version. Nothing is answered before the write is committed, so
 a 2xx lead is a stored lead.
 
+A batch whose campaigns have jobs that transform values or claim keys (`lifecycle.prepare`)
+runs the same steps: the values are transformed in memory, and when some lead claims keys (a
+duplicate check) the batch is judged and written in one transaction that first locks and probes
+its keys (`leads.keys`: two more statements), so of two leads with one value, in one batch or in
+two batches of any processes, exactly one is the first.
+
 Two drivers run the same steps:
 
 - the *fast* one, on the event loop with its own autocommit connection, handles the usual batch:
@@ -49,14 +55,21 @@ from leadgate.instances.service import Caller, authenticate
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret
-from leadgate.leads import lifecycle
+from leadgate.leads import keys, lifecycle
 from leadgate.leads import service as leads
-from leadgate.leads.repository import EARLIER, LOOKUP, WRITE
+from leadgate.leads.repository import (
+    EARLIER,
+    LOCK_KEYS,
+    LOOKUP,
+    PROBE_KEYS,
+    WRITE,
+    WRITE_CLAIMING,
+)
 from leadgate.leads.schemas import PublisherLeadOut
 from leadgate.processr import judging
 from leadgate.processr.engine import Verdict
 from leadgate.processr.engine import judge as decide
-from leadgate.processr.plugin import JobContext
+from leadgate.processr.plugin import JobContext, Origin
 from leadgate.processr.registry import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -95,8 +108,17 @@ class _Item:
     caller: Caller | None = None
     verdict: Verdict | None = None
     jobs: judging.CampaignJobs | None = None  # the jobs that judged it
+    ctx: JobContext | None = None  # its campaign's
+    prepared: lifecycle.Prepared | None = None  # when its jobs transform values or claim keys
+    claimant: keys.Claimant | None = None  # when it claims keys
+    drawn: int | None = None  # its lead id, drawn before the write when the batch claims keys
     row: dict[str, Any] = field(default_factory=dict)
     outcome: Outcome | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The values its jobs judge and the lead stores (transformed, if its jobs say so)."""
+        return self.prepared.data if self.prepared is not None else self.sub.data
 
     @property
     def campaign(self) -> Campaign:
@@ -252,37 +274,97 @@ def _by_campaign(items: list[_Item]) -> list[list[_Item]]:
     return list(groups.values())
 
 
-def _judge(items: list[_Item], jobs: judging.CampaignJobs, ctx: JobContext) -> None:
+def _prepare(items: list[_Item], jobs: judging.CampaignJobs, ctx: JobContext) -> None:
+    """Give a campaign's items their jobs and context, their transformed values and claims."""
     for item in items:
-        item.jobs = jobs
+        item.jobs, item.ctx = jobs, ctx
+        if not (jobs.transforms or jobs.claims):
+            continue
+        assert item.caller is not None
+        origin = Origin(item.campaign.id, item.caller.publisher_id)
         try:
-            item.verdict = decide(item.sub.data, jobs.specs, ctx)
+            item.prepared = lifecycle.prepare(item.sub.data, jobs, origin)
+        except Exception:  # a bug in a job must not lose the lead: stored unjudged, as sent
+            log.exception("preparing a lead of campaign %s failed", item.campaign.id)
+            item.jobs = None
+            continue
+        if jobs.claims:
+            item.claimant = keys.Claimant(item.campaign.instance_id, item.prepared.claims)
+
+
+def _claims(items: list[_Item]) -> list[keys.Claimant]:
+    return [i.claimant for i in items if i.claimant is not None and i.claimant.claims]
+
+
+def _judge(items: list[_Item], earliers: keys.Earliers | None = None) -> None:
+    """Judge the prepared items in submission order (with `earliers` once their keys are
+    probed, each seeing the earlier leads of its batch too)."""
+    for item in items:
+        if item.jobs is None or item.ctx is None:
+            continue
+        ctx = item.ctx
+        if item.claimant is not None:
+            assert item.caller is not None
+            origin = Origin(item.campaign.id, item.caller.publisher_id)
+            answers = earliers.for_lead(item.claimant) if earliers is not None else {}
+            ctx = judging.LeadContext(ctx, origin, answers)
+        try:
+            item.verdict = decide(item.data, item.jobs.specs, ctx)
         except Exception:  # a bug in a job must not lose the lead: stored unjudged
             log.exception("judging a lead of campaign %s failed; stored pending", item.campaign.id)
+        if earliers is not None and item.claimant is not None and item.drawn is not None:
+            earliers.judged(item.claimant, item.drawn, _state(item))
 
 
-def _write_params(items: list[_Item]) -> dict[str, str]:
+def _state(item: _Item) -> str:
+    """What the lead's keys hold: the status it is stored with."""
+    return item.verdict.status if item.verdict is not None else "pending"
+
+
+def _probe_params(items: list[_Item]) -> tuple[dict[str, Any], keys.Earliers]:
+    claimants = _claims(items)
+    earliers = keys.Earliers.asking(claimants)
+    return earliers.params(len(items)), earliers
+
+
+def _probed(items: list[_Item], earliers: keys.Earliers, rows: Rows) -> None:
+    """Take the probe's answer: the earlier leads, and the ids drawn for the items."""
+    earliers.answered(rows)
+    for item, lead_id in zip(items, earliers.ids, strict=True):
+        item.drawn = lead_id
+
+
+def _write_params(items: list[_Item], claiming: bool = False) -> dict[str, str]:
+    """WRITE's parameters, or WRITE_CLAIMING's (the drawn ids and the keys) when `claiming`."""
     rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
+    claimed: list[dict[str, Any]] = []
     for ordinal, item in enumerate(items):
         assert item.caller is not None
         item.row = lifecycle.new_row(
             item.campaign.instance_id,
             item.campaign.id,
-            item.sub.data,
+            item.data,
             publisher_id=item.caller.publisher_id,
             idempotency_key=item.sub.idempotency_key,
             request_hash=item.digest,
         )
         item.row.update(ord=ordinal, judged=item.verdict is not None)
         events = [("received", {"publisher_id": item.caller.publisher_id})]
+        if item.prepared is not None:
+            events += lifecycle.transformed_history(item.prepared.changes)
         if item.verdict is not None:
             item.row.update(lifecycle.lead_values(item.verdict))
             events += lifecycle.history_for("pending", False, item.verdict, trigger="received")
-        rows.append(item.row)
+        rows.append(item.row if not claiming else {**item.row, "id": item.drawn})
         for event, detail in events:
             history.append({"ord": ordinal, "n": len(history), "event": event, "detail": detail})
-    return {"leads": _json(rows), "history": _json(history)}
+        if claiming and item.claimant is not None:
+            claimed += keys.key_rows(item.claimant, _state(item), ord=ordinal)
+    params = {"leads": _json(rows), "history": _json(history)}
+    if claiming:
+        params["keys"] = _json(claimed)
+    return params
 
 
 def _written(items: list[_Item], rows: Rows) -> list[_Item]:
@@ -332,8 +414,17 @@ def intake(
         scope = TenantScope(session, campaign.instance_id)
         jobs = judging.campaign_jobs(scope, campaign.id, found.stamp)
         ctx = judging.context_for(session, campaign.instance_id, jobs, max_staleness_s, found.lists)
-        _judge(group, jobs, ctx)
-    raced = _written(todo, conn.exec_driver_sql(WRITE, _write_params(todo)).all())
+        _prepare(group, jobs, ctx)
+    claimants = _claims(todo)
+    earliers = None
+    if claimants:
+        conn.exec_driver_sql(LOCK_KEYS, keys.lock_params(claimants))
+        params, earliers = _probe_params(todo)
+        _probed(todo, earliers, conn.exec_driver_sql(PROBE_KEYS, params).all())
+    _judge(todo, earliers)
+    claiming = earliers is not None
+    write = WRITE_CLAIMING if claiming else WRITE
+    raced = _written(todo, conn.exec_driver_sql(write, _write_params(todo, claiming)).all())
     _replay(session, raced)
     for statement in lifecycle.integration_work(_created(todo)):
         conn.exec_driver_sql(statement.sql, dict(statement.params))
@@ -413,23 +504,34 @@ async def _fast(
         _replayed(items, await (await conn.execute(EARLIER, earlier)).fetchall())
     todo = {id(i) for i in _checked(items)}
     for group, jobs, ctx in contexts:
-        _judge([i for i in group if id(i) in todo], jobs, ctx)
+        _prepare([i for i in group if id(i) in todo], jobs, ctx)
     stored = [i for i in items if id(i) in todo]
     if not stored:
         return _outcomes(items)
-    params = _write_params(stored)
-    if not any(i.verdict is not None and lifecycle.integrates(i.verdict) for i in stored):
-        try:
-            await _store(conn, stored, params, integrate=False)  # autocommit: one statement
-        except psycopg.OperationalError as exc:
-            # The statement may have committed before the connection broke: answering it again
-            # could store the leads twice, so each submission is told to retry with its key.
-            raise _WriteUnknown from exc
-        return _outcomes(items)
+    claiming = bool(_claims(stored))
+    if not claiming:
+        _judge(stored)
+        if not any(i.verdict is not None and lifecycle.integrates(i.verdict) for i in stored):
+            try:  # autocommit: one statement
+                await _store(conn, stored, _write_params(stored), integrate=False)
+            except psycopg.OperationalError as exc:
+                # The statement may have committed before the connection broke: answering it
+                # again could store the leads twice, so each submission is told to retry with
+                # its key.
+                raise _WriteUnknown from exc
+            return _outcomes(items)
     try:
-        # Integration work (deliveries) is committed with its leads or not at all.
+        # Integration work (deliveries) and claimed keys are committed with their leads or not
+        # at all; claimed keys are locked and probed before the leads are judged.
         async with conn.transaction():
-            await _store(conn, stored, params, integrate=True)
+            if claiming:
+                await conn.execute(LOCK_KEYS, keys.lock_params(_claims(stored)))
+                params, earliers = _probe_params(stored)
+                _probed(stored, earliers, await (await conn.execute(PROBE_KEYS, params)).fetchall())
+                _judge(stored, earliers)
+            await _store(conn, stored, _write_params(stored, claiming), integrate=True)
+    except psycopg.errors.TransactionRollback as exc:  # a deadlock: rolled back, nothing stored
+        raise _Declined("the transaction was rolled back") from exc
     except psycopg.OperationalError as exc:  # maybe during the commit: as above
         raise _WriteUnknown from exc
     except Exception as exc:  # rolled back, nothing is stored: the general driver answers
@@ -443,7 +545,8 @@ async def _store(
     conn: psycopg.AsyncConnection[Any], stored: list[_Item], params: dict[str, str], integrate: bool
 ) -> None:
     """The write (one statement), replays that raced in, and the integration jobs' work."""
-    written = await (await conn.execute(WRITE, params)).fetchall()
+    write = WRITE_CLAIMING if "keys" in params else WRITE
+    written = await (await conn.execute(write, params)).fetchall()
     raced = _written(stored, written)
     earlier = _earlier_params(raced)
     if earlier is not None:

@@ -8,6 +8,13 @@
 - `rejudge` stores a new verdict on a stored lead (reprocess, a mirror that became ready, a
   crash recovered) with the same history rules.
 
+Every entrance first `prepare`s the lead: the transforming jobs rewrite its values (what the
+other jobs judge and the lead stores; a `transformed` history entry keeps the submitted ones),
+and the claiming jobs say which keys it claims, which are locked, probed and written with the
+lead (`leads.keys`). A lead judged again is transformed again (transforms are idempotent) and
+gives up its keys for the ones its new verdict claims; its earlier leads are those stored before
+it, and the window of a key is measured from when it came.
+
 Integration jobs (Connect delivery) react through their type's `after_judged` hook, so this
 module knows no job type.
 """
@@ -15,6 +22,7 @@ module knows no job type.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,13 +30,13 @@ from sqlalchemy.orm import Session
 
 from leadgate.campaigns import service as campaigns
 from leadgate.kit.repository import TenantScope
-from leadgate.leads import repository
+from leadgate.leads import keys, repository
 from leadgate.leads.models import Lead
 from leadgate.leads.service import check_data, check_open, record
 from leadgate.processr import judging
-from leadgate.processr.engine import Verdict
+from leadgate.processr.engine import Verdict, claims, transform
 from leadgate.processr.engine import judge as decide
-from leadgate.processr.plugin import Judged, Statement
+from leadgate.processr.plugin import Claim, JobContext, Judged, Origin, Statement
 from leadgate.processr.registry import REGISTRY
 
 
@@ -66,6 +74,31 @@ def lead_values(verdict: Verdict) -> dict[str, Any]:
         "flags": [f.as_dict() for f in verdict.flags],
         "jobs": [j.as_dict() for j in verdict.jobs],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A lead ready to be judged: the values its jobs judge and it stores, what the transforming
+    jobs changed (field -> {from, to}), and the keys it claims."""
+
+    data: dict[str, Any]
+    changes: dict[str, dict[str, Any]]
+    claims: tuple[Claim, ...]
+
+
+def prepare(data: dict[str, Any], jobs: judging.CampaignJobs, origin: Origin) -> Prepared:
+    """Transform the lead's values and collect its keys, as the campaign's jobs say."""
+    changes: dict[str, dict[str, Any]] = {}
+    if jobs.transforms:
+        transformed = transform(data, jobs.specs)
+        data, changes = transformed.data, transformed.changes
+    found = claims(data, jobs.specs, origin) if jobs.claims else ()
+    return Prepared(data, changes, found)
+
+
+def transformed_history(changes: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The history entry that keeps the submitted values the transforming jobs rewrote."""
+    return [("transformed", {"fields": changes})] if changes else []
 
 
 def history_for(
@@ -130,12 +163,34 @@ def after_judged(
         session.connection().exec_driver_sql(statement.sql, dict(statement.params))
 
 
-def _judged(
-    scope: TenantScope, campaign_id: int, data: dict[str, Any], max_staleness_s: float | None
-) -> tuple[Verdict, judging.CampaignJobs]:
-    jobs = judging.load(scope, campaign_id)
-    ctx = judging.context_for(scope.session, scope.instance_id, jobs, max_staleness_s)
-    return decide(data, jobs.specs, ctx), jobs
+def _context(
+    scope: TenantScope, jobs: judging.CampaignJobs, max_staleness_s: float | None
+) -> JobContext:
+    return judging.context_for(scope.session, scope.instance_id, jobs, max_staleness_s)
+
+
+def _claiming(
+    scope: TenantScope,
+    ctx: JobContext,
+    origin: Origin,
+    claimant: keys.Claimant,
+) -> JobContext:
+    """The lead's context once its keys are locked and probed (in the session's transaction)."""
+    earlier: dict[Claim, Any] = {}
+    if claimant.claims:
+        conn = scope.session.connection()
+        conn.exec_driver_sql(repository.LOCK_KEYS, keys.lock_params([claimant]))
+        earliers = keys.Earliers.asking([claimant])
+        earliers.answered(conn.exec_driver_sql(repository.PROBE_KEYS, earliers.params(0)).all())
+        earlier = earliers.for_lead(claimant)
+    return judging.LeadContext(ctx, origin, earlier)
+
+
+def _write_keys(scope: TenantScope, claimant: keys.Claimant, lead_id: int, state: str) -> None:
+    if claimant.claims:
+        rows = keys.key_rows(claimant, state, lead_id=lead_id, at=claimant.at)
+        params = {"keys": keys.keys_param(rows)}
+        scope.session.connection().exec_driver_sql(repository.WRITE_KEYS, params)
 
 
 def submit(
@@ -150,15 +205,25 @@ def submit(
     campaign = campaigns.get(scope, campaign_id)
     check_open(campaign)
     check_data(campaign, data)
-    verdict, jobs = _judged(scope, campaign.id, data, max_staleness_s)
-    row = new_row(scope.instance_id, campaign.id, data, publisher_id=publisher_id)
+    jobs = judging.load(scope, campaign.id)
+    origin = Origin(campaign.id, publisher_id)
+    prepared = prepare(data, jobs, origin)
+    ctx = _context(scope, jobs, max_staleness_s)
+    claimant = keys.Claimant(scope.instance_id, prepared.claims)
+    if jobs.claims:
+        ctx = _claiming(scope, ctx, origin, claimant)
+    verdict = decide(prepared.data, jobs.specs, ctx)
+    row = new_row(scope.instance_id, campaign.id, prepared.data, publisher_id=publisher_id)
     lead = Lead(**row | lead_values(verdict), judged_at=datetime.now(UTC))
     scope.session.add(lead)
     scope.session.flush()
     record(scope, lead, "received", publisher_id=publisher_id)
-    for event, detail in history_for("pending", False, verdict, trigger="received"):
+    entries = transformed_history(prepared.changes)
+    entries += history_for("pending", False, verdict, trigger="received")
+    for event, detail in entries:
         record(scope, lead, event, **detail)
     scope.session.flush()
+    _write_keys(scope, claimant, lead.id, verdict.status)
     after_judged(scope.session, [(lead, verdict, jobs)])
     return lead
 
@@ -167,14 +232,27 @@ def rejudge(
     scope: TenantScope, lead: Lead, *, reason: str, max_staleness_s: float | None
 ) -> Verdict:
     """Run the campaign's Processr on a stored lead again and store the outcome and history."""
-    verdict, jobs = _judged(scope, lead.campaign_id, lead.data, max_staleness_s)
-    entries = history_for(lead.status, lead.judged_at is not None, verdict, trigger=reason)
+    jobs = judging.load(scope, lead.campaign_id)
+    origin = Origin(lead.campaign_id, lead.publisher_id)
+    prepared = prepare(lead.data, jobs, origin)
+    ctx = _context(scope, jobs, max_staleness_s)
+    claimant = keys.Claimant(scope.instance_id, prepared.claims, lead.id, lead.created_at)
+    if jobs.claims:
+        ctx = _claiming(scope, ctx, origin, claimant)
+    verdict = decide(prepared.data, jobs.specs, ctx)
+    entries = transformed_history(prepared.changes)
+    entries += history_for(lead.status, lead.judged_at is not None, verdict, trigger=reason)
+    if prepared.changes:
+        lead.data = prepared.data
     for name, value in lead_values(verdict).items():
         setattr(lead, name, value)
     lead.judged_at = datetime.now(UTC)
     for event, detail in entries:
         record(scope, lead, event, **detail)
     scope.session.flush()
+    params = {"lead_id": lead.id, "instance_id": scope.instance_id}
+    scope.session.connection().exec_driver_sql(repository.FORGET_KEYS, params)
+    _write_keys(scope, claimant, lead.id, verdict.status)
     after_judged(scope.session, [(lead, verdict, jobs)])
     return verdict
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,3 +75,38 @@ class LeadHistory(Base):
     at: Mapped[datetime] = created_at()
     event: Mapped[str] = mapped_column(String(64), nullable=False)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+
+
+class LeadKey(Base):
+    """A key a lead claimed (`processr.plugin.Claim`): a scope, the SHA-256 of a normalised value
+    (never the value), when the lead came, and the lead's state (its status, or `returned`).
+
+    Written with the lead, in its transaction, under an advisory lock per key; replaced when
+    the lead is judged again, re-stated when a person or the client changes its status, and
+    gone with the lead. The probe index answers "the newest earlier lead of this key in these
+    states" from the index alone.
+    """
+
+    __tablename__ = "lead_keys"
+    __table_args__ = (
+        Index(
+            "ix_lead_keys_probe",
+            "instance_id",
+            "scope_ref",
+            "hash",
+            "at",
+            "lead_id",
+            postgresql_include=["state"],
+        ),
+    )
+
+    lead_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True
+    )
+    scope_ref: Mapped[str] = mapped_column(Text, primary_key=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("instances.id", ondelete="CASCADE"), nullable=False
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)

@@ -47,6 +47,7 @@ STATUS_WORDS = {
 }
 EVENT_WORDS = {
     "received": "Received",
+    "transformed": "Values rewritten before checking",
     "judged": "Checked by the Processr",
     "waiting": "Waiting before it can be checked",
     "status_changed": "Status changed",
@@ -219,6 +220,14 @@ def history_rows(lead: LeadOut) -> list[dict[str, Any]]:
             text += f": {d['reason']}" if d.get("reason") else ""
             via = str(d.get("via") or "")
             text += f" ({VIA_WORDS.get(via, via)})" if via else ""
+        elif h.event == "transformed":
+            fields = d.get("fields")
+            fields = fields if isinstance(fields, dict) else {}
+            text = "; ".join(
+                f"{name}: {change.get('from')!r} to {change.get('to')!r}"
+                for name, change in fields.items()
+                if isinstance(change, dict)
+            )
         elif h.event == "delivery_queued":
             ids = d.get("deliveries")
             text = ", ".join(f"#{i}" for i in ids) if isinstance(ids, list) else ""

@@ -4,9 +4,10 @@ Everything is scoped to one instance (`TenantScope`) but for three deliberate ex
 named `..._any_instance` and taking a bare session: the periodic re-judge's scans (tasks that
 carry ids, not an instance), a reload of a lead the intake just wrote, and the date bounds of
 the lead list (lead ids are one sequence for every instance, so a bound is a bound for all).
-The intake's batched statements (`LOOKUP`, `EARLIER`, `WRITE`) serve submissions to many
-instances at once: each row is tied to its instance through the key (LOOKUP), the key's
-publisher (EARLIER) or the instance the lookup found (WRITE).
+The intake's batched statements (`LOOKUP`, `EARLIER`, `WRITE`, and for leads that claim keys
+`LOCK_KEYS`, `PROBE_KEYS`, `WRITE_CLAIMING`) serve submissions to many instances at once: each
+row is tied to its instance through the key (LOOKUP), the key's publisher (EARLIER) or the
+instance the lookup found (WRITE, and the keys' rows).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar, TypeVarTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from leadgate.kit.pagination import Page, paginate
 from leadgate.kit.repository import TenantScope
-from leadgate.leads.models import Lead, LeadHistory
+from leadgate.leads.models import Lead, LeadHistory, LeadKey
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -67,15 +68,12 @@ JOIN leads l ON l.publisher_id = q.publisher_id AND l.idempotency_key = q.key
 # leads (a key that another process stored meanwhile is skipped, not an error), and the history
 # rows of the leads actually inserted, in order. The rows travel as JSON documents, so the
 # statement is the same for any batch size and costs one parse.
-WRITE = """
-WITH src AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('leads', 'id')) AS id, u.*
-    FROM jsonb_to_recordset(%(leads)s::jsonb) AS u(
+_LEAD_COLUMNS = """
         ord int, instance_id bigint, campaign_id bigint, publisher_id bigint, data jsonb,
         status text, score int, max_score int, flags jsonb, jobs jsonb, idempotency_key text,
-        request_hash text, judged boolean)
-    ORDER BY u.ord
-), ins AS (
+        request_hash text, judged boolean"""
+_STORE = """
+ins AS (
     INSERT INTO leads (id, instance_id, campaign_id, publisher_id, data, status, score,
                        max_score, flags, jobs, idempotency_key, request_hash, judged_at)
     SELECT id, instance_id, campaign_id, publisher_id, data, status, score, max_score, flags,
@@ -90,9 +88,89 @@ WITH src AS MATERIALIZED (
     JOIN src ON src.ord = h.ord
     JOIN ins ON ins.id = src.id
     ORDER BY h.n
-)
-SELECT src.id, ins.updated_at FROM src LEFT JOIN ins ON ins.id = src.id ORDER BY src.ord
+)"""
+_ANSWER = "SELECT src.id, ins.updated_at FROM src LEFT JOIN ins ON ins.id = src.id ORDER BY src.ord"
+
+WRITE = f"""
+WITH src AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('leads', 'id')) AS id, u.*
+    FROM jsonb_to_recordset(%(leads)s::jsonb) AS u({_LEAD_COLUMNS})
+    ORDER BY u.ord
+), {_STORE}
+{_ANSWER}
 """
+
+# --- keys that leads claim (processr.plugin.Claim): lock, probe, write -------------------------
+
+# The batch's keys locked until its transaction ends (an advisory lock per key: ids sorted by
+# the caller, so two batches never wait for each other in a circle). Its own statement: under
+# READ COMMITTED the probe that follows sees what the lock's last holder committed.
+LOCK_KEYS = "SELECT pg_advisory_xact_lock(k) FROM unnest(%(locks)s::bigint[]) AS k"
+
+# For each (key, states that count, before) of a batch: the newest earlier lead holding the key
+# in one of those states (one index probe each); `before` (a lead judged again) keeps to leads
+# stored before it. The first row also carries `n` lead ids drawn for the batch (in order, after
+# the locks), so a lead can name an earlier lead of its own batch; and the database's time.
+PROBE_KEYS = """
+WITH drawn AS (
+    SELECT array_agg(nextval(pg_get_serial_sequence('leads', 'id')) ORDER BY g) AS ids
+    FROM generate_series(1, %(n)s) AS g
+)
+SELECT q.n, e.lead_id, e.at, now(), CASE WHEN q.n = 0 THEN drawn.ids END
+FROM jsonb_to_recordset(%(q)s::jsonb)
+     AS q(n int, instance_id bigint, scope_ref text, digest text, states text[], before bigint)
+CROSS JOIN drawn
+LEFT JOIN LATERAL (
+    SELECT k.lead_id, k.at FROM lead_keys k
+    WHERE k.instance_id = q.instance_id AND k.scope_ref = q.scope_ref
+      AND k.hash = decode(q.digest, 'hex') AND k.state = ANY(q.states)
+      AND (q.before IS NULL OR k.lead_id < q.before)
+    ORDER BY k.at DESC, k.lead_id DESC
+    LIMIT 1
+) e ON true
+ORDER BY q.n
+"""
+
+# WRITE for a batch that claims keys: the leads take the ids PROBE_KEYS drew, and the keys of
+# the leads actually inserted are written in the same statement.
+WRITE_CLAIMING = f"""
+WITH src AS MATERIALIZED (
+    SELECT u.* FROM jsonb_to_recordset(%(leads)s::jsonb) AS u(id bigint, {_LEAD_COLUMNS})
+    ORDER BY u.ord
+), {_STORE}, claimed AS (
+    INSERT INTO lead_keys (lead_id, instance_id, scope_ref, hash, at, state)
+    SELECT ins.id, k.instance_id, k.scope_ref, decode(k.digest, 'hex'), now(), k.state
+    FROM jsonb_to_recordset(%(keys)s::jsonb)
+         AS k(ord int, instance_id bigint, scope_ref text, digest text, state text)
+    JOIN src ON src.ord = k.ord
+    JOIN ins ON ins.id = src.id
+    ON CONFLICT DO NOTHING
+)
+{_ANSWER}
+"""
+
+# The keys of leads stored by the ORM (one lead submitted, or judged again); `at` NULL: now.
+WRITE_KEYS = """
+INSERT INTO lead_keys (lead_id, instance_id, scope_ref, hash, at, state)
+SELECT k.lead_id, k.instance_id, k.scope_ref, decode(k.digest, 'hex'), coalesce(k.at, now()),
+       k.state
+FROM jsonb_to_recordset(%(keys)s::jsonb) AS k(
+    lead_id bigint, instance_id bigint, scope_ref text, digest text, at timestamptz, state text)
+ON CONFLICT DO NOTHING
+"""
+
+# A lead judged again gives up its keys first (its new verdict claims them anew).
+FORGET_KEYS = "DELETE FROM lead_keys WHERE lead_id = %(lead_id)s AND instance_id = %(instance_id)s"
+
+
+def restate_keys(scope: TenantScope, lead_id: int, state: str) -> None:
+    """Give the lead's keys a new state (its status changed by a person or the client)."""
+    scope.session.execute(
+        update(LeadKey)
+        .where(LeadKey.instance_id == scope.instance_id, LeadKey.lead_id == lead_id)
+        .values(state=state)
+    )
+
 
 # --- one lead ----------------------------------------------------------------------------------
 

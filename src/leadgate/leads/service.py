@@ -13,6 +13,7 @@ from leadgate.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unkno
 from leadgate.kit.pagination import Page
 from leadgate.kit.repository import TenantScope
 from leadgate.leads import hooks, repository
+from leadgate.leads.keys import key_state
 from leadgate.leads.models import Lead, LeadHistory
 from leadgate.leads.schemas import HistoryOut, LeadOut, LeadSummary, PublisherLeadOut
 from leadgate.webhooks import service as webhooks
@@ -117,6 +118,7 @@ def set_status(scope: TenantScope, lead: Lead, status: str, reason: str, user: s
     lead.status = status
     detail = {"from": previous, "to": status, "reason": reason, "user": user, "by": "user"}
     record(scope, lead, "status_changed", **detail)
+    keys_follow(scope, lead, "user")
     scope.session.flush()
     if lead.publisher_id is not None:
         webhooks.emit(
@@ -126,6 +128,12 @@ def set_status(scope: TenantScope, lead: Lead, status: str, reason: str, user: s
             {"lead_id": lead.id, "status": status, "reason": reason, "user": user},
         )
     return lead
+
+
+def keys_follow(scope: TenantScope, lead: Lead, by: str) -> None:
+    """The keys the lead claimed take its new status, changed by a person or the client (`by`):
+    marked invalid, it is `returned`, which a duplicate check may let go of."""
+    repository.restate_keys(scope, lead.id, key_state(lead.status, by))
 
 
 def request_hash(data: Mapping[str, Any]) -> str:

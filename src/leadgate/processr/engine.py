@@ -20,6 +20,13 @@ Rules (DESIGN.md "The Processr"), with our choices where it is silent:
 - A stored config that no longer validates, or an unknown job type, fails that job with a flag
   instead of stopping the judgement.
 - Flags are kept from failed jobs only.
+- Before judging, the callers rewrite the lead's values with the jobs whose type `transforms`
+  (`transform`: the ones the groups select for the submitted values, in running order, whatever
+  their position), and collect the keys that the jobs whose type `claims_keys` claim for the
+  transformed values (`claims`). Then `judge` runs every job, the transforming ones included
+  (they pass and score like any job), on the transformed values, and reads the group conditions
+  on those. A job whose type is unknown or whose config no longer validates transforms nothing
+  and claims nothing (it fails when it runs).
 """
 
 from collections.abc import Mapping, Sequence
@@ -29,7 +36,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from leadgate.processr.lead_values import as_text
-from leadgate.processr.plugin import Flag, JobContext, JobResult, Tab, failed
+from leadgate.processr.plugin import (
+    Claim,
+    Flag,
+    JobContext,
+    JobResult,
+    JobType,
+    Origin,
+    Tab,
+    failed,
+)
 from leadgate.processr.registry import REGISTRY, JobRegistry, UnknownJobType
 
 Status = Literal["pending", "valid", "caution", "invalid"]
@@ -222,14 +238,78 @@ def run_job(
         job_type = registry.get(spec.type)
     except UnknownJobType:
         return failed(UNKNOWN_TYPE, f"The job type {spec.type} is not available on this server")
-    config = spec.config
-    if not isinstance(config, job_type.config_model):
-        raw = config.model_dump() if isinstance(config, BaseModel) else config
-        try:
-            config = job_type.config_model.model_validate(raw)
-        except ValidationError as exc:
-            return failed(MISCONFIGURED, f"The job is misconfigured: {_summary(exc)}")
+    try:
+        config = _config(spec, job_type)
+    except ValidationError as exc:
+        return failed(MISCONFIGURED, f"The job is misconfigured: {_summary(exc)}")
     return job_type.run(data, config, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class Transformed:
+    """A lead's values after the transforming jobs, and what they changed: field -> {from, to}."""
+
+    data: dict[str, Any]
+    changes: dict[str, dict[str, Any]]
+
+
+def transform(
+    data: Mapping[str, Any], jobs: Sequence[JobSpec], registry: JobRegistry = REGISTRY
+) -> Transformed:
+    """Rewrite the lead's values with the transforming jobs selected for them, in running order.
+
+    A transform rewrites values only: fields the lead does not have stay absent."""
+    out = dict(data)
+    for job_type, config in _typed(jobs, data, registry, "transforms"):
+        rewritten = job_type.transform(out, config)
+        out = {name: rewritten.get(name, value) for name, value in out.items()}
+    changes = {
+        name: {"from": data[name], "to": value}
+        for name, value in out.items()
+        if value != data[name] or type(value) is not type(data[name])
+    }
+    return Transformed(out, changes)
+
+
+def claims(
+    data: Mapping[str, Any],
+    jobs: Sequence[JobSpec],
+    origin: Origin,
+    registry: JobRegistry = REGISTRY,
+) -> tuple[Claim, ...]:
+    """The keys the claiming jobs selected for these (transformed) values claim, each once."""
+    found: dict[Claim, None] = {}
+    for job_type, config in _typed(jobs, data, registry, "claims_keys"):
+        found.update(dict.fromkeys(job_type.claimed_keys(data, config, origin)))
+    return tuple(found)
+
+
+def _typed(
+    jobs: Sequence[JobSpec], data: Mapping[str, Any], registry: JobRegistry, declared: str
+) -> list[tuple[JobType[Any], BaseModel]]:
+    """The selected quality and enrichment jobs whose type has the declaration, with their
+    validated configs (an unknown type or a config that no longer validates is left out)."""
+    out = []
+    for spec in select_jobs(jobs, data)[0]:
+        job_type = registry.find(spec.type)
+        if spec.tab == "integration" or job_type is None or not getattr(job_type, declared):
+            continue
+        try:
+            out.append((job_type, _config(spec, job_type)))
+        except ValidationError:
+            continue
+    return out
+
+
+def _config(spec: JobSpec, job_type: JobType[Any]) -> BaseModel:
+    """The spec's config as its type's model (validated here if it is still raw)."""
+    config = spec.config
+    if isinstance(config, job_type.config_model):
+        typed: BaseModel = config
+        return typed
+    raw = config.model_dump() if isinstance(config, BaseModel) else config
+    validated: BaseModel = job_type.config_model.model_validate(raw)
+    return validated
 
 
 def _decide(

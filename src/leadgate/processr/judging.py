@@ -18,6 +18,7 @@ from leadgate.lists.service import ListMoved, values_at
 from leadgate.processr import repository
 from leadgate.processr.engine import GroupCondition, JobSpec
 from leadgate.processr.models import ProcessrJob
+from leadgate.processr.plugin import Claim, Earlier, JobContext, Origin, Unprobed
 from leadgate.processr.registry import REGISTRY, UnknownJobType
 from leadgate.processr.service import jobs_of
 
@@ -72,6 +73,15 @@ class DbContext:
     def mirror(self, subdomain: str, campaign_id: int, job_id: int) -> Any:
         """The view of a client's job that a mirror-reading type prepared, if any."""
         return self.mirrors.get((subdomain, campaign_id, job_id))
+
+    @property
+    def origin(self) -> Origin | None:
+        """A campaign's context, not one lead's."""
+        return None
+
+    def earlier(self, claim: Claim) -> Earlier | None:
+        """Keys are probed per lead (`LeadContext`)."""
+        raise Unprobed(claim.scope_ref)
 
 
 def to_spec(job: ProcessrJob) -> JobSpec:
@@ -151,6 +161,58 @@ class ReadyContext:
         """The view of a client's job cached with the campaign's jobs, if any."""
         return self.mirrors.get((subdomain, campaign_id, job_id))
 
+    @property
+    def origin(self) -> Origin | None:
+        """A campaign's context, not one lead's."""
+        return None
+
+    def earlier(self, claim: Claim) -> Earlier | None:
+        """Keys are probed per lead (`LeadContext`)."""
+        raise Unprobed(claim.scope_ref)
+
+
+class LeadContext:
+    """One lead's JobContext: its campaign's, plus where the lead comes from and the earlier
+    leads of the keys it claims (as the driver locked and probed them)."""
+
+    def __init__(
+        self, base: JobContext, origin: Origin, earlier: Mapping[Claim, Earlier | None]
+    ) -> None:
+        self._base = base
+        self._origin = origin
+        self._earlier = earlier
+
+    def compiled_list(self, list_id: int) -> CompiledList | None:
+        """The campaign context's compiled list."""
+        return self._base.compiled_list(list_id)
+
+    def list_name(self, list_id: int) -> str:
+        """The campaign context's list name."""
+        return self._base.list_name(list_id)
+
+    @property
+    def max_staleness_s(self) -> float | None:
+        """The campaign context's allowed mirror staleness."""
+        found: float | None = getattr(self._base, "max_staleness_s", None)
+        return found
+
+    def mirror(self, subdomain: str, campaign_id: int, job_id: int) -> Any:
+        """The campaign context's mirror view, if it has mirrors."""
+        mirror = getattr(self._base, "mirror", None)
+        return mirror(subdomain, campaign_id, job_id) if mirror is not None else None
+
+    @property
+    def origin(self) -> Origin | None:
+        """The lead's campaign and publisher."""
+        return self._origin
+
+    def earlier(self, claim: Claim) -> Earlier | None:
+        """The probe's answer for one of the lead's claims; Unprobed for any other key."""
+        try:
+            return self._earlier[claim]
+        except KeyError:
+            raise Unprobed(claim.scope_ref) from None
+
 
 @dataclass(frozen=True, slots=True)
 class CampaignJobs:
@@ -162,6 +224,9 @@ class CampaignJobs:
     # Jobs whose type judges against mirrors, by type, and the views their types prepared.
     mirror_jobs: tuple[tuple[str, tuple[int, ...]], ...]
     views: Mapping[Any, Any] = field(default_factory=dict)
+    # Whether some job's type rewrites lead values, and whether some job's type claims keys.
+    transforms: bool = False
+    claims: bool = False
 
     @classmethod
     def of(cls, jobs: list[ProcessrJob], stamp: str = "") -> CampaignJobs:
@@ -171,11 +236,14 @@ class CampaignJobs:
         for job in jobs:
             if job.type in readers:
                 by_type.setdefault(job.type, []).append(job.id)
+        types = {j.type for j in jobs if j.tab != "integration"}
         return cls(
             stamp=stamp,
             specs=[to_spec(j) for j in jobs],
             list_ids=frozenset(_list_ids(jobs)),
             mirror_jobs=tuple((t, tuple(ids)) for t, ids in by_type.items()),
+            transforms=bool(types & REGISTRY.names(transforms=True)),
+            claims=bool(types & REGISTRY.names(claims_keys=True)),
         )
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, StringConstraints
@@ -86,6 +87,45 @@ class Statement:
     params: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a lead comes from: its campaign, and its publisher (None for an admin's lead)."""
+
+    campaign_id: int
+    publisher_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A key a lead claims, for later leads to find (a duplicate check's value).
+
+    `digest` is the SHA-256 of the normalised value: the value itself is never stored again.
+    `scope_ref` names the scope the key lives in (the type chooses it, e.g. `c:{campaign}`);
+    every job naming the same scope shares its keys. `counts` are the states of earlier leads
+    that count against this claim; a stored key's state is its lead's status (pending, valid,
+    caution, invalid, test), or `returned` once a person or the client marked the lead invalid
+    after the Processr's verdict.
+    """
+
+    scope_ref: str
+    digest: bytes
+    counts: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """The newest earlier lead that claimed a key and counts: its id, when it came, and how long
+    before the lead being judged (0 for an earlier lead of the same batch)."""
+
+    lead_id: int
+    at: datetime
+    age: timedelta
+
+
+class Unprobed(LookupError):
+    """The key was not locked and probed with this lead (a context without claims)."""
+
+
 class JobContext(Protocol):
     """Read-only data jobs may consult; prepared by sync tasks, never fetched on the hot path."""
 
@@ -97,13 +137,28 @@ class JobContext(Protocol):
         """The list's name for flag messages."""
         ...
 
+    @property
+    def origin(self) -> Origin | None:
+        """The lead's campaign and publisher, when the context is one lead's (it is whenever
+        the campaign has jobs that claim keys)."""
+        ...
+
+    def earlier(self, claim: Claim) -> Earlier | None:
+        """The newest earlier lead that claimed this key and counts for it, or None.
+
+        Raises Unprobed when the key was not locked and probed with this lead."""
+        ...
+
 
 @dataclass
 class StaticContext:
-    """An in-memory JobContext for tests and benchmarks."""
+    """An in-memory JobContext for tests and benchmarks (`earlier_leads`: the answers to claims
+    of a lead from `origin`)."""
 
     lists: dict[int, CompiledList] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
+    origin: Origin | None = None
+    earlier_leads: dict[Claim, Earlier | None] = field(default_factory=dict)
 
     def add_list(self, list_id: int, name: str, values: Iterable[str]) -> None:
         """Compile and register a list."""
@@ -118,6 +173,13 @@ class StaticContext:
         """The list's name, or `#id` when unknown."""
         return self.names.get(list_id, f"#{list_id}")
 
+    def earlier(self, claim: Claim) -> Earlier | None:
+        """The answer given for this claim; Unprobed when none was."""
+        try:
+            return self.earlier_leads[claim]
+        except KeyError:
+            raise Unprobed(claim.scope_ref) from None
+
 
 class JobType(Protocol[ConfigT]):
     """A plug-in job type: everything the platform needs to know about one kind of job.
@@ -125,7 +187,9 @@ class JobType(Protocol[ConfigT]):
     Stateless: config is passed in, never stored on the object. Declarations (`field_keys`,
     `reads_mirrors`, `publishable`, ...) let the Processr, the UI and the intake treat a type
     correctly without naming it; hooks let a type with a remote side (Connect) react to its
-    jobs being saved, deleted or judged, in the caller's transaction.
+    jobs being saved, deleted or judged, in the caller's transaction, rewrite a lead's values
+    before it is judged (`transforms`), or claim keys that later leads are checked against
+    (`claims_keys`).
     """
 
     config_model: type[ConfigT]
@@ -146,6 +210,13 @@ class JobType(Protocol[ConfigT]):
     # The intake's fast driver may judge and store jobs of this type: their views (if any) are
     # cached as `load_views` says and their `after_judged` is all they write.
     fast_intake: bool
+    # Jobs of this type rewrite lead values (`transform`) before any job judges the lead,
+    # whatever their position; the stored lead holds the rewritten values.
+    transforms: bool
+    # Jobs of this type claim keys (`claimed_keys`): every driver locks and probes them in the
+    # lead's write transaction, hands the answers to `run` through `ctx.earlier`, and stores
+    # the keys with the lead.
+    claims_keys: bool
 
     @property
     def description(self) -> str:
@@ -164,6 +235,17 @@ class JobType(Protocol[ConfigT]):
 
     def run(self, data: Mapping[str, Any], config: ConfigT, ctx: JobContext) -> JobResult:
         """Judge one lead."""
+        ...
+
+    def transform(self, data: Mapping[str, Any], config: ConfigT) -> dict[str, Any]:
+        """The lead's values rewritten (transforms types): pure, and idempotent, since a lead
+        judged again is transformed again."""
+        ...
+
+    def claimed_keys(
+        self, data: Mapping[str, Any], config: ConfigT, origin: Origin
+    ) -> Sequence[Claim]:
+        """The keys a lead with these (transformed) values claims (claims_keys types): pure."""
         ...
 
     def list_ids(self, config: ConfigT) -> frozenset[int]:
@@ -237,6 +319,8 @@ class BaseJobType(Generic[ConfigT]):
     publishable: bool = False
     secret_bound_keys: frozenset[str] = frozenset()
     fast_intake: bool = True
+    transforms: bool = False
+    claims_keys: bool = False
 
     @property
     def description(self) -> str:
@@ -259,6 +343,16 @@ class BaseJobType(Generic[ConfigT]):
     def run(self, data: Mapping[str, Any], config: ConfigT, ctx: JobContext) -> JobResult:
         """Judge one lead."""
         raise NotImplementedError
+
+    def transform(self, data: Mapping[str, Any], config: ConfigT) -> dict[str, Any]:
+        """The values as they are."""
+        return dict(data)
+
+    def claimed_keys(
+        self, data: Mapping[str, Any], config: ConfigT, origin: Origin
+    ) -> Sequence[Claim]:
+        """No keys."""
+        return ()
 
     def list_ids(self, config: ConfigT) -> frozenset[int]:
         """No lists."""

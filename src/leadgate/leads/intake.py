@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from leadgate.campaigns.models import Campaign
 from leadgate.errors import LeadgateError, NotFound, OutcomeUnknown
 from leadgate.instances.deps import publisher_only, refuse_over_limit
 from leadgate.instances.service import Caller, authenticate
+from leadgate.kit import metrics
 from leadgate.kit.ratelimit import RateLimiter
 from leadgate.kit.repository import TenantScope
 from leadgate.kit.secrets import hash_secret
@@ -602,11 +604,13 @@ class LeadIntake:
             batch = self._waiting[: self.max_batch]
             del self._waiting[: self.max_batch]
             subs = [sub for sub, _ in batch]
+            started = time.perf_counter()
             try:
                 outcomes = await self._answer(subs)
             except Exception as exc:  # every waiter must hear about it
                 log.exception("a batch of %d leads failed", len(subs))
                 outcomes = [exc] * len(batch)
+            _count(len(subs), time.perf_counter() - started, outcomes)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
@@ -711,6 +715,15 @@ class LeadIntake:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+
+
+def _count(size: int, seconds: float, outcomes: Sequence[Outcome]) -> None:
+    """Metrics of an answered batch: its size and time, and the leads it stored by status."""
+    metrics.INTAKE_BATCH.observe(size)
+    metrics.INTAKE_SECONDS.observe(seconds)
+    for outcome in outcomes:
+        if isinstance(outcome, Accepted) and outcome.created:
+            metrics.LEADS.labels(outcome.lead.status).inc()
 
 
 def _unknown() -> OutcomeUnknown:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,13 @@ class Settings(BaseSettings):
         description="PostgreSQL URL; when unset an embedded PostgreSQL runs under data_dir.",
     )
     data_dir: Path = Field(default=Path(".leadgate"), description="Embedded PostgreSQL home.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="The deployment's secret key (signs the sign-in form's token; "
+        "comma-separated to rotate: the first signs, every one is accepted). When unset, one "
+        "is generated once into data_dir/secret.key; every machine of a deployment needs the "
+        "same key.",
+    )
     instance_url: str = Field(
         default="http://127.0.0.1:8000/i/{subdomain}",
         description="Template of an instance's base URL; must contain {subdomain}.",

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
 from leadgate.kit.pagination import Page, paginate
 from leadgate.kit.repository import TenantScope
-from leadgate.leads.models import Lead
+from leadgate.leads.models import Lead, LeadHistory
 from leadgate.processr.models import ProcessrJob
 from leadgate.worker.enqueue import TaskRef, enqueue_once_sql
 
@@ -377,3 +377,23 @@ def leads(scope: TenantScope, lead_ids: Sequence[int]) -> dict[int, Lead]:
 def lead(scope: TenantScope, lead_id: int, *, lock: bool = False) -> Lead | None:
     """A lead of this instance, if it still exists (locked when asked)."""
     return _own(scope, Lead, lead_id, lock=lock)
+
+
+def arrived_via(scope: TenantScope, lead_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """The delivery path (`peer.hops`) each of these leads of this instance arrived with, for
+    those that were delivered to us by another instance (the others have none)."""
+    if not lead_ids:
+        return {}
+    rows = scope.session.execute(
+        select(LeadHistory.lead_id, LeadHistory.detail["hops"])
+        .join(Lead, Lead.id == LeadHistory.lead_id)
+        .where(
+            Lead.instance_id == scope.instance_id,
+            LeadHistory.lead_id.in_(lead_ids),
+            LeadHistory.event == "received",
+            LeadHistory.detail.has_key("hops"),
+        )
+    ).all()
+    return {
+        lead_id: tuple(str(h) for h in hops) for lead_id, hops in rows if isinstance(hops, list)
+    }

@@ -73,6 +73,7 @@ class Submission:
     campaign_id: int
     data: dict[str, Any]
     idempotency_key: str | None = None
+    hops: tuple[str, ...] = ()  # the instances a delivered lead came through (peer.hops)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +276,10 @@ def _write_params(items: list[_Item]) -> dict[str, str]:
             request_hash=item.digest,
         )
         item.row.update(ord=ordinal, judged=item.verdict is not None)
-        events = [("received", {"publisher_id": item.caller.publisher_id})]
+        received: dict[str, Any] = {"publisher_id": item.caller.publisher_id}
+        if item.sub.hops:
+            received["hops"] = list(item.sub.hops)
+        events = [("received", received)]
         if item.verdict is not None:
             item.row.update(lifecycle.lead_values(item.verdict))
             events += lifecycle.history_for("pending", False, item.verdict, trigger="received")

@@ -121,6 +121,7 @@ class Connected:
         self.ours, self.client = ours, client
         theirs = client.campaign("Acme B2B", CLIENT_FORM)
         pub, key = client.publisher("LeadCo")
+        self.client_key: str = key["key"]
         client.ok("PUT", f"/campaigns/{theirs['id']}/publishers/{pub['id']}", 204)
         self.list = client.ok(
             "POST", "/lists", 201, json={"name": "Targets", "values": ["Acme", "Globex"]}

@@ -29,10 +29,12 @@ from leadgate.db import (
 from leadgate.delivery.endpoints import router as delivery_router
 from leadgate.delivery.pages import router as delivery_pages
 from leadgate.kit import problems, sealing
-from leadgate.kit.asgi import BodySizeLimit, HostRouting
+from leadgate.kit.asgi import BodySizeLimit, HostRouting, PageHeaders
+from leadgate.kit.json_text import JsonText
 from leadgate.kit.logs import RequestIds
 from leadgate.kit.problems import problem
 from leadgate.kit.ratelimit import RateLimiter
+from leadgate.kit.signing import Signer, deployment_keys
 from leadgate.leads.endpoints import router as leads_router
 from leadgate.leads.intake import LeadIntake
 from leadgate.leads.pages import router as leads_pages
@@ -47,7 +49,7 @@ from leadgate.portal.pages import router as portal_pages
 from leadgate.processr.endpoints import router as processr_router
 from leadgate.processr.pages import router as processr_pages
 from leadgate.publishers.endpoints import router as publishers_router
-from leadgate.ui.router import mount_ui
+from leadgate.ui.router import PAGE_PATHS, mount_ui
 from leadgate.users.pages import router as users_pages
 
 API_PREFIX = "/i/{subdomain}/api/v1"
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.database_url = url
     app.state.engine = make_engine(url, settings.db_pool_size)
     app.state.sessions = make_sessionmaker(app.state.engine)
+    app.state.signer = Signer(deployment_keys(settings))
     app.state.rate_limiter = RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_s)
     app.state.lead_intake = LeadIntake(
         app.state.sessions,
@@ -87,14 +90,17 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
     problems.install(app)
     # Innermost first: gzip, then the lead lane (its small answers never need compressing),
-    # then the body-size limit and Host routing, which apply to the lane too.
+    # then the check of JSON text, the body-size limit and Host routing, which apply to the
+    # lane too.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
     app.add_middleware(LeadLane, intake=lambda: app.state.lead_intake, prefix=API_PREFIX)
+    app.add_middleware(JsonText)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    app.add_middleware(PageHeaders, pages=PAGE_PATHS)
     app.add_middleware(HostRouting, base_domain=settings.base_domain)
     app.add_middleware(RequestIds)  # outermost: every line logged for a request names it
 

@@ -23,9 +23,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".leadgate"), description="Embedded PostgreSQL home.")
     secret_key: SecretStr | None = Field(
         default=None,
-        description="The deployment key that seals stored client keys and webhook secrets "
-        "(comma-separated to rotate: the first seals, all open); when unset, one is generated "
-        "into data_dir/secret.key.",
+        description="The deployment key: it seals stored client keys and webhook secrets and "
+        "signs the sign-in form's token (comma-separated to rotate: the first seals and signs, "
+        "every one opens and is accepted). When unset, one is generated once into "
+        "data_dir/secret.key; every machine of a deployment needs the same key.",
     )
     instance_url: str = Field(
         default="http://127.0.0.1:8000/i/{subdomain}",

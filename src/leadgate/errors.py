@@ -12,6 +12,7 @@ the CLI as a red line, the UI as a message beside the form.
       Conflict              409 conflict (subclasses: list_in_use, idempotency_conflict, ...)
       Forbidden             403 forbidden (campaign_paused)
       TooLarge              413 too_large
+      UnsupportedMediaType  415 unsupported_media_type
       RateLimited           429 rate_limited
 """
 
@@ -73,6 +74,12 @@ class TooLarge(LeadgateError):
     status = 413
     code = "too_large"
     title = "Content Too Large"
+
+
+class UnsupportedMediaType(LeadgateError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported Media Type"
 
 
 class RateLimited(LeadgateError):

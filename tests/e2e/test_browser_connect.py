@@ -30,7 +30,7 @@ from leadgate.instances.service import get_instance
 from leadgate.kit.repository import TenantScope
 from leadgate.users import service as users
 from leadgate.users.service import create_instance
-from tests.e2e.browser import require_chromium, sign_in
+from tests.e2e.browser import blocked_by_policy, require_chromium, sign_in
 from tests.servers import Server, free_port, server_env, wait_for
 
 pytestmark = pytest.mark.browser
@@ -172,6 +172,7 @@ def test_connect_through_the_pages(
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
+    blocked = blocked_by_policy(page)
     sign_in(page, leadco.ui.removesuffix("/ui"), "pat@leadco.example", PASSWORD)
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
@@ -331,4 +332,5 @@ def test_connect_through_the_pages(
         ),
         timeout=30,
     )
+    assert blocked == []
     context.close()

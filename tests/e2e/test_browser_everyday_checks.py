@@ -23,7 +23,7 @@ from leadgate.instances.service import get_instance
 from leadgate.kit.repository import TenantScope
 from leadgate.users import service as users
 from leadgate.users.service import create_instance
-from tests.e2e.browser import require_chromium, sign_in
+from tests.e2e.browser import blocked_by_policy, require_chromium, sign_in
 from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
@@ -81,6 +81,7 @@ def test_everyday_check_forms(
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    blocked = blocked_by_policy(page)
     sign_in(page, base, "kim@acme.example", PASSWORD)
 
     # Dropdowns: the field, the region (from the job type), the kinds of number.
@@ -146,4 +147,5 @@ def test_everyday_check_forms(
         "field_length.out_of_range",
     ]
     api.close()
+    assert blocked == []
     context.close()

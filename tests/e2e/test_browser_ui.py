@@ -30,7 +30,7 @@ from leadgate.instances.service import get_instance
 from leadgate.kit.repository import TenantScope
 from leadgate.users import service as users
 from leadgate.users.service import create_instance
-from tests.e2e.browser import require_chromium, sign_in
+from tests.e2e.browser import blocked_by_policy, require_chromium, sign_in
 from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
@@ -71,6 +71,7 @@ def test_admin_and_publisher_walk(
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    blocked = blocked_by_policy(page)
 
     # A wrong password first: a plain message, no session.
     sign_in(page, base, created.admin_email, "not the password")
@@ -227,5 +228,6 @@ def test_admin_and_publisher_walk(
     expect(pub.get_by_role("heading", level=1)).to_have_text(
         "This page is for the instance's admins"
     )
+    assert blocked == []
     pub_context.close()
     context.close()

@@ -455,3 +455,48 @@ def test_campaigns_that_check_nothing_still_deliver_and_accept(world: World) -> 
     theirs = w.acme.ok("GET", f"/leads/{d['client_lead_id']}")
     assert theirs["campaign_id"] == bare["id"] and theirs["status"] == "valid"
     assert theirs["data"] == {"company": "Acme", "email": "kim@acme.example", "country": "GB"}
+
+
+def test_two_instances_delivering_to_each_other_stop_after_one_round(world: World) -> None:
+    """leadco delivers into acme and acme delivers back into leadco: the lead goes there once,
+    and acme's delivery back is refused as a loop and ends dead (issue 16, finding 1)."""
+    w = world
+    w.add_delivery()
+    back_pub = w.leadco.ok("POST", "/publishers", 201, json={"name": "Acme, delivering back"})
+    back_key = w.leadco.ok("POST", f"/publishers/{back_pub['id']}/api-keys", 201)["key"]
+    w.leadco.ok("PUT", f"/campaigns/{w.campaign['id']}/publishers/{back_pub['id']}", 204)
+    back = w.acme.ok(
+        "POST",
+        f"/campaigns/{w.client_campaign['id']}/jobs",
+        201,
+        json={
+            "type": "connect_delivery",
+            "config": {
+                "API_Key": back_key,
+                "Subdomain": w.leadco.subdomain,
+                "Campaign": w.campaign["id"],
+                "Field_mapping": {v: k for k, v in MAPPING.items()},
+            },
+        },
+    )
+    lead = w.lead(companyName="Pingpong", workEmail="pp@co.example", countryCode="US")
+    d = wait_for(lambda: w.delivered(lead["id"]), what="the lead delivered to acme")
+    theirs = w.acme.ok("GET", f"/leads/{d['client_lead_id']}")
+    assert theirs["history"][0]["detail"]["hops"] == [w.leadco.subdomain]
+
+    def refused() -> dict[str, Any] | None:
+        ds = w.acme.ok("GET", f"/leads/{theirs['id']}")["deliveries"]
+        return ds[0] if ds and ds[0]["state"] == "dead" else None
+
+    dead = wait_for(refused, what="acme's delivery back to leadco refused as a loop")
+    assert dead["attempts"] == 1
+    detail = w.acme.ok("GET", f"/deliveries/{dead['id']}")
+    assert "already passed through" in detail["last_error"]
+    assert [
+        x["id"] for x in w.leadco.ok("GET", f"/leads?campaign_id={w.campaign['id']}")["items"]
+    ] == [lead["id"]]
+    assert len(w.client_leads()) == 1
+    connection = w.acme.ok(
+        "GET", f"/campaigns/{w.client_campaign['id']}/jobs/{back['id']}/connection"
+    )
+    assert connection["state"] == "open" and connection["consecutive_failures"] == 0

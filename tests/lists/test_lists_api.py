@@ -164,3 +164,99 @@ def test_big_change_is_a_reset(acme: Api, sessions: sessionmaker[Session]) -> No
         assert service.changes_since(s, row, 1) is None
         d = service.changes_since(s, row, 2)
         assert d is not None and d.added == ["z"]
+
+
+def test_values_that_are_not_unicode_are_refused_by_position(acme: Api) -> None:
+    """A lone surrogate (`"x\\ud800y"`) is no text PostgreSQL can hold: 422 naming the value,
+    nothing changed (it answered 500)."""
+    lst = acme.ok("POST", "/lists", 201, json={"name": "L", "values": ["keep"]})
+    for method, path, body, where in (
+        ("POST", "/lists", b'{"name": "M", "values": ["a", "b", "x\\ud800y"]}', "values.2"),
+        ("PATCH", f"/lists/{lst['id']}/values", b'{"add": ["\\udc01"]}', "add.0"),
+        (
+            "PATCH",
+            f"/lists/{lst['id']}/values",
+            b'{"add": ["a"], "remove": ["b", "\\ud800"]}',
+            "remove.1",
+        ),
+    ):
+        r = acme.call(method, path, content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"] == ["body", *where.split(".")]
+        assert r.json()["detail"].startswith(f"{where}: ")
+    # In a CSV file a surrogate cannot even be spelled in UTF-8: the file is refused whole.
+    r = acme.call(
+        "POST",
+        f"/lists/{lst['id']}/import",
+        content=b"fine\nx\xed\xa0\x80y\n",
+        headers={"content-type": "text/csv"},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "not_text"
+    assert "offset 6" in r.json()["detail"]
+    assert acme.ok("GET", "/lists")["items"] == [lst]
+
+
+FORMULAS = ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "plain", 'he said "hi", twice']
+
+
+def test_downloads_are_exact_unless_asked_to_neutralise_formulas(acme: Api) -> None:
+    """The API's download is the list's exact values (it imports back into an identical list);
+    with `neutralise=true` (what the web page's download asks for) a value a spreadsheet would
+    run as a formula gets a `'` in front (OWASP CSV injection)."""
+    lst = acme.ok("POST", "/lists", 201, json={"name": "F", "values": FORMULAS})
+    exact = acme.call("GET", f"/lists/{lst['id']}/download")
+    assert exact.text.split("\r\n")[1:-1] == [
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "=1+2",
+        "@SUM(A1)",
+        '"he said ""hi"", twice"',
+        "plain",
+    ]
+    safe = acme.call("GET", f"/lists/{lst['id']}/download?neutralise=true")
+    assert safe.text.split("\r\n")[1:-1] == [
+        "'+cmd|' /C calc'!A0",
+        "'-2+3",
+        "'=1+2",
+        "'@SUM(A1)",
+        '"he said ""hi"", twice"',
+        "plain",
+    ]
+
+
+def test_import_follows_the_content_type(acme: Api) -> None:
+    """The body is the CSV (text/csv, text/plain or no type), or a multipart upload's file
+    part; any other type is 415 with what to send instead (a multipart body was imported as
+    its raw lines)."""
+    lst = acme.ok("POST", "/lists", 201, json={"name": "L"})
+    path = f"/lists/{lst['id']}/import"
+    # What curl's --data-binary sends by default (the README's example) is the CSV too.
+    for content_type in (
+        "text/csv",
+        "text/plain; charset=utf-8",
+        None,
+        "application/x-www-form-urlencoded",
+    ):
+        headers = {"content-type": content_type} if content_type else {}
+        r = acme.call("POST", path, content=b"a\nb\n", headers=headers)
+        assert r.status_code == 200, (content_type, r.text)
+    r = acme.call("POST", path, files={"file": ("list.csv", b"c\nd\n", "text/csv")})
+    assert r.status_code == 200 and r.json()["added"] == 2, r.text
+    r = acme.call(  # one file under another name is the file, the other fields are ignored
+        "POST", path, data={"note": "x"}, files={"upload": ("list.csv", b"e\n", "text/csv")}
+    )
+    assert r.status_code == 200 and r.json()["added"] == 1, r.text
+    r = acme.call("POST", path, data={"note": "no file here"}, files={"x": ("", b"", "")})
+    assert r.status_code == 422 and r.json()["code"] == "no_file", r.text
+    r = acme.call(
+        "POST",
+        path,
+        content=b'{"values": ["z"]}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type"
+    assert "text/csv" in r.json()["detail"] and "multipart/form-data" in r.json()["detail"]
+    r = acme.call("POST", path, content=b"<a/>", headers={"content-type": "application/xml"})
+    assert r.status_code == 415
+    values = acme.ok("GET", f"/lists/{lst['id']}/values")["items"]
+    assert values == ["a", "b", "c", "d", "e"]

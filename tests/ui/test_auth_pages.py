@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from leadgate.db import transaction
 from leadgate.kit.repository import TenantScope
 from leadgate.users import service as users
+from leadgate.users.deps import SESSION_COOKIE, SIGN_IN_COOKIE
 from leadgate.users.models import UserSession
 from leadgate.users.service import create_instance
 from tests.ui.conftest import PASSWORD, Site, add_user
@@ -63,6 +65,44 @@ def test_sign_in_form_needs_its_own_token(site: Site) -> None:
         follow_redirects=False,
     )
     assert r.status_code == 403 and "The sign-in form had expired" in r.text
+
+
+def test_a_chosen_sign_in_cookie_and_token_pair_is_refused(site: Site, other_site: Site) -> None:
+    """The sign-in token is signed and bound to its form: a double submit of any value chosen
+    for both the cookie and the field (issue 16) gets nowhere, nor does a token of another
+    browser's form, another instance's form, or an expired one."""
+    add_user(site.sessions, site.api.instance_id, "kim@example.com")
+    b = site.anonymous("kim@example.com")
+    path = f"/i/{b.subdomain}/"
+    creds = {"email": "kim@example.com", "password": PASSWORD}
+    refusal = "The sign-in form was not the one this page gave your browser"
+
+    def post(cookie: str, token: str) -> str:
+        b.client.cookies.clear()
+        b.client.cookies.set(SIGN_IN_COOKIE, cookie, path=path)
+        r = b.client.post(
+            f"{b.base}/sign-in", data={**creds, "csrf_token": token}, follow_redirects=False
+        )
+        assert r.status_code == 403, r.text
+        assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
+        return r.text
+
+    assert refusal in post("k", "k")
+    # A real token, but not of this browser's form (another nonce), nor of this instance.
+    b.get("/sign-in")
+    real = b.csrf
+    assert refusal in post("another-nonce", real)
+    theirs = other_site.anonymous()
+    theirs.get("/sign-in")
+    nonce = theirs.client.cookies.get(SIGN_IN_COOKIE)
+    assert nonce and refusal in post(nonce, theirs.csrf)
+    # Signed for this form, but over its hour.
+    signer = site.app.state.signer
+    old = signer.sign("sign-in", b.subdomain, "n0nce", ttl_s=3600, now=time.time() - 3601)
+    assert "The sign-in form had expired" in post("n0nce", old)
+    # The form as served still signs in.
+    b.client.cookies.clear()
+    assert b.sign_in().status_code == 303
 
 
 def test_form_posts_without_the_session_token_are_refused(site: Site) -> None:

@@ -481,3 +481,24 @@ def test_deliveries_dead_letters_first_with_attempts_and_retries(
     with site.sessions() as session:
         stored = session.get(ProcessrJob, job["id"])
         assert stored is not None and stored.config["API_Key"] == client.key
+
+
+def test_a_delivery_into_its_own_instance_is_refused_beside_the_subdomain(
+    site: Site, peers: AppTransport
+) -> None:
+    b = site.browser()
+    cid = site.api.campaign("Outbound", OUR_FORM)["id"]
+    _, key = site.api.publisher("Ourselves")
+    form = {
+        "config.API_Key": key["key"],
+        "config.Subdomain": site.api.subdomain,
+        "config.Campaign": str(cid),
+        "config.Field_mapping.companyName": "companyName",
+        "label": "Back to ourselves",
+    }
+    r = b.post(f"/campaigns/{cid}/processr/new?type=connect_delivery", form)
+    assert r.status_code == 422
+    assert error_of(r.text, "config.Subdomain").startswith(
+        f"The subdomain {site.api.subdomain} is this instance's own: a Connect delivery goes"
+    )
+    assert site.api.ok("GET", f"/campaigns/{cid}/jobs")["items"] == []

@@ -89,3 +89,19 @@ def test_a_list_in_use_is_not_deleted(site: Site) -> None:
     site.api.ok("DELETE", f"/campaigns/{cid}/jobs/{job['id']}", 204)
     assert b.post(f"/lists/{lid}/delete").status_code == 303
     assert site.api.call("GET", f"/lists/{lid}").status_code == 404
+
+
+def test_the_download_is_safe_to_open_in_a_spreadsheet(site: Site) -> None:
+    """Values a spreadsheet would run as formulas are shown as text: `'` in front (OWASP)."""
+    b = site.browser()
+    values = ['=HYPERLINK("http://evil.example")', "+1", "-1", "@A1", "acme.com"]
+    lid = site.api.ok("POST", "/lists", 201, json={"name": "Risky", "values": values})["id"]
+    r = b.get(f"/lists/{lid}/download")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.text.split("\r\n")[1:-1] == [
+        "'+1",
+        "'-1",
+        '"\'=HYPERLINK(""http://evil.example"")"',
+        "'@A1",
+        "acme.com",
+    ]

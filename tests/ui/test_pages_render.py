@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from leadgate.jobs.registry import REGISTRY
@@ -92,3 +94,36 @@ def test_static_files_and_landing_page(site: Site, client: TestClient) -> None:
     # The API's own errors are still problem+json.
     r = client.get(f"/i/{site.api.subdomain}/api/v1/campaigns/999999")
     assert r.headers["content-type"] == "application/problem+json"
+
+
+INLINE = re.compile(r"<style|\sstyle=|<script(?![^>]*\ssrc=)|\son[a-z]+=|javascript:", re.I)
+
+
+def test_pages_send_a_content_security_policy_they_keep(site: Site, client: TestClient) -> None:
+    """Every page forbids inline script and style and being framed (issue 16); the pages hold
+    nothing inline that the policy would block (the score bar is an SVG, the landing page's
+    style a file). The API answers without the pages' headers."""
+    b = site.browser()
+    cid = site.api.campaign("Solar")["id"]
+    lead = site.api.ok("POST", f"/campaigns/{cid}/leads", 201, json={"data": {"company": "A"}})
+    anonymous = site.anonymous()
+    answers = [
+        b.get(f"/leads/{lead['id']}"),
+        b.get(f"/campaigns/{cid}/processr/new?type=connect_delivery"),
+        b.get("/campaigns/999999999"),
+        b.get("/static/app.js"),
+        anonymous.get("/sign-in"),
+        client.get("/"),
+        client.get("/static/landing.css"),
+    ]
+    assert 'class="scorebar' in answers[0].text and "<rect" in answers[0].text
+    for r in answers:
+        policy = r.headers.get("content-security-policy", "")
+        assert "script-src 'self'" in policy and "style-src 'self'" in policy, r.url
+        assert "frame-ancestors 'none'" in policy and "'unsafe-inline'" not in policy, r.url
+        assert r.headers["x-frame-options"] == "DENY", r.url
+        if r.headers["content-type"].startswith("text/html"):
+            assert not INLINE.search(r.text), (r.url, INLINE.search(r.text))
+    api = client.get(f"/i/{site.api.subdomain}/api/v1/campaigns")
+    assert "content-security-policy" not in api.headers and "x-frame-options" not in api.headers
+    assert "content-security-policy" not in client.get("/docs").headers

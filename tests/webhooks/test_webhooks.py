@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
@@ -207,3 +208,79 @@ def test_retry_then_delivered_and_410_ends(
     acme.ok("PATCH", f"/lists/{s.list['id']}/values", json={"add": ["three"]})
     drain(database_url)
     assert len(hook.requests) == 3  # nothing sent after the 410
+
+
+TEMPLATE = "http://127.0.0.1:8000/i/{subdomain}"
+
+
+def test_urls_are_checked_as_they_will_be_requested() -> None:
+    """Normalised first (dot segments removed), matched whole, and never one httpx would refuse
+    to send (issue 16: `/i/acme/../../../x` was accepted and called `/x`; `/i/acme\\n` was
+    accepted and its messages stayed pending for ever)."""
+    from leadgate.webhooks import urls
+
+    for url in (
+        "http://127.0.0.1:8000/i/acme/../../../x",
+        "http://127.0.0.1:8000/i/acme/../../admin/i/acme",
+        "http://127.0.0.1:8000/i/acme/%2e%2e/%2E%2E/x",
+        "http://127.0.0.1:8000/i/acme\n",
+        "http://127.0.0.1:8000/i/acme/hooks\r\nX-Injected: 1",
+        "http://127.0.0.1:8000/i/acme/ok\t",
+        "http://127.0.0.1:99999999/i/acme",
+        "http://[::1/i/acme",
+        "http://127.0.0.1:8000/i/acme?x=1",
+        "http://127.0.0.1:8000\\@evil.example/i/acme",
+        "http://127.0.0.1:8000/i/acme.evil.example",
+    ):
+        assert not urls.allowed(url, TEMPLATE, []), url
+    assert urls.normalised("HTTP://127.0.0.1:8000/i/acme/./a/../hooks") == (
+        "http://127.0.0.1:8000/i/acme/hooks"
+    )
+    for url in ("http://127.0.0.1:8000/i/acme", "http://127.0.0.1:8000/i/acme/a/./b"):
+        assert urls.allowed(url, TEMPLATE, []), url
+    # An allowed prefix is matched against the normalised URL too.
+    assert not urls.allowed("http://10.0.0.1/hooks/../admin", TEMPLATE, ["http://10.0.0.1/hooks/"])
+
+
+def test_subscribing_normalises_and_refuses_what_cannot_be_called(
+    acme: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.state.settings, "webhook_allow", [])
+    s = Setup(acme)
+    for url in ("http://127.0.0.1:8000/i/acme/../../../x", "http://127.0.0.1:8000/i/acme\n"):
+        r = s.pub_call("POST", "/webhooks", json={"url": url, "events": ["job.updated"]})
+        assert r.status_code == 422 and r.json()["code"] == "webhook_url_not_allowed", url
+    r = s.pub_call(
+        "POST",
+        "/webhooks",
+        json={"url": "http://127.0.0.1:8000/i/leadco/x/../hooks", "events": ["job.updated"]},
+    )
+    assert r.status_code == 201, r.text
+    (listed,) = s.pub_call("GET", "/webhooks").json()["items"]
+    assert listed["url"] == "http://127.0.0.1:8000/i/leadco/hooks"
+
+
+def test_a_stored_url_that_cannot_be_called_ends_dead_not_pending(
+    acme: Api, hook: receiver.Receiver, database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    s = Setup(acme)
+    sub = subscribe(s, hook.url, ["job.updated"])
+    with sessions() as db:  # as stored before URLs were checked the way httpx sends them
+        db.execute(
+            text("UPDATE webhook_subscriptions SET url = :u WHERE id = :s"),
+            {"u": "http://127.0.0.1:8000/i/acme\n", "s": sub["id"]},
+        )
+        db.commit()
+    acme.ok("PATCH", f"/lists/{s.list['id']}/values", json={"add": ["one"]})
+    drain(database_url)
+    with sessions() as db:
+        msg = db.execute(
+            text(
+                "SELECT state, attempts, last_error FROM webhook_messages "
+                "WHERE subscription_id = :s"
+            ),
+            {"s": sub["id"]},
+        ).one()
+    assert (msg.state, msg.attempts) == ("dead", 1)
+    assert "cannot be called" in msg.last_error
+    assert hook.requests == []

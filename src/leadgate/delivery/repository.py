@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
 from leadgate.kit.pagination import Page, paginate
 from leadgate.kit.repository import TenantScope
-from leadgate.leads.models import Lead
+from leadgate.leads.models import Lead, LeadHistory
 from leadgate.processr.models import ProcessrJob
 from leadgate.worker.enqueue import TaskRef, enqueue_once_sql
 
@@ -390,3 +390,23 @@ def counts_by_state_any_instance(session: Session) -> dict[str, int]:
     """Cross-instance (metrics): deliveries by state."""
     rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
     return {state: int(n) for state, n in rows}
+
+
+def arrived_via(scope: TenantScope, lead_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """The delivery path (`peer.hops`) each of these leads of this instance arrived with, for
+    those that were delivered to us by another instance (the others have none)."""
+    if not lead_ids:
+        return {}
+    rows = scope.session.execute(
+        select(LeadHistory.lead_id, LeadHistory.detail["hops"])
+        .join(Lead, Lead.id == LeadHistory.lead_id)
+        .where(
+            Lead.instance_id == scope.instance_id,
+            LeadHistory.lead_id.in_(lead_ids),
+            LeadHistory.event == "received",
+            LeadHistory.detail.has_key("hops"),
+        )
+    ).all()
+    return {
+        lead_id: tuple(str(h) for h in hops) for lead_id, hops in rows if isinstance(hops, list)
+    }

@@ -80,6 +80,27 @@ def field_mapping_view(
     }
 
 
+def check_target(scope: TenantScope, config: ConnectDeliveryConfig) -> None:
+    """Refuse a delivery into this very instance (422 delivery_loop, naming `Subdomain`).
+
+    Into the job's own campaign every lead would come back to be delivered again; into
+    another campaign of the instance, the receiving side refuses every lead anyway, as one
+    that already passed through this instance (`peer.hops`).
+    """
+    ours = scope.session.get(Instance, scope.instance_id)
+    if ours is None or config.Subdomain != ours.subdomain:
+        return
+    message = (
+        f"The subdomain {config.Subdomain} is this instance's own: a Connect delivery goes to "
+        "another instance (leads delivered to their own instance would go round and round)."
+    )
+    raise InvalidRequest(
+        message,
+        code="delivery_loop",
+        errors=[{"loc": ["config", "Subdomain"], "msg": message, "type": "delivery_loop"}],
+    )
+
+
 def on_saved(session: Session, job: ProcessrJob, settings: Settings) -> None:
     """A delivery job was saved: pull the client's form, refuse a mapping that does not fit,
     subscribe to the client's verdicts, and release deliveries held for a broken mapping."""
@@ -288,8 +309,20 @@ def _send(
         (mapping.apply(config.Field_mapping, leads[d.lead_id].data), d.idempotency_key)
         for d in sendable
     ]
+    # Each lead carries its delivery path: the instances it came through, then this one. One
+    # request carries one path, so leads that came different ways go in separate requests.
+    arrived = repository.arrived_via(scope, [d.lead_id for d in sendable])
+    ours = scope.session.get(Instance, scope.instance_id)
+    assert ours is not None
+    by_path: dict[tuple[str, ...], list[int]] = {}
+    for index, d in enumerate(sendable):
+        by_path.setdefault((*arrived.get(d.lead_id, ()), ours.subdomain), []).append(index)
     started = time.monotonic()
-    answers = _post(peers.of(config), config.Campaign, items, policy)
+    answers: list[tuple[Outcome, dict[str, Any]]] = [(Outcome(Kind.RETRY), {})] * len(sendable)
+    for path, indexes in by_path.items():
+        got = _post(peers.of(config), config.Campaign, [items[i] for i in indexes], policy, path)
+        for index, answer in zip(indexes, got, strict=True):
+            answers[index] = answer
     duration_ms = int((time.monotonic() - started) * 1000 / len(sendable))
     breaker = Breaker(settings.circuit_threshold)
     conn = _connection(scope, job_id)  # locked now, after the request: a short lock
@@ -298,20 +331,25 @@ def _send(
 
 
 def _post(
-    peer: PeerClient, campaign_id: int, items: list[tuple[dict[str, Any], str]], policy: Policy
+    peer: PeerClient,
+    campaign_id: int,
+    items: list[tuple[dict[str, Any], str]],
+    policy: Policy,
+    hops: tuple[str, ...],
 ) -> list[tuple[Outcome, dict[str, Any]]]:
-    """(outcome, the client's lead) per item: one batch request, or single posts to a peer
-    without the batch endpoint; a failure of the whole request is every item's outcome."""
+    """(outcome, the client's lead or its problem) per item: one batch request, or single
+    posts to a peer without the batch endpoint; a failure of the whole request is every
+    item's outcome."""
     try:
-        answers = peer.submit_leads(campaign_id, items)
+        answers = peer.submit_leads(campaign_id, items, hops)
     except PeerError as exc:
         failed = Outcome.of(policy, exc.status, str(exc), exc.retry_after)
-        return [(failed, {})] * len(items)
+        return [(failed, _problem_of(exc))] * len(items)
     if answers is not None:
         return [
             (Outcome(Kind.DELIVERED, status), body)
             if status in (200, 201)
-            else (Outcome.of(policy, status, _problem_text(peer, status, body), None), {})
+            else (Outcome.of(policy, status, _problem_text(peer, status, body), None), body)
             for status, body in answers
         ]
     out: list[tuple[Outcome, dict[str, Any]]] = []
@@ -320,11 +358,17 @@ def _post(
             out.append(out[-1])  # unreachable or throttling: the rest waits for the retry
             continue
         try:
-            status, body = peer.submit_lead(campaign_id, data, key)
+            status, body = peer.submit_lead(campaign_id, data, key, hops)
             out.append((Outcome(Kind.DELIVERED, status), body))
         except PeerError as exc:
-            out.append((Outcome.of(policy, exc.status, str(exc), exc.retry_after), {}))
+            out.append(
+                (Outcome.of(policy, exc.status, str(exc), exc.retry_after), _problem_of(exc))
+            )
     return out
+
+
+def _problem_of(exc: PeerError) -> dict[str, Any]:
+    return {"code": exc.code} if exc.code else {}
 
 
 def _problem_text(peer: PeerClient, status: int, problem: dict[str, Any]) -> str:
@@ -359,7 +403,10 @@ def _record(
             duration_ms=duration_ms,
         )
     )
-    conn.consecutive_failures = breaker.count(conn.consecutive_failures, outcome)
+    if body.get("code") != "delivery_loop":
+        # A lead refused as one that came round says nothing about the client's health: it
+        # neither counts towards the circuit breaker nor resets it.
+        conn.consecutive_failures = breaker.count(conn.consecutive_failures, outcome)
     step = next_step(policy, d.attempts, outcome)
     metrics.DELIVERY_ATTEMPTS.labels(outcome.kind.value).inc()
     if step.action is Action.DONE:
@@ -525,19 +572,19 @@ def receive_status_event(
     scope = TenantScope(session, instance_id)
     conn = repository.connection(scope, job_id)
     if conn is None or not conn.webhook_secret:
-        raise NotFound("There is no delivery connection for these events.", code="mirror_gone")
+        raise NotFound(inbound.NOTHING_HERE, code="mirror_gone")
     source = f"delivery:{job_id}"
-    payload = inbound.verify(conn.webhook_secret, body, headers, source)
-    data = payload.get("data") or {}
-    d = repository.of_client_lead(scope, job_id, data.get("lead_id"))
+    event = inbound.verify(conn.webhook_secret, body, headers, source)
+    if event.type != "lead.status_changed":
+        return False  # nothing else is sent here; acknowledged, not acted on
+    data = inbound.data_of(event, inbound.LeadStatusData)
+    d = repository.of_client_lead(scope, job_id, data.lead_id)
     if d is None:
         log.warning("refused a status event for a lead we never delivered: %s", data)
         raise InvalidRequest("No lead of ours has that client lead id.", code="unknown_lead")
-    if not inbound.record_once(session, instance_id, source, headers, payload, body):
+    if not inbound.record_once(session, instance_id, source, headers, event):
         return False
-    apply_client_status(
-        session, d, str(data.get("status")), data.get("reason"), data.get("user"), via="event"
-    )
+    apply_client_status(session, d, data.status, data.reason, data.user, via="event")
     return True
 
 

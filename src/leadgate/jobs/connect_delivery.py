@@ -43,6 +43,10 @@ class ConnectDeliveryJob(BaseJobType[ConnectDeliveryConfig]):
         """Delivery happens in the background; judging-wise this job always passes."""
         return passed()
 
+    def check(self, scope: TenantScope, config: ConnectDeliveryConfig) -> None:
+        """Never into this very instance: its leads would come back round."""
+        deliveries.check_target(scope, config)
+
     def on_saved(self, scope: TenantScope, job: Any, settings: Settings) -> None:
         """Set up the job's connection and check its mapping against the client's form."""
         deliveries.on_saved(scope.session, job, settings)

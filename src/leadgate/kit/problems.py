@@ -68,11 +68,15 @@ async def _leadgate_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+_NOT_JSON = "The request body is not valid JSON."
+_NOT_JSON_ERRORS = [{"loc": ["body"], "msg": "Invalid JSON", "type": "json_invalid"}]
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _clean_errors(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
-        detail = "The request body is not valid JSON."
+        detail = _NOT_JSON
     else:
         detail = "; ".join(f"{'.'.join(e['loc'][1:]) or 'body'}: {e['msg']}" for e in errors[:5])
     return problem(422, "invalid_request", detail, errors=errors)
@@ -83,6 +87,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     limit = request.scope.get("state", {}).get(TOO_LARGE_FLAG)
     if limit is not None:
         return problem(413, "too_large", f"The body is over {limit} bytes.")
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+        # FastAPI's "error parsing the body" for JSON it cannot decode (not UTF-8, nested too
+        # deep): the same 422 the contract gives any invalid body, as the lead route answers.
+        return problem(422, "invalid_request", _NOT_JSON, errors=_NOT_JSON_ERRORS)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == "Not Found":

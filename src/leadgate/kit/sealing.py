@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -90,26 +91,37 @@ def new_key() -> str:
 
 
 def keys_from(setting: str | None, data_dir: Path) -> list[bytes]:
-    """The deployment's keys: the setting's, or the data folder's key file (made once)."""
-    if setting:
-        return [k.strip().encode() for k in setting.split(",") if k.strip()]
+    """The deployment's keys, the first one sealing and signing: the setting's, or the data
+    folder's key file (made once; another process may make it at the same moment: the file is
+    written aside and linked into place, so it is never read half-written)."""
+    if setting is not None:
+        keys = [k.strip().encode() for k in setting.split(",") if k.strip()]
+        if not keys:
+            raise WrongKey("LEADGATE_SECRET_KEY is set but holds no key.")
+        return keys
     path = data_dir / KEY_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        aside = data_dir / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(new_key() + "\n")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process of this deployment made it meanwhile
-            pass
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(new_key() + "\n")
+            os.link(aside, path)
             log.warning(
-                "generated the deployment key %s; give every machine of this deployment the same "
-                "key (LEADGATE_SECRET_KEY), and keep a copy: without it the stored client keys "
-                "and webhook secrets cannot be read",
+                "generated the deployment key %s; give every machine of this deployment the "
+                "same key (LEADGATE_SECRET_KEY), and keep a copy: without it the stored client "
+                "keys and webhook secrets cannot be read",
                 path,
             )
-    return [path.read_text().strip().encode()]
+        except FileExistsError:
+            pass  # another process was first: its key is the key
+        finally:
+            aside.unlink()
+    key = path.read_text().strip()
+    if not key:
+        raise WrongKey(f"{path} is empty; set LEADGATE_SECRET_KEY or remove the file.")
+    return [key.encode()]
 
 
 _SEALER: Sealer | None = None

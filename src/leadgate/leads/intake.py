@@ -88,6 +88,7 @@ class Submission:
     campaign_id: int
     data: dict[str, Any]
     idempotency_key: str | None = None
+    hops: tuple[str, ...] = ()  # the instances a delivered lead came through (peer.hops)
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +353,10 @@ def _write_params(items: list[_Item], claiming: bool = False) -> dict[str, str]:
             request_hash=item.digest,
         )
         item.row.update(ord=ordinal, judged=item.verdict is not None)
-        events = [("received", {"publisher_id": item.caller.publisher_id})]
+        received: dict[str, Any] = {"publisher_id": item.caller.publisher_id}
+        if item.sub.hops:
+            received["hops"] = list(item.sub.hops)
+        events = [("received", received)]
         if item.prepared is not None:
             events += lifecycle.transformed_history(item.prepared.changes)
         if item.verdict is not None:

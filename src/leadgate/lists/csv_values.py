@@ -92,6 +92,20 @@ def first_cell(line: str) -> str:
     return row[0] if row else ""
 
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str, *, neutralise: bool = False) -> str:
+    """One CSV cell (RFC 4180 quoting). `neutralise`: a value a spreadsheet would run as a
+    formula is prefixed with `'` (OWASP), so a file people open shows it as text."""
+    if neutralise and value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    if any(c in value for c in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
 def parse(
     text: str,
     *,

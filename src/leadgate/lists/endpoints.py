@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from starlette.datastructures import UploadFile
 
+from leadgate.errors import InvalidRequest, UnsupportedMediaType
 from leadgate.instances.deps import Admin, DbSession
 from leadgate.kit.pagination import Page
 from leadgate.kit.params import Id
 from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
-from leadgate.lists import hooks, service
+from leadgate.lists import csv_values, hooks, service
 from leadgate.lists.schemas import (
     ImportMode,
     ImportResult,
@@ -24,6 +26,47 @@ from leadgate.lists.schemas import (
 )
 
 router = APIRouter(tags=["validation lists"], responses=problem_responses(401, 404, 409, 413, 422))
+
+# Bodies that are the CSV itself: no type at all (scripts), and the form type `curl -d` and
+# `--data-binary` send by default (the README's example), besides the CSV types.
+_CSV_TYPES = frozenset(
+    {
+        "",
+        "application/x-www-form-urlencoded",
+        "text/csv",
+        "text/plain",
+        "application/csv",
+        "text/comma-separated-values",
+        "application/vnd.ms-excel",  # what Windows browsers call a .csv file
+        "application/octet-stream",
+    }
+)
+
+
+async def csv_body(request: Request) -> bytes:
+    """The CSV an import carries, as its Content-Type says: the body itself (text/csv,
+    text/plain, or none), or the file part of a multipart/form-data upload; else 415."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media in _CSV_TYPES:
+        return await request.body()
+    if media == "multipart/form-data":
+        async with request.form() as form:  # closes the parts' temporary files
+            files = [v for v in form.values() if isinstance(v, UploadFile)]
+            named = form.get("file")
+            chosen = (
+                named if isinstance(named, UploadFile) else files[0] if len(files) == 1 else None
+            )
+            if chosen is None:
+                raise InvalidRequest(
+                    "The multipart upload has no file to import: send the CSV as its part "
+                    "named `file`.",
+                    code="no_file",
+                )
+            return await chosen.read()
+    raise UnsupportedMediaType(
+        f"An import takes a CSV: send it as the body with Content-Type text/csv (or "
+        f"text/plain), or as the `file` part of a multipart/form-data upload, not {media}."
+    )
 
 
 @router.post("/lists", status_code=201, response_model=ListOut)
@@ -58,8 +101,22 @@ def patch_values(list_id: Id, body: ValuesPatch, caller: Admin, session: DbSessi
     "/lists/{list_id}/import",
     response_model=ImportResult,
     openapi_extra={
-        "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+            },
+        }
     },
+    responses=problem_responses(415),
 )
 async def import_values(
     list_id: Id,
@@ -77,9 +134,11 @@ async def import_values(
 ) -> ImportResult:
     """Import a CSV (first column; UTF-8 with or without BOM; \\n or \\r\\n line ends).
 
-    Good lines are applied as one version; each bad line is reported with its number and reason.
+    The body is the CSV (Content-Type text/csv or text/plain), or a multipart/form-data upload
+    with the CSV as its `file` part; another Content-Type answers 415. Good lines are applied
+    as one version; each bad line is reported with its number and reason.
     """
-    body = await request.body()
+    body = await csv_body(request)
     scope = TenantScope(session, caller.instance_id)
     return await run_in_threadpool(service.import_csv, scope, list_id, body, mode, header=header)
 
@@ -99,7 +158,20 @@ def list_values(
 
 
 @router.get("/lists/{list_id}/download", response_class=StreamingResponse)
-def download(list_id: Id, caller: Admin, session: DbSession) -> StreamingResponse:
+def download(
+    list_id: Id,
+    caller: Admin,
+    session: DbSession,
+    neutralise: Annotated[
+        bool,
+        Query(
+            description="For a file people open in a spreadsheet: values that start with "
+            "`=`, `+`, `-`, `@`, a tab or a CR get a `'` in front, so they show as text and are "
+            "never run as formulas (OWASP CSV injection). Off by default: the exact values, "
+            "which import back into an identical list. The web page's download turns it on."
+        ),
+    ] = False,
+) -> StreamingResponse:
     """The whole list as a one-column CSV."""
     scope = TenantScope(session, caller.instance_id)
     row = service.get(scope, list_id)
@@ -109,9 +181,7 @@ def download(list_id: Id, caller: Admin, session: DbSession) -> StreamingRespons
     def lines() -> object:
         yield "value\r\n"
         for v in values:
-            yield (
-                f'"{v.replace(chr(34), chr(34) * 2)}"' if any(c in v for c in ',"') else v
-            ) + "\r\n"
+            yield csv_values.csv_cell(v, neutralise=neutralise) + "\r\n"
 
     filename = f"list-{row.id}-v{row.version}.csv"
     return StreamingResponse(

@@ -175,7 +175,7 @@ async def import_xhr(
 ) -> ImportResult:
     """CSV import for the page's script (the body is the file, so the upload shows progress)."""
     checked_mode, checked_header = _check_import_options(mode, header)
-    body = await request.body()
+    body = await lists_api.csv_body(request)
     scope = scope_of(session, me)
     return await run_in_threadpool(
         service.import_csv, scope, list_id, body, checked_mode, header=checked_header
@@ -215,8 +215,9 @@ async def import_form(
 
 @router.get("/lists/{list_id}/download", response_class=StreamingResponse)
 def download(list_id: Id, me: AdminUser, session: DbSession) -> StreamingResponse:
-    """The whole list as a CSV file (the API's download, for the signed-in admin)."""
-    return lists_api.download(list_id, caller_of(me), session)
+    """The whole list as a CSV file for a spreadsheet (the API's download with formula-like
+    values neutralised, for the signed-in admin)."""
+    return lists_api.download(list_id, caller_of(me), session, neutralise=True)
 
 
 @router.post("/lists/{list_id}/delete", response_class=HTMLResponse, response_model=None)

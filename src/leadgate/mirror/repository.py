@@ -63,6 +63,19 @@ def due_any_instance(session: Session, checked_before: datetime, limit: int) -> 
     ).all()
 
 
+def lock_job(scope: TenantScope, job_id: int) -> ProcessrJob | None:
+    """The Connect job, re-read and locked (FOR NO KEY UPDATE), or None once it is deleted.
+
+    A sync takes this lock before its mirror's: deleting the job locks the job row and then
+    (by cascade) the mirror's, so the one order keeps a delete and a sync from deadlocking."""
+    return scope.session.scalars(
+        scope.select(ProcessrJob)
+        .where(ProcessrJob.id == job_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
 def job_any_instance(session: Session, job_id: int) -> ProcessrJob | None:
     """Cross-instance (a sync task reloading its job by id): the Processr job with this id."""
     return session.get(ProcessrJob, job_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -113,27 +112,26 @@ def receive_event(
     """
     mirror = repository.find(TenantScope(session, instance_id), job_id)
     if mirror is None or not mirror.webhook_secret:
-        raise NotFound("There is no mirror for these events any more.", code="mirror_gone")
+        raise NotFound(inbound.NOTHING_HERE, code="mirror_gone")
     source = f"mirror:{job_id}"
-    payload = inbound.verify(mirror.webhook_secret, body, headers, source)
-    data = payload.get("data") or {}
-    if data.get("job_id") not in (None, mirror.remote_job_id):
+    event = inbound.verify(mirror.webhook_secret, body, headers, source)
+    data = inbound.data_of(event, inbound.JobEventData)
+    if data.job_id not in (None, mirror.remote_job_id):
         return False  # an event about another of the client's jobs
-    if not inbound.record_once(session, instance_id, source, headers, payload, body):
+    if not inbound.record_once(session, instance_id, source, headers, event):
         return False
-    kind = str(payload.get("type"))
-    if kind == "job.updated":
-        announced = (data.get("version"), data.get("list_version"))
+    if event.type == "job.updated":
+        announced = (data.version, data.list_version)
         if mirror.state == "ok" and announced == (mirror.version, mirror.list_version):
             return True  # what we mirror already: nothing to pull
         # Events may arrive out of order: keep the newest versions any of them announced.
-        mirror.announced_version = _newest(mirror.announced_version, announced[0])
-        mirror.announced_list_version = _newest(mirror.announced_list_version, announced[1])
-    queue_sync(session, job_id, reason=kind)
+        mirror.announced_version = _newest(mirror.announced_version, data.version)
+        mirror.announced_list_version = _newest(mirror.announced_list_version, data.list_version)
+    queue_sync(session, job_id, reason=event.type)
     return True
 
 
-def _newest(have: int | None, heard: Any) -> int | None:
-    if not isinstance(heard, int):
+def _newest(have: int | None, heard: int | None) -> int | None:
+    if heard is None:
         return have
     return heard if have is None else max(have, heard)

@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from leadgate.config import Settings
+from leadgate.errors import NotFound
 from leadgate.instances.models import Instance
 from leadgate.kit import metrics
 from leadgate.kit.repository import TenantScope
@@ -70,7 +71,13 @@ def sync(
     *,
     transport: httpx.BaseTransport | None = None,
 ) -> ConnectMirror:
-    """Bring the mirror up to date with the client; the state says how that went."""
+    """Bring the mirror up to date with the client; the state says how that went.
+
+    NotFound (job_not_found) when the job was deleted meanwhile.
+    """
+    # The job row first, then the mirror's: the order a delete of the job takes them in.
+    if repository.lock_job(TenantScope(session, job.instance_id), job.id) is None:
+        raise NotFound(f"The job {job.id} no longer exists.", code="job_not_found")
     mirror = ensure_mirror(session, job)
     # Lock the row, then re-read it: a sync that waited here for another one must see what that
     # one committed (versions, webhook), or it pulls every value again and subscribes twice

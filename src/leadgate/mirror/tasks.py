@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from leadgate.config import get_settings
+from leadgate.errors import NotFound
 from leadgate.kit.repository import TenantScope
 from leadgate.mirror import repository, service
 from leadgate.mirror import sync as syncing
@@ -22,7 +23,10 @@ def sync_mirror(job_id: int, reason: str = "") -> str:
             return "job gone"
         before = repository.find(TenantScope(session, job.instance_id), job_id)
         was = before.state if before else None
-        mirror = syncing.sync(session, job, get_settings())
+        try:
+            mirror = syncing.sync(session, job, get_settings())
+        except NotFound:  # deleted while this sync waited for it
+            return "job gone"
         service.after_sync(session, job, was, mirror)
         return mirror.state
 

@@ -8,7 +8,7 @@ retry the same request). Only the worker layer turns them into retries.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from leadgate.config import Settings
 from leadgate.kit.http import tls_context
 from leadgate.kit.outbound import parse_retry_after
 from leadgate.kit.subdomains import check_subdomain
+from leadgate.peer import hops as delivery_path
 from leadgate.webhooks.urls import instance_url
 
 
@@ -212,31 +213,42 @@ class PeerClient:
             self._send("DELETE", f"/webhooks/{webhook_id}")
 
     def submit_lead(
-        self, campaign_id: int, data: dict[str, Any], idempotency_key: str
+        self,
+        campaign_id: int,
+        data: dict[str, Any],
+        idempotency_key: str,
+        hops: Sequence[str] = (),
     ) -> tuple[int, dict[str, Any]]:
-        """Post a lead with an Idempotency-Key; answers (status code, body)."""
+        """Post a lead with an Idempotency-Key and its delivery path (`peer.hops`: the
+        instances it came through, this one last); answers (status code, body)."""
+        headers = {"Idempotency-Key": idempotency_key}
+        if hops:
+            headers[delivery_path.HEADER] = delivery_path.render(hops)
         response = self._send(
-            "POST",
-            f"/campaigns/{campaign_id}/leads",
-            json={"data": data},
-            headers={"Idempotency-Key": idempotency_key},
+            "POST", f"/campaigns/{campaign_id}/leads", json={"data": data}, headers=headers
         )
         body: dict[str, Any] = response.json()
         return response.status_code, body
 
     def submit_leads(
-        self, campaign_id: int, items: list[tuple[dict[str, Any], str]]
+        self,
+        campaign_id: int,
+        items: list[tuple[dict[str, Any], str]],
+        hops: Sequence[str] = (),
     ) -> list[tuple[int, dict[str, Any]]] | None:
-        """Post up to 500 leads (data, Idempotency-Key) in one request; answers (status, lead or
-        problem) per lead, in order, or None when the peer has no batch endpoint (then post
-        them one by one). A failure of the whole request raises like `submit_lead`."""
+        """Post up to 500 leads (data, Idempotency-Key) that share one delivery path in one
+        request; answers (status, lead or problem) per lead, in order, or None when the peer
+        has no batch endpoint (then post them one by one). A failure of the whole request
+        raises like `submit_lead`."""
         if self.base in _NO_BATCH:
             return None
+        headers = {delivery_path.HEADER: delivery_path.render(hops)} if hops else None
         try:
             response = self._send(
                 "POST",
                 f"/campaigns/{campaign_id}/leads/batch",
                 json={"items": [{"idempotency_key": k, "data": d} for d, k in items]},
+                headers=headers,
             )
         except PeerRejected as exc:
             if exc.status in (404, 405) and exc.code not in ("campaign_not_found", "job_gone"):

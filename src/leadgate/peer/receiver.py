@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from leadgate.errors import InvalidRequest, NotFound, Unauthorized
 from leadgate.instances.service import get_instance
 from leadgate.kit.problems import problem
+from leadgate.peer.inbound import NOTHING_HERE
 
 Receiver = Callable[[Session, int, int, bytes, dict[str, str]], bool]
 
@@ -26,14 +27,14 @@ async def receive_signed(
     """
     body = await request.body()
     instance = await run_in_threadpool(get_instance, session, subdomain)
-    if instance is None:
-        return problem(410, "mirror_gone", "There is no such instance.")
+    if instance is None:  # the same answer as an instance without that mirror
+        return problem(410, "mirror_gone", NOTHING_HERE)
     try:
         await run_in_threadpool(handler, session, instance.id, job_id, body, dict(request.headers))
-    except NotFound as exc:
-        return problem(410, "mirror_gone", exc.detail)
+    except NotFound:
+        return problem(410, "mirror_gone", NOTHING_HERE)
     except Unauthorized as exc:
         return problem(401, "bad_signature", exc.detail)
     except InvalidRequest as exc:
-        return problem(422, exc.code, exc.detail)
+        return problem(422, exc.code, exc.detail, **exc.extra)
     return Response(status_code=204)

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadgate.campaigns import service as campaigns
@@ -29,6 +30,7 @@ from leadgate.kit.repository import TenantScope
 from leadgate.leads import service as leads
 from leadgate.leads.intake import LeadIntake, Submission
 from leadgate.leads.schemas import LeadSubmit, PublisherLeadOut
+from leadgate.peer import hops as delivery_path
 from leadgate.processr import publisher_view as view
 from leadgate.processr.events import mirrorable
 from leadgate.webhooks import service as webhooks
@@ -159,23 +161,37 @@ _LEAD_PARAMETERS = [
         "required": False,
         "schema": {"type": "string", "maxLength": 200},
         "description": "The same key and body again answer the same lead (200); "
-        "another body with the key answers 409.",
+        "another body with the key answers 409. An empty key is no key.",
+    },
+    {
+        "name": delivery_path.HEADER.lower(),
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "Connect deliveries: the instances the lead came through, oldest first. "
+        "A lead that passed through this instance already, or more than "
+        f"{delivery_path.MAX_HOPS} instances, answers 409 delivery_loop.",
     },
 ]
+
+
+def idempotency_key(raw: str | None) -> str | None:
+    """An Idempotency-Key as sent; empty (or only spaces) is no key at all."""
+    return raw if raw is not None and raw.strip() else None
 
 
 def _submission(request: Request, body: bytes) -> Submission:
     """The submission a request carries, or 422 invalid_request as FastAPI would answer."""
     errors: list[Any] = []
-    campaign_id = idempotency_key = lead = None
+    campaign_id = key = lead = None
     try:
         campaign_id = _CAMPAIGN_ID.validate_strings(request.path_params["campaign_id"])
     except ValidationError as exc:
         errors += _located("path", "campaign_id", exc)
-    raw_key = request.headers.get("idempotency-key")
+    raw_key = idempotency_key(request.headers.get("idempotency-key"))
     if raw_key is not None:
         try:
-            idempotency_key = _IDEMPOTENCY_KEY.validate_python(raw_key)
+            key = _IDEMPOTENCY_KEY.validate_python(raw_key)
         except ValidationError as exc:
             errors += _located("header", "idempotency-key", exc)
     try:
@@ -190,7 +206,8 @@ def _submission(request: Request, body: bytes) -> Submission:
         bearer(request.headers.get("authorization")),
         campaign_id,
         dict(lead.data),
-        idempotency_key,
+        key,
+        delivery_path.parse(request.headers.get(delivery_path.HEADER)),
     )
 
 
@@ -225,7 +242,10 @@ async def submit_lead(request: Request) -> Response:
 
 async def lead_answer(request: Request, intake: LeadIntake) -> Response:
     """The answer to a lead submission (served by `LeadLane` ahead of the router)."""
-    outcome = await intake.submit(_submission(request, await request.body()))
+    sub = _submission(request, await request.body())
+    if sub.hops:
+        await refuse_loop(intake.sessions, sub.subdomain, sub.secret, sub.hops)
+    outcome = await intake.submit(sub)
     if isinstance(outcome, Exception):
         raise outcome
     return Response(
@@ -233,6 +253,22 @@ async def lead_answer(request: Request, intake: LeadIntake) -> Response:
         status_code=201 if outcome.created else 200,
         media_type="application/json",
     )
+
+
+async def refuse_loop(
+    sessions: Callable[[], Session], subdomain: str, secret: str | None, hops: tuple[str, ...]
+) -> None:
+    """409 delivery_loop for a delivery that came round (a wrong key still answers 401 first)."""
+    refusal = delivery_path.loop(hops, subdomain)
+    if refusal is None:
+        return
+
+    def check_key() -> None:
+        with sessions() as session:
+            publisher_only(authenticate(session, subdomain, secret))
+
+    await run_in_threadpool(check_key)
+    raise refusal
 
 
 MAX_BATCH_ITEMS = 500
@@ -255,6 +291,11 @@ class BatchItem(LeadSubmit):
 
     idempotency_key: str | None = Field(default=None, max_length=200)
 
+    @field_validator("idempotency_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return idempotency_key(value) if isinstance(value, str) else value
+
 
 class BatchAnswer(BaseModel):
     """How one lead of a batch went: the status the single-lead route would have answered."""
@@ -276,7 +317,7 @@ async def _problem_of(request: Request, exc: Exception) -> BatchAnswer:
 @router.post(
     "/campaigns/{campaign_id}/leads/batch",
     response_model=BatchOut,
-    responses=problem_responses(401, 404, 413),
+    responses=problem_responses(401, 404, 409, 413),
 )
 async def submit_batch(
     request: Request,
@@ -284,6 +325,13 @@ async def submit_batch(
     body: BatchIn,
     subdomain: str,
     authorization: Annotated[str | None, Header()] = None,
+    leadgate_hops: Annotated[
+        str | None,
+        Header(
+            description="Connect deliveries: the instances the leads came through, oldest "
+            "first; a loop answers 409 delivery_loop for the whole batch."
+        ),
+    ] = None,
 ) -> BatchOut:
     """Submit up to 500 leads at once; each is answered as `POST .../leads` would answer it.
 
@@ -294,12 +342,16 @@ async def submit_batch(
     """
     secret = bearer(authorization)
     sessions = request.app.state.sessions
+    path = delivery_path.parse(leadgate_hops)
 
     def check_key() -> None:  # a wrong key is the batch's problem, not each lead's
         with sessions() as session:
             publisher_only(authenticate(session, subdomain, secret))
 
     await run_in_threadpool(check_key)
+    refusal = delivery_path.loop(path, subdomain)
+    if refusal is not None:  # one path for the whole request: the batch's problem too
+        raise refusal
     intake: LeadIntake = request.app.state.lead_intake
     slots: list[BatchAnswer | None] = []
     subs: list[Submission] = []
@@ -312,7 +364,7 @@ async def submit_batch(
             continue
         slots.append(None)
         subs.append(
-            Submission(subdomain, secret, campaign_id, dict(item.data), item.idempotency_key)
+            Submission(subdomain, secret, campaign_id, dict(item.data), item.idempotency_key, path)
         )
     outcomes = iter(await asyncio.gather(*(intake.submit(sub) for sub in subs)))
     answers = []

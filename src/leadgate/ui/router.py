@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 UI_PREFIX = "/i/{subdomain}/ui"
 _UI_PATH = re.compile(r"^/i/(?P<sub>[^/]+)/ui(?:/|$)")
+# Everything the UI serves: every instance's pages and the landing page (`kit.asgi.PageHeaders`).
+PAGE_PATHS = re.compile(r"^(?:/i/[^/]+/ui(?:/|$)|/$|/static/)")
 _UI_API_PATH = re.compile(r"^/i/[^/]+/ui/api/")
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -155,6 +157,8 @@ def mount_ui(app: FastAPI, routers: Sequence[APIRouter]) -> None:
     app.include_router(pages)
     app.include_router(landing)
     app.mount(f"{UI_PREFIX}/static", StaticFiles(directory=HERE / "static"), name="ui-static")
+    # The landing page's stylesheet (it belongs to no instance).
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     for exc_type, page in (
         (LeadgateError, _leadgate_page),

@@ -16,8 +16,9 @@ from leadgate.users import service as users
 from leadgate.users.service import SignedIn
 
 SESSION_COOKIE = "leadgate_session"
-# Before sign-in there is no session to hold a CSRF token: the sign-in form gets a random one
-# in this cookie too, and the post must carry both (double submit).
+# Before sign-in there is no session to hold a CSRF token: the sign-in form's token is signed
+# with the deployment key and bound to the instance and to a random nonce in this cookie, so
+# the post must carry a token leadgate issued for this very form (kit.signing).
 SIGN_IN_COOKIE = "leadgate_sign_in"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"

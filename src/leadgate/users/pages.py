@@ -17,6 +17,7 @@ from leadgate.instances.deps import DbSession, settings_of
 from leadgate.instances.service import issue_admin_token, revoke_admin_token
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
+from leadgate.kit.signing import Check, Signer
 from leadgate.publishers import service as publishers
 from leadgate.ui.forms import Problems, attempt, from_error, from_validation
 from leadgate.ui.templating import base_url, render, see_other
@@ -58,10 +59,20 @@ def home(me: Me) -> RedirectResponse:
     return RedirectResponse(_home(me.subdomain, me.is_admin), status_code=303)
 
 
+SIGN_IN_FORM = "sign-in"
+SIGN_IN_TTL_S = 3600
+
+
+def _signer(request: Request) -> Signer:
+    signer: Signer = request.app.state.signer
+    return signer
+
+
 def _sign_in_form(
     request: Request, subdomain: str, *, next_path: str, error: str | None, email: str, status: int
 ) -> Response:
-    token = secrets.token_urlsafe(32)
+    nonce = secrets.token_urlsafe(16)
+    token = _signer(request).sign(SIGN_IN_FORM, subdomain, nonce, ttl_s=SIGN_IN_TTL_S)
     response = render(
         request,
         "users/sign_in.html",
@@ -77,8 +88,8 @@ def _sign_in_form(
     )
     response.set_cookie(
         SIGN_IN_COOKIE,
-        token,
-        max_age=3600,
+        nonce,
+        max_age=SIGN_IN_TTL_S,
         path=cookie_path(subdomain),
         httponly=True,
         samesite="lax",
@@ -104,15 +115,22 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Check the credentials and start a session (a cookie scoped to this instance)."""
-    expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+    nonce = request.cookies.get(SIGN_IN_COOKIE, "")
+    check = (
+        _signer(request).check(csrf_token, SIGN_IN_FORM, subdomain, nonce)
+        if nonce
+        else Check.EXPIRED  # the cookie lives as long as the token: gone means expired
+    )
+    if check is not Check.OK:
+        error = (
+            "The sign-in form had expired. Please enter your email and password again."
+            if check is Check.EXPIRED
+            else "The sign-in form was not the one this page gave your browser (its security "
+            "token does not match), so nothing was checked. Please enter your email and "
+            "password again."
+        )
         return _sign_in_form(
-            request,
-            subdomain,
-            next_path=next,
-            error="The sign-in form had expired. Please enter your email and password again.",
-            email=email,
-            status=403,
+            request, subdomain, next_path=next, error=error, email=email, status=403
         )
     try:
         user = service.check_credentials(

@@ -33,8 +33,18 @@ def to_out(sub: WebhookSubscription) -> SubscriptionOut:
 def subscribe(
     scope: TenantScope, publisher_id: int, body: SubscriptionCreate, settings: Settings
 ) -> SubscriptionCreated:
-    """A new subscription; its URL must lie under an instance URL or an allowed prefix."""
-    if not urls.allowed(body.url, settings.instance_url, settings.webhook_allow):
+    """A new subscription; its URL must lie under an instance URL or an allowed prefix.
+
+    The URL is stored normalised (as it is checked and requested: see `urls.normalised`)."""
+    url = urls.normalised(body.url)
+    if url is None:
+        raise InvalidRequest(
+            "The webhook URL is not one that can be called: an http(s) URL without spaces, "
+            "control characters, credentials or dot segments.",
+            code="webhook_url_not_allowed",
+            errors=[{"loc": ["body", "url"], "msg": "not a callable URL", "type": "url_parsing"}],
+        )
+    if not urls.allowed(url, settings.instance_url, settings.webhook_allow):
         raise InvalidRequest(
             "Webhook URLs must lie under a leadgate instance URL of this deployment "
             f"({settings.instance_url}) or under a prefix in LEADGATE_WEBHOOK_ALLOW.",
@@ -42,7 +52,7 @@ def subscribe(
         )
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     sub = WebhookSubscription(
-        publisher_id=publisher_id, url=body.url, events=sorted(set(body.events)), secret=secret
+        publisher_id=publisher_id, url=url, events=sorted(set(body.events)), secret=secret
     )
     scope.add(sub)
     scope.session.flush()

@@ -12,7 +12,7 @@ from standardwebhooks import Webhook
 from leadgate.config import Settings, get_settings
 from leadgate.kit import metrics
 from leadgate.kit.http import tls_context
-from leadgate.kit.outbound import Action, Outcome, Policy, next_step, parse_retry_after
+from leadgate.kit.outbound import Action, Kind, Outcome, Policy, next_step, parse_retry_after
 from leadgate.kit.repository import TenantScope
 from leadgate.webhooks import repository
 from leadgate.webhooks.models import WebhookAttempt
@@ -67,6 +67,7 @@ def deliver_webhook(message_id: int) -> str:
         status: int | None = None
         error: str | None = None
         retry_after: float | None = None
+        callable_url = True
         try:
             response = _client().post(
                 sub.url,
@@ -78,6 +79,8 @@ def deliver_webhook(message_id: int) -> str:
             retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
+        except httpx.InvalidURL as exc:  # stored before URLs were checked as httpx sends them
+            error, callable_url = f"the URL cannot be called: {exc}", False
         message.attempts += 1
         session.add(
             WebhookAttempt(
@@ -88,7 +91,11 @@ def deliver_webhook(message_id: int) -> str:
             )
         )
         policy = webhook_policy(settings)
-        outcome = Outcome.of(policy, status, error, retry_after)
+        outcome = (
+            Outcome.of(policy, status, error, retry_after)
+            if callable_url
+            else Outcome(Kind.PERMANENT, None, error)  # it will never be callable: dead now
+        )
         step = next_step(policy, message.attempts, outcome)
         metrics.WEBHOOK_ATTEMPTS.labels(step.action.name.lower()).inc()
         if step.action is Action.DONE:

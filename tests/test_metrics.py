@@ -59,3 +59,29 @@ def test_delivery_counters_and_gauges_follow_what_happened(
     assert after[("leadgate_deliveries", (("state", "delivered"),))] == delivered
     assert ("leadgate_mirrors", (("state", "ok"),)) in after
     assert any(name == "leadgate_task_queue_jobs" for name, _ in after)
+
+
+def test_lead_counters_follow_the_intake(client: TestClient, acme: Api) -> None:
+    campaign = acme.campaign()
+    acme.ok(
+        "POST",
+        f"/campaigns/{campaign['id']}/jobs",
+        201,
+        json={"type": "required_fields", "config": {"fields": ["email"]}},
+    )
+    pub, key = acme.publisher()
+    acme.ok("PUT", f"/campaigns/{campaign['id']}/publishers/{pub['id']}", 204)
+    before = scrape(client)
+    url = f"/i/{acme.subdomain}/api/v1/publisher/campaigns/{campaign['id']}/leads"
+    auth = {"Authorization": f"Bearer {key['key']}"}
+    for data in ({"email": "a@x.io"}, {"email": "b@x.io"}, {"email": "c@x.io"}, {}, {}):
+        assert client.post(url, json={"data": data}, headers=auth).status_code == 201
+    after = scrape(client)
+
+    def moved(name: str, **labels: str) -> float:
+        key_ = (name, tuple(sorted(labels.items())))
+        return after.get(key_, 0.0) - before.get(key_, 0.0)
+
+    assert moved("leadgate_leads_received_total", status="valid") == 3
+    assert moved("leadgate_leads_received_total", status="invalid") == 2
+    assert moved("leadgate_intake_batch_size_sum") == 5

@@ -4,6 +4,7 @@ from leadgate.audit.models import AuditEvent
 from leadgate.campaigns.models import Campaign, CampaignPublisher
 from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
 from leadgate.instances.models import AdminToken, Instance, PublisherApiKey
+from leadgate.kit.ratelimit import RateCount
 from leadgate.kit.sealing import SealingCanary
 from leadgate.leads.models import Lead, LeadHistory, LeadKey
 from leadgate.lists.models import ListChange, ListValue, ListVersion, ValidationList
@@ -35,6 +36,7 @@ __all__ = [
     "ProcessrJob",
     "Publisher",
     "PublisherApiKey",
+    "RateCount",
     "SealingCanary",
     "User",
     "UserSession",

@@ -72,14 +72,11 @@ def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
 
 
 def get_publisher(request: Request, caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-    """A publisher of this instance, within its key's rate limit."""
-    return admit_publisher(caller, request.app.state.rate_limiter)
-
-
-def admit_publisher(caller: Caller, limiter: RateLimiter) -> Caller:
-    """The caller if it is a publisher key within its rate limit; else 404 or 429."""
+    """A publisher of this instance, within its rate limit."""
     publisher_only(caller)
-    refuse_over_limit(limiter, limiter.hit(caller.key_id))
+    assert caller.publisher_id is not None
+    limiter: RateLimiter = request.app.state.rate_limiter
+    refuse_over_limit(limiter, limiter.hit(request.app.state.engine, caller.publisher_id))
     return caller
 
 
@@ -93,8 +90,8 @@ def refuse_over_limit(limiter: RateLimiter, wait: int | None) -> None:
     """429 with Retry-After when the limiter's answer to a hit was to wait."""
     if wait is not None:
         raise RateLimited(
-            f"This key made more than {limiter.limit} requests in {limiter.window:g} seconds; "
-            f"retry in {wait} s.",
+            f"This publisher made more than {limiter.limit} requests in {limiter.window:g} "
+            f"seconds (all its keys together); retry in {wait} s.",
             retry_after=wait,
         )
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,7 @@ from typing import Any
 
 import orjson
 import psycopg
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -199,17 +201,46 @@ def _found(items: list[_Item], rows: Rows, asked: dict[tuple[str, str, int], int
 
 class Hits:
     """The rate limit as one batch sees it: each submission counts once, however often the
-    batch is answered (one by one after a failure, or by the general driver after the fast)."""
+    batch is answered (one by one after a failure, or by the general driver after the fast),
+    and a batch counts with one statement."""
 
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
         self._waits: dict[int, int | None] = {}
 
-    def wait(self, sub: Submission, key_id: int | None) -> int | None:
-        """The limiter's answer for this submission (None: within the limit)."""
-        if id(sub) not in self._waits:
-            self._waits[id(sub)] = self.limiter.hit(key_id)
-        return self._waits[id(sub)]
+    def statement(self, items: list[_Item]) -> tuple[str, dict[str, Any], dict[int, int]] | None:
+        """The statement that counts the submissions not counted yet (and their counts per
+        publisher), or None when there are none."""
+        counts: dict[int, int] = {}
+        for item in self._uncounted(items):
+            pid = item.found.caller.publisher_id  # type: ignore[union-attr]
+            assert pid is not None
+            counts[pid] = counts.get(pid, 0) + 1
+        if not counts:
+            return None
+        sql, params = self.limiter.statement(counts)
+        return sql, params, counts
+
+    def counted(self, items: list[_Item], counts: dict[int, int], rows: Rows) -> None:
+        """Give each newly counted submission its answer, in submission order."""
+        waits = self.limiter.waits(counts, rows)
+        for item in self._uncounted(items):
+            pid = item.found.caller.publisher_id  # type: ignore[union-attr]
+            self._waits[id(item.sub)] = waits[pid].pop(0)  # type: ignore[index]
+
+    def _uncounted(self, items: list[_Item]) -> list[_Item]:
+        return [
+            i
+            for i in items
+            if id(i.sub) not in self._waits
+            and i.found is not None
+            and i.found.caller.publisher_id is not None
+        ]
+
+    def wait(self, sub: Submission) -> int | None:
+        """The limiter's answer for this submission (None: within the limit, or not counted:
+        a key the lookup did not find, refused before the limit matters)."""
+        return self._waits.get(id(sub))
 
 
 def _admit(items: list[_Item], hits: Hits, fallback: Callable[[_Item], Caller]) -> None:
@@ -218,7 +249,7 @@ def _admit(items: list[_Item], hits: Hits, fallback: Callable[[_Item], Caller]) 
         try:
             caller = item.found.caller if item.found else fallback(item)
             publisher_only(caller)
-            refuse_over_limit(hits.limiter, hits.wait(item.sub, caller.key_id))
+            refuse_over_limit(hits.limiter, hits.wait(item.sub))
             item.caller = caller
             if item.found is None or item.found.campaign is None:
                 raise NotFound(
@@ -405,6 +436,13 @@ def intake(
     params, asked = _lookup_params(items)
     if asked:
         _found(items, conn.exec_driver_sql(LOOKUP, params).all(), asked)
+    counting = hits.statement(items)
+    if counting is not None:  # its own autocommit statement: counted even if this batch fails
+        sql, count_params, counts = counting
+        engine = session.get_bind()
+        assert isinstance(engine, Engine)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as counter:
+            hits.counted(items, counts, counter.exec_driver_sql(sql, count_params).all())
 
     def says_why(item: _Item) -> Caller:  # no secret, another instance's, revoked, an admin's
         return authenticate(session, item.sub.subdomain, item.sub.secret)
@@ -491,6 +529,10 @@ async def _fast(
     params, asked = _lookup_params(items)
     rows = await (await conn.execute(LOOKUP, params)).fetchall()
     general = _found(items, rows, asked)
+    counting = hits.statement(items)
+    if counting is not None:  # autocommit: counted at once, whatever happens to the batch
+        sql, count_params, counts = counting
+        hits.counted(items, counts, await (await conn.execute(sql, count_params)).fetchall())
     if general or any(i.found is None or i.found.campaign is None for i in items):
         raise _Declined("an unknown key, a campaign not granted, or a job the fast path lacks")
     contexts = []
@@ -642,7 +684,10 @@ class LeadIntake:
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self.database_url, autocommit=True, prepare_threshold=0
+                self.database_url,
+                autocommit=True,
+                prepare_threshold=0,
+                application_name=f"leadgate-intake-{os.getpid()}",  # which process (ops)
             )
         return self._conn
 

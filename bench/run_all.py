@@ -29,7 +29,9 @@ ORDER = [
     "connect",
     "pages",
     "delivery",
+    "delivery-trickle",
     "delivery-crash",
+    "scale",
 ]
 
 QUICK = {

@@ -3,6 +3,10 @@ database gauges equal the tables (issue 16)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
@@ -16,6 +20,7 @@ from leadgate.kit.ratelimit import RateLimiter
 from leadgate.leads.intake import LeadIntake
 from tests.conftest import AppTransport
 from tests.factories import CONNECT_BODIES, Api, Connected
+from tests.servers import Server, free_port, server_env
 
 
 def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -85,3 +90,35 @@ def test_lead_counters_follow_the_intake(client: TestClient, acme: Api) -> None:
     assert moved("leadgate_leads_received_total", status="valid") == 3
     assert moved("leadgate_leads_received_total", status="invalid") == 2
     assert moved("leadgate_intake_batch_size_sum") == 5
+
+
+@pytest.mark.e2e
+def test_every_process_of_a_machine_is_counted(
+    database_url: str, tmp_path: Path, acme: Api
+) -> None:
+    """`serve --processes 2`: leads answered by either process show in one scrape of either."""
+    campaign = acme.campaign()
+    pub, key = acme.publisher()
+    acme.ok("PUT", f"/campaigns/{campaign['id']}/publishers/{pub['id']}", 204)
+    port = free_port()
+    env = server_env(database_url, port, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    srv = Server(port, env, tmp_path / "serve.log", args=("--processes", "2", "--no-worker"))
+    srv.start()
+    try:
+        url = f"{srv.url}/i/{acme.subdomain}/api/v1/publisher/campaigns/{campaign['id']}/leads"
+        for i in range(30):  # a new connection each: either process answers
+            r = httpx.post(
+                url,
+                json={"data": {"email": f"m{i}@x.io"}},
+                headers={"Authorization": f"Bearer {key['key']}"},
+            )
+            assert r.status_code == 201, r.text
+        files = {p.name.split("_")[-1] for p in (tmp_path / "metrics").glob("counter_*.db")}
+        assert len(files) >= 2, files  # both processes counted into the machine's folder
+        scraped = {}
+        for family in text_string_to_metric_families(httpx.get(srv.url + "/metrics").text):
+            for sample in family.samples:
+                scraped[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        assert scraped[("leadgate_leads_received_total", (("status", "valid"),))] == 30
+    finally:
+        srv.stop()

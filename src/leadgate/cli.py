@@ -269,7 +269,7 @@ def secrets_rotate() -> None:
 
 def main() -> None:
     """Entry point of the `leadgate` script."""
-    from leadgate.kit.metrics import use_folder
+    from leadgate.kit.metrics_folder import use_folder
 
     use_folder(get_settings().data_dir)  # before any metric exists: one folder per machine
     from leadgate import plugins  # job types and hooks, before any command runs

@@ -14,7 +14,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
 from leadgate.delivery import repository as deliveries
-from leadgate.kit.metrics import ENV
+from leadgate.kit.metrics_folder import ENV
 from leadgate.mirror import repository as mirrors
 from leadgate.worker.queue_depth import depth
 

@@ -13,12 +13,9 @@ are the truth for audits.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from prometheus_client import Counter, Histogram
 
-ENV = "PROMETHEUS_MULTIPROC_DIR"
+from leadgate.kit.metrics_folder import ENV as ENV
 
 LEADS = Counter(
     "leadgate_leads_received", "Leads stored, by the status they were judged", ["status"]
@@ -44,26 +41,3 @@ DELIVERY_LATENCY = Histogram(
 )
 WEBHOOK_ATTEMPTS = Counter("leadgate_webhook_attempts", "Webhook sends, by result", ["result"])
 SYNC_ERRORS = Counter("leadgate_mirror_sync_errors", "Mirror syncs that failed, by kind", ["kind"])
-
-
-def use_folder(data_dir: Path) -> None:
-    """Count into `data_dir/metrics` (made if missing) unless a folder is set already, and drop
-    the files of processes that are gone (their counts leave the sums: Prometheus reads that as
-    a counter reset). Call before the first metric is touched (the CLI does, first thing)."""
-    folder = Path(os.environ.get(ENV) or data_dir / "metrics")
-    folder.mkdir(parents=True, exist_ok=True)
-    os.environ[ENV] = str(folder)
-    for path in folder.glob("*.db"):
-        pid = path.stem.rpartition("_")[2]
-        if pid.isdigit() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

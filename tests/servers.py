@@ -21,8 +21,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Server:
-    """One `leadgate serve` process; `stop(kill=True)` is a crash (SIGKILL)."""
+class _Child:
+    """A child process of the test; `stop(kill=True)` is a crash (SIGKILL)."""
+
+    proc: subprocess.Popen[bytes] | None
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Server(_Child):
+    """One `leadgate serve` process."""
 
     def __init__(
         self, port: int, env: dict[str, str], log: Path, args: tuple[str, ...] = ()
@@ -57,19 +73,9 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
 
-    def stop(self, kill: bool = False) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
-
-class Worker:
-    """One `leadgate worker` process; `stop(kill=True)` is a crash (SIGKILL)."""
+class Worker(_Child):
+    """One `leadgate worker` process."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env
@@ -85,16 +91,6 @@ class Worker:
                 stderr=subprocess.STDOUT,
             )
         return self
-
-    def stop(self, kill: bool = False) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def server_env(database_url: str, template_port: int, **extra: str) -> dict[str, str]:

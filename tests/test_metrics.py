@@ -22,8 +22,10 @@ from tests.conftest import AppTransport
 from tests.factories import CONNECT_BODIES, Api, Connected
 from tests.servers import Server, free_port, server_env
 
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
-def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+
+def scrape(client: TestClient) -> Samples:
     """Every sample of `/metrics`, by (name, labels)."""
     r = client.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
@@ -32,6 +34,12 @@ def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
         for sample in family.samples:
             out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return out
+
+
+def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How far a sample moved between two scrapes (0 for one neither has)."""
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0.0) - before.get(key, 0.0)
 
 
 def test_delivery_counters_and_gauges_follow_what_happened(
@@ -52,13 +60,9 @@ def test_delivery_counters_and_gauges_follow_what_happened(
         assert delivery.deliver_due(s, w.delivery["id"], settings, clients) == valid
     after = scrape(client)
 
-    def moved(name: str, **labels: str) -> float:
-        key = (name, tuple(sorted(labels.items())))
-        return after.get(key, 0.0) - before.get(key, 0.0)
-
-    assert moved("leadgate_deliveries_delivered_total") == valid
-    assert moved("leadgate_delivery_attempts_total", outcome="delivered") == valid
-    assert moved("leadgate_delivery_latency_seconds_count") == valid
+    assert moved(before, after, "leadgate_deliveries_delivered_total") == valid
+    assert moved(before, after, "leadgate_delivery_attempts_total", outcome="delivered") == valid
+    assert moved(before, after, "leadgate_delivery_latency_seconds_count") == valid
     with sessions() as s:
         delivered = s.scalar(select(func.count()).where(Delivery.state == "delivered"))
     assert after[("leadgate_deliveries", (("state", "delivered"),))] == delivered
@@ -83,13 +87,9 @@ def test_lead_counters_follow_the_intake(client: TestClient, acme: Api) -> None:
         assert client.post(url, json={"data": data}, headers=auth).status_code == 201
     after = scrape(client)
 
-    def moved(name: str, **labels: str) -> float:
-        key_ = (name, tuple(sorted(labels.items())))
-        return after.get(key_, 0.0) - before.get(key_, 0.0)
-
-    assert moved("leadgate_leads_received_total", status="valid") == 3
-    assert moved("leadgate_leads_received_total", status="invalid") == 2
-    assert moved("leadgate_intake_batch_size_sum") == 5
+    assert moved(before, after, "leadgate_leads_received_total", status="valid") == 3
+    assert moved(before, after, "leadgate_leads_received_total", status="invalid") == 2
+    assert moved(before, after, "leadgate_intake_batch_size_sum") == 5
 
 
 @pytest.mark.e2e

@@ -12,49 +12,23 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from leadgate.app import create_app
-from leadgate.config import Settings
 from leadgate.db import transaction
 from leadgate.instances.service import get_instance
 from leadgate.kit.repository import TenantScope
 from leadgate.users import service as users
 from leadgate.users.service import create_instance
 from tests.e2e.browser import blocked_by_policy, require_chromium, sign_in
-from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
 
 require_chromium("chromium not installed: apt-get install chromium (browser tests skipped)")
-
-
-@pytest.fixture(scope="module")
-def live_url(settings: Settings, database_url: str) -> Iterator[str]:
-    """leadgate's app served by uvicorn on a free loopback port, in a background thread."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, database_url), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
 
 
 def test_admin_and_publisher_walk(

@@ -115,6 +115,13 @@ def run(args: argparse.Namespace) -> str:
 
             pool = ThreadPoolExecutor(args.connections)
 
+            def cpu() -> tuple[float, float]:
+                """CPU seconds so far of both servers, and of the database's backends."""
+                return (
+                    common.cpu_seconds([a.pid, b.pid]),
+                    common.cpu_seconds(common.backend_pids(url)),
+                )
+
             def post_all(api: common.Api, path: str, part: list[int], prefix: str) -> None:
                 def post(i: int) -> None:
                     headers = {"Idempotency-Key": f"{prefix}-{i}"}
@@ -123,10 +130,13 @@ def run(args: argparse.Namespace) -> str:
                 list(pool.map(post, part))
 
             # The naive way: the same leads posted straight to the client's Publisher API.
+            cpu_before = cpu()
             start = time.perf_counter()
             direct_path = f"/publisher/campaigns/{w['direct_campaign']}/leads"
             post_all(acme_on_a, direct_path, list(range(args.leads)), "direct")
             direct_s = time.perf_counter() - start
+            cpu_direct = [x - y for x, y in zip(cpu(), cpu_before, strict=True)]
+            cpu_before = cpu()
 
             # Through Connect: submit to the publisher, wait until the client acknowledged all.
             # With --crash the submissions come in four parts with a SIGKILL of a server between
@@ -170,6 +180,7 @@ def run(args: argparse.Namespace) -> str:
                     break
                 time.sleep(0.2)
             total_s = time.perf_counter() - start
+            cpu_connect = [x - y for x, y in zip(cpu(), cpu_before, strict=True)]
             n, latencies = delivered(url, w["job"])
             with psycopg.connect(url) as conn:
                 at_client = conn.execute(
@@ -177,6 +188,13 @@ def run(args: argparse.Namespace) -> str:
                     "WHERE campaign_id = %s",
                     (w["client_campaign"],),
                 ).fetchone()
+                # The attempts of one batch share their transaction's timestamp.
+                batches = [
+                    int(r[0])
+                    for r in conn.execute(
+                        "SELECT count(*) FROM delivery_attempts GROUP BY at"
+                    ).fetchall()
+                ]
             assert at_client is not None
         finally:
             a.stop()
@@ -194,6 +212,8 @@ def run(args: argparse.Namespace) -> str:
             f"{args.leads / total_s:.0f}",
             f"{common.median(latencies) * 1000:.0f}" if latencies else "-",
             f"{common.percentile(latencies, 99) * 1000:.0f}" if latencies else "-",
+            f"{cpu_connect[0] * 1000 / args.leads:.2f}",
+            f"{cpu_connect[1] * 1000 / args.leads:.2f}",
         ],
         [
             "naive: the same leads posted directly to the client",
@@ -202,6 +222,8 @@ def run(args: argparse.Namespace) -> str:
             f"{args.leads / direct_s:.0f}",
             "-",
             "-",
+            f"{cpu_direct[0] * 1000 / args.leads:.2f}",
+            f"{cpu_direct[1] * 1000 / args.leads:.2f}",
         ],
     ]
     lines = [
@@ -213,11 +235,29 @@ def run(args: argparse.Namespace) -> str:
         "processes on one database.",
         "",
         common.table(
-            ["path", "leads", "seconds", "leads/s", "added latency p50 ms", "p99 ms"], rows
+            [
+                "path",
+                "leads",
+                "seconds",
+                "leads/s",
+                "added latency p50 ms",
+                "p99 ms",
+                "server CPU ms/lead",
+                "PostgreSQL CPU ms/lead",
+            ],
+            rows,
         ),
+        "",
+        "CPU per lead: user + system time of both `leadgate serve` processes, and of the "
+        "PostgreSQL backends of the bench database, over each phase (from /proc; unlike the "
+        "rates, it does not move with other load on the machine).",
         "",
         f"Ratio (through Connect / straight to the client): "
         f"**{(args.leads / total_s) / (args.leads / direct_s):.2f}**.",
+        "",
+        f"Batches sent: {len(batches):,} (leads per batch: mean "
+        f"{sum(batches) / max(1, len(batches)):.1f}, median {common.median(batches):.0f}, "
+        f"largest {max(batches, default=0)}).",
         "",
         f"At the client: {at_client[0]} leads, {at_client[1]} distinct; delivered rows: {n} of "
         f"{args.leads}. Exactly once: **{'yes' if exactly_once else 'NO'}**.",

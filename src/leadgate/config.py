@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         default=14, description="How far back the client's verdicts are polled."
     )
     worker_heartbeat_s: float = Field(default=10.0, description="How often workers say alive.")
+    worker_poll_s: float = Field(
+        default=0.2,
+        gt=0,
+        description="How often an idle worker looks for jobs that no wake-up announced (a job "
+        "that waited behind another holding its lock).",
+    )
     stalled_after_s: float = Field(
         default=60.0,
         description="A worker silent this long is presumed dead; its jobs are retried "

@@ -9,6 +9,7 @@ The client is another instance of the same app, reached in process (the `peers` 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import psycopg
@@ -110,6 +111,34 @@ def test_a_connect_campaign_takes_the_fast_driver(
     w.sync()
     assert _answers(intake.run(w.subs(umbrella)))[0][0] == "valid"  # the stamp moved: reloads
     assert _answers(asyncio.run(_fast(database_url, w.subs(umbrella), limiter)))[0][0] == "valid"
+
+
+@pytest.mark.usefixtures("peers")
+def test_a_commit_wakes_the_workers_even_when_a_drain_waits_already(
+    acme: Api, other: Api, sessions: sessionmaker[Session], database_url: str
+) -> None:
+    """The drains of a connection share a lock (one sends at a time, the next takes what was
+    committed meanwhile); the one waiting behind it starts only when a worker looks again, so
+    every commit of deliveries wakes the workers, also when its drain was already queued."""
+    w = Connected(acme, other)
+    intake = LeadIntake(sessions, RateLimiter(1000, 60), database_url)
+    job = w.delivery["id"]
+    valid = CONNECT_BODIES[:1]
+    intake.run(w.subs(valid))
+    with sessions() as s:
+        locks = s.execute(
+            text(
+                "SELECT queueing_lock, lock FROM procrastinate_jobs "
+                "WHERE task_name = 'leadgate.connect.drain' AND status = 'todo'"
+            )
+        ).all()
+    assert [tuple(r) for r in locks] == [(f"drain-{job}", f"drain-{job}")]
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute('LISTEN "procrastinate_any_queue_v1"')
+        intake.run(w.subs(valid))  # its drain waits already: no second job ...
+        woken = list(listener.notifies(timeout=5, stop_after=1))
+    assert _drains_waiting(sessions, job) == 1
+    assert [json.loads(n.payload)["type"] for n in woken] == ["job_inserted"]  # ... a wake-up
 
 
 @pytest.mark.usefixtures("peers")

@@ -52,15 +52,45 @@ WITH wanted AS (
     INSERT INTO lead_history (lead_id, event, detail)
     SELECT lead_id, 'delivery_queued', jsonb_build_object('deliveries', jsonb_agg(id ORDER BY id))
     FROM ins GROUP BY lead_id ORDER BY lead_id
-)
-{
+), {
     enqueue_once_sql(
         DRAIN,
-        "SELECT DISTINCT 'drain-' || job_id AS queueing_lock,"
+        "SELECT DISTINCT 'drain-' || job_id AS queueing_lock, 'drain-' || job_id AS lock,"
         " jsonb_build_object('connection_id', job_id) AS args FROM ins",
     )
 }
 """
+
+# The outcomes of one sent batch, in one statement: each delivery's new state, its attempt, and
+# the lead's history entry ("delivered", "delivery_failed"; none for a retry). `rows` is JSON,
+# one object per delivery with the delivery's every column after the attempt.
+RECORD_OUTCOMES = text(
+    """WITH o AS (
+    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS o(
+        id bigint, lead_id bigint, state text, attempts int, client_lead_id bigint,
+        client_status text, client_score int, client_max_score int, client_flags jsonb,
+        last_error text, delivered_at timestamptz, next_attempt_at timestamptz,
+        status_code int, outcome text, error text, duration_ms int, event text, detail jsonb)
+), done AS (
+    UPDATE deliveries d SET state = o.state, attempts = o.attempts,
+        client_lead_id = o.client_lead_id, client_status = o.client_status,
+        client_score = o.client_score, client_max_score = o.client_max_score,
+        client_flags = o.client_flags, last_error = o.last_error,
+        delivered_at = o.delivered_at, next_attempt_at = o.next_attempt_at, updated_at = now()
+    FROM o WHERE d.id = o.id
+), tried AS (
+    INSERT INTO delivery_attempts (delivery_id, status_code, outcome, error, duration_ms)
+    SELECT id, status_code, outcome, error, duration_ms FROM o ORDER BY id
+)
+INSERT INTO lead_history (lead_id, event, detail)
+SELECT lead_id, event, detail FROM o WHERE event IS NOT NULL ORDER BY id"""
+)
+
+
+def record_outcomes(session: Session, rows: str) -> None:
+    """Store a sent batch's outcomes (RECORD_OUTCOMES) in one round trip."""
+    session.execute(RECORD_OUTCOMES, {"rows": rows})
+
 
 # Connections with a delivery waiting longer than `:after` seconds and no drain job to send it.
 ORPHANED_CONNECTIONS = text(

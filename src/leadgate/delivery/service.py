@@ -23,7 +23,7 @@ from leadgate.campaigns import service as campaigns
 from leadgate.config import Settings
 from leadgate.delivery import mapping, repository
 from leadgate.delivery.config import ConnectDeliveryConfig
-from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
+from leadgate.delivery.models import Delivery, DeliveryConnection
 from leadgate.errors import InvalidRequest, NotFound
 from leadgate.instances.models import Instance
 from leadgate.kit import metrics
@@ -211,12 +211,24 @@ def _queue(
 
 
 def queue_drain(session: Session, job_id: int, schedule_in: TimeDeltaParams | None = None) -> None:
-    """Queue one drain of a connection; one already waiting covers this call too."""
+    """Queue one drain of a connection; one already waiting covers this call too.
+
+    A drain due now holds the connection's lock: it starts when the running one ends, so the
+    deliveries committed meanwhile go in one batch, instead of each commit starting a drain
+    of its own beside the running one.
+    """
     if schedule_in is None:
-        enqueue_once(session, DRAIN, queueing_lock=f"drain-{job_id}", connection_id=job_id)
+        lock = drain_lock(job_id)
+        enqueue_once(session, DRAIN, queueing_lock=lock, lock=lock, connection_id=job_id)
     else:
         # No lock: a drain waiting for a retry's time must not keep out a drain due now.
         enqueue(session, DRAIN, connection_id=job_id, schedule_in=schedule_in)
+
+
+def drain_lock(job_id: int, slot: int = 0) -> str:
+    """The queueing lock and lock of a connection's drains in `slot` (0: the one commits
+    wake; as QUEUE_DELIVERIES names it)."""
+    return f"drain-{job_id}" if slot == 0 else f"drain-{job_id}-{slot}"
 
 
 def next_retry_in(session: Session, job_id: int) -> float | None:
@@ -326,8 +338,20 @@ def _send(
     duration_ms = int((time.monotonic() - started) * 1000 / len(sendable))
     breaker = Breaker(settings.circuit_threshold)
     conn = _connection(scope, job_id)  # locked now, after the request: a short lock
+    rows: list[dict[str, Any]] = []
+    retry_in: list[int] = []
     for d, (outcome, body) in zip(sendable, answers, strict=True):
-        _record(scope, conn, d, leads[d.lead_id], outcome, body, policy, breaker, duration_ms)
+        row, schedule_s = _attempted(
+            conn, d, leads[d.lead_id], outcome, body, policy, breaker, duration_ms
+        )
+        rows.append(row)
+        if schedule_s is not None:
+            retry_in.append(schedule_s)
+    repository.record_outcomes(session, json.dumps(rows))
+    for d in sendable:
+        session.expire(d)  # the statement changed them: read again when asked
+    if retry_in:  # one drain for the earliest retry covers the batch's others
+        queue_drain(session, job_id, {"seconds": min(retry_in)})
 
 
 def _post(
@@ -376,8 +400,7 @@ def _problem_text(peer: PeerClient, status: int, problem: dict[str, Any]) -> str
     return f"{peer.subdomain} answered {status}: {detail}"
 
 
-def _record(
-    scope: TenantScope,
+def _attempted(
     conn: DeliveryConnection,
     d: Delivery,
     lead: Lead,
@@ -386,61 +409,85 @@ def _record(
     policy: Policy,
     breaker: Breaker,
     duration_ms: int,
-) -> None:
-    """One delivery's attempt, its next state, and the connection's circuit after it."""
+) -> tuple[dict[str, Any], int | None]:
+    """One delivery after its attempt, as a RECORD_OUTCOMES row (its columns, the attempt, the
+    lead's history entry), and the seconds until its retry's drain (None: no retry); counts
+    the attempt towards the connection's circuit."""
+    row: dict[str, Any] = {
+        "id": d.id,
+        "lead_id": d.lead_id,
+        "state": d.state,
+        "attempts": d.attempts + 1,
+        "client_lead_id": d.client_lead_id,
+        "client_status": d.client_status,
+        "client_score": d.client_score,
+        "client_max_score": d.client_max_score,
+        "client_flags": d.client_flags,
+        "last_error": outcome.error,
+        "delivered_at": _iso(d.delivered_at),
+        "next_attempt_at": _iso(d.next_attempt_at),
+        "status_code": outcome.status,
+        "outcome": outcome.kind.value,
+        "error": outcome.error,
+        "duration_ms": duration_ms,
+        "event": None,
+        "detail": None,
+    }
     if outcome.kind is Kind.DELIVERED:
-        d.client_lead_id = int(body["id"])
-        d.client_status = str(body.get("status"))
-        d.client_score, d.client_max_score = body.get("score"), body.get("max_score")
-        d.client_flags = list(body.get("flags") or [])
-    d.attempts += 1
-    scope.session.add(
-        DeliveryAttempt(
-            delivery_id=d.id,
-            status_code=outcome.status,
-            outcome=outcome.kind.value,
-            error=outcome.error,
-            duration_ms=duration_ms,
-        )
-    )
+        row["client_lead_id"] = int(body["id"])
+        row["client_status"] = str(body.get("status"))
+        row["client_score"], row["client_max_score"] = body.get("score"), body.get("max_score")
+        row["client_flags"] = list(body.get("flags") or [])
     if body.get("code") != "delivery_loop":
         # A lead refused as one that came round says nothing about the client's health: it
         # neither counts towards the circuit breaker nor resets it.
         conn.consecutive_failures = breaker.count(conn.consecutive_failures, outcome)
-    step = next_step(policy, d.attempts, outcome)
+    step = next_step(policy, row["attempts"], outcome)
     metrics.DELIVERY_ATTEMPTS.labels(outcome.kind.value).inc()
+    schedule_s: int | None = None
     if step.action is Action.DONE:
-        d.state, d.last_error, d.delivered_at = "delivered", None, datetime.now(UTC)
+        now = datetime.now(UTC)
+        row.update(state="delivered", last_error=None, delivered_at=now.isoformat())
         metrics.DELIVERED.inc()
-        metrics.DELIVERY_LATENCY.observe((d.delivered_at - lead.created_at).total_seconds())
-        record(
-            scope,
-            lead,
+        metrics.DELIVERY_LATENCY.observe((now - lead.created_at).total_seconds())
+        row["event"], row["detail"] = (
             "delivered",
-            delivery_id=d.id,
-            client_lead_id=d.client_lead_id,
-            client_status=d.client_status,
+            {
+                "delivery_id": d.id,
+                "client_lead_id": row["client_lead_id"],
+                "client_status": row["client_status"],
+            },
         )
+    elif step.action is Action.RETRY:
+        row["next_attempt_at"] = (datetime.now(UTC) + timedelta(seconds=step.wait_s)).isoformat()
+        schedule_s = step.schedule_s
     else:
-        d.last_error = outcome.error
-        if step.action is Action.RETRY:
-            d.next_attempt_at = datetime.now(UTC) + timedelta(seconds=step.wait_s)
-            _queue(scope.session, d, schedule_in={"seconds": step.schedule_s})
-        else:
-            d.state = "dead"
-            record(scope, lead, "delivery_failed", delivery_id=d.id, error=outcome.error)
+        row["state"] = "dead"
+        row["event"], row["detail"] = (
+            "delivery_failed",
+            {
+                "delivery_id": d.id,
+                "error": outcome.error,
+            },
+        )
     if breaker.opens(conn.consecutive_failures) and conn.state == "open":
         conn.state, conn.paused_at, conn.paused_by = "paused", datetime.now(UTC), "breaker"
         conn.paused_reason = (
             f"{conn.consecutive_failures} deliveries in a row failed; last: {outcome.error}"
         )
+    return row, schedule_s
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
 
 
 def spread(session: Session, job_id: int, settings: Settings) -> None:
     """A backlog larger than a batch: queue the connection's other drains, so up to
     `delivery_drains_per_connection` send it at once (each claims rows the others skip)."""
     for slot in range(1, settings.delivery_drains_per_connection):
-        enqueue_once(session, DRAIN, queueing_lock=f"drain-{job_id}-{slot}", connection_id=job_id)
+        lock = drain_lock(job_id, slot)
+        enqueue_once(session, DRAIN, queueing_lock=lock, lock=lock, connection_id=job_id, slot=slot)
 
 
 def release(scope: TenantScope, job_id: int, *, only_mapping: bool = False) -> int:

@@ -8,7 +8,7 @@ import time
 from procrastinate import JobContext
 from procrastinate.exceptions import ConnectorException
 
-from leadgate.config import get_settings
+from leadgate.config import Settings, get_settings
 from leadgate.delivery import repository
 from leadgate.delivery import service as delivery
 from leadgate.worker.app import queue
@@ -19,35 +19,42 @@ DRAIN_BUDGET_S = 20.0
 
 
 @queue.task(name=delivery.DRAIN.name, queue=delivery.DRAIN.queue)
-def drain(connection_id: int) -> int:
+def drain(connection_id: int, slot: int = 0) -> int:
     """Send a connection's due deliveries in batches over one kept-alive client, a transaction
     per batch.
 
-    Each batch claims its rows with FOR UPDATE SKIP LOCKED, so several drains of a connection
-    (`delivery_drains_per_connection`, queued when the backlog exceeds a batch) send at once and
-    each lead goes once. A drain works for at most DRAIN_BUDGET_S, then queues its successor; a
-    retry that is not due yet gets a drain scheduled for when it is.
+    Drains of one slot of a connection run one after the other (their jobs share a lock): a
+    commit while one sends queues the next, which starts when it ends and takes everything
+    committed meanwhile, so the busier the intake, the fuller the batches. Each batch claims
+    its rows with FOR UPDATE SKIP LOCKED, so the other slots (`delivery_drains_per_connection`,
+    queued when the backlog exceeds a batch) send beside it and each lead goes once. A drain
+    works for at most DRAIN_BUDGET_S, then queues its successor; a retry that is not due yet
+    gets a drain scheduled for when it is.
     """
     settings = get_settings()
+    sent, done = _send_due(connection_id, settings)
+    with unit_of_work() as session:
+        if not done:
+            delivery.queue_drain(session, connection_id)
+        elif (wait := delivery.next_retry_in(session, connection_id)) is not None:
+            delivery.queue_drain(session, connection_id, {"seconds": max(1, round(wait))})
+    return sent
+
+
+def _send_due(connection_id: int, settings: Settings) -> tuple[int, bool]:
+    """Send batches until nothing is due (True) or the budget is spent (False)."""
     sent = 0
     deadline = time.monotonic() + DRAIN_BUDGET_S
     with delivery.Peers(settings) as peers:
         while time.monotonic() < deadline:
             with unit_of_work() as session:
                 claimed = delivery.deliver_due(session, connection_id, settings, peers)
-                if claimed == 0:
-                    wait = delivery.next_retry_in(session, connection_id)
-                    if wait is not None:
-                        delivery.queue_drain(
-                            session, connection_id, {"seconds": max(1, round(wait))}
-                        )
-                    return sent
                 if claimed == settings.delivery_batch_size:
                     delivery.spread(session, connection_id, settings)
+            if claimed == 0:
+                return sent, True
             sent += claimed
-    with unit_of_work() as session:
-        delivery.queue_drain(session, connection_id)
-    return sent
+    return sent, False
 
 
 @queue.periodic(cron="* * * * *", periodic_id="connect-status-poll")

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from procrastinate import SyncPsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
-from procrastinate.manager import JobManager
+from procrastinate.manager import JobManager, get_channel_for_queues
 from procrastinate.tasks import configure_task
 from procrastinate.types import TimeDeltaParams
 from sqlalchemy.orm import Session
@@ -62,34 +62,49 @@ def enqueue(
 
 
 def enqueue_once(
-    session: Session, task: TaskName, *, queueing_lock: str, **kwargs: Any
+    session: Session,
+    task: TaskName,
+    *,
+    queueing_lock: str,
+    lock: str | None = None,
+    **kwargs: Any,
 ) -> int | None:
-    """Enqueue unless a job holding `queueing_lock` still waits; None when one does.
+    """Enqueue unless a job holding `queueing_lock` still waits; None when one does. With
+    `lock`, the job starts only once no earlier job holding the same lock waits or runs.
 
     The insert runs in a savepoint: a refused insert leaves the caller's transaction usable.
     """
     try:
         with session.begin_nested():
-            return enqueue(session, task, queueing_lock=queueing_lock, **kwargs)
+            return enqueue(session, task, queueing_lock=queueing_lock, lock=lock, **kwargs)
     except AlreadyEnqueued:
         return None
 
 
 _NAME = re.compile(r"[A-Za-z0-9_.:-]+")
+# How procrastinate wakes its workers: on the queue's channel and the one for every queue.
+_ANY_QUEUE = tuple(get_channel_for_queues(None))
+_WAKE = '{"type": "job_inserted", "job_id": null}'
 
 
 def enqueue_once_sql(task: TaskName, rows: str) -> str:
-    """`enqueue_once` as SQL, for a statement that queues its work together with its rows.
+    """`enqueue_once` as SQL, for a statement that queues its work together with its rows: the
+    end of a `WITH` (the caller writes `WITH ..., {enqueue_once_sql(...)}`).
 
-    `rows` is a query (a CTE's name, say `SELECT ... FROM ins`) giving `queueing_lock text` and
-    `args jsonb` (the task's keyword arguments); a lock that a waiting job holds already is
-    skipped, as `enqueue_once` skips it. The insert wakes the workers like any other (the
-    queue's own trigger sends the NOTIFY).
+    `rows` is a query (a CTE's name, say `SELECT ... FROM ins`) giving `queueing_lock text`,
+    `lock text` (NULL for none) and `args jsonb` (the task's keyword arguments); a queueing
+    lock that a waiting job holds already is skipped, as `enqueue_once` skips it. A new job
+    wakes the workers (the queue's own trigger sends the NOTIFY); so does a skipped one, when
+    `rows` has any: the job that waits may hold a lock whose holder has ended since, and the
+    workers look for jobs again only when woken (or at their poll).
     """
     if not (_NAME.fullmatch(task.name) and _NAME.fullmatch(task.queue)):
         raise ValueError(f"not a task or queue name: {task.name!r}, {task.queue!r}")
+    wake = ", ".join(f"'{c}'" for c in (*get_channel_for_queues([task.queue]), *_ANY_QUEUE))
     return (
-        "INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args) "
-        f"SELECT '{task.queue}', '{task.name}', r.queueing_lock, r.args FROM ({rows}) AS r "
-        "ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING"
+        "queued AS (INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, lock, "
+        f"args) SELECT '{task.queue}', '{task.name}', r.queueing_lock, r.lock, r.args "
+        f"FROM ({rows}) AS r ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING) "
+        f"SELECT pg_notify(c, '{_WAKE}') FROM unnest(ARRAY[{wake}]) AS c "
+        f"WHERE EXISTS ({rows})"
     )

@@ -39,5 +39,6 @@ async def run_worker(
                 install_signal_handlers=wait if own_signals is None else own_signals,
                 name="leadgate-worker",
                 update_heartbeat_interval=settings.worker_heartbeat_s,
+                fetch_job_polling_interval=settings.worker_poll_s,
                 stalled_worker_timeout=stalled_after(settings),
             )

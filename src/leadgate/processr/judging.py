@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from leadgate.kit.repository import TenantScope
 from leadgate.lists import repository as list_repository
-from leadgate.lists.matcher import CompiledList, MatcherCache
+from leadgate.lists.matcher import ListMatcher, MatcherCache
 from leadgate.lists.service import ListMoved, values_at
 from leadgate.processr import repository
 from leadgate.processr.engine import GroupCondition, JobSpec
@@ -48,7 +48,7 @@ class DbContext:
             lists = list_repository.names_and_versions(self._scope, list_ids)
         self._lists = lists
 
-    def compiled_list(self, list_id: int) -> CompiledList | None:
+    def compiled_list(self, list_id: int) -> ListMatcher | None:
         for _ in range(3):
             found = self._lists.get(list_id)
             if found is None:
@@ -149,7 +149,7 @@ class ReadyContext:
         """Whether each of these lists is compiled here at its current version."""
         return all((i, self._lists[i][1]) in MATCHERS for i in list_ids if i in self._lists)
 
-    def compiled_list(self, list_id: int) -> CompiledList | None:
+    def compiled_list(self, list_id: int) -> ListMatcher | None:
         found = self._lists.get(list_id)
         return MATCHERS.peek(list_id, found[1]) if found else None
 
@@ -182,7 +182,7 @@ class LeadContext:
         self._origin = origin
         self._earlier = earlier
 
-    def compiled_list(self, list_id: int) -> CompiledList | None:
+    def compiled_list(self, list_id: int) -> ListMatcher | None:
         """The campaign context's compiled list."""
         return self._base.compiled_list(list_id)
 

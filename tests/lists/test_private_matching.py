@@ -3,6 +3,7 @@ the Validation List job, for every operator a private list allows, both case mod
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from leadgate.processr.plugin import Claim, Earlier, Origin, Unprobed
 KEY = hashing.new_key()
 
 # Small alphabets make matches (and casefold collisions such as ß / SS, K / Kelvin sign) common.
-letters = st.sampled_from(list("abAB.@-ßSsKk\u212a ") + ["ﬃ", "ΐ"])
+letters = st.sampled_from([*"abAB.@-ßSsKk\u212a ", "ﬃ", "ΐ"])
 stored = st.text(letters, min_size=1, max_size=6).map(str.strip).filter(bool)
 
 
@@ -103,6 +104,11 @@ def test_a_flag_names_the_rule_never_the_matched_value() -> None:
 def test_a_hashed_list_refuses_contains() -> None:
     with pytest.raises(ValueError, match="contains"):
         hashed(["ab"], Normalise(trim=True, casefold=True)).matches("xaby", "contains", False)
+
+
+@given(key=st.binary(max_size=100), message=st.binary(max_size=200))
+def test_the_hasher_is_hmac_sha256(key: bytes, message: bytes) -> None:
+    assert hashing.Hasher(key).digest(message) == hmac.digest(key, message, "sha256")
 
 
 def test_hashes_are_keyed_and_normalised() -> None:

@@ -29,7 +29,6 @@ its prefixes / suffixes up to the longest list value (`startswith` / `endswith`)
 the hashes up; `contains` cannot be answered without the values and is never asked of it.
 """
 
-import hmac
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -38,7 +37,7 @@ from typing import Literal, Protocol
 import ahocorasick
 
 from leadgate.kit.memory import settle
-from leadgate.lists.hashing import Normalise
+from leadgate.lists.hashing import Hasher, Normalise
 
 MatchOperator = Literal["equal", "startswith", "endswith", "contains"]
 
@@ -237,20 +236,20 @@ class HashedList:
     """The keyed hashes of a private list, matchable like its values by `equal`, `startswith`
     and `endswith` (prefixes / suffixes of the lead value up to `max_length` characters)."""
 
-    __slots__ = ("_digests", "_key", "max_length", "normalise", "size")
+    __slots__ = ("_digests", "_hasher", "max_length", "normalise", "size")
     reveals_values = False
 
     def __init__(
         self, hex_digests: Iterable[str], key: bytes, normalise: Normalise, max_length: int
     ) -> None:
         self._digests = frozenset(bytes.fromhex(d) for d in hex_digests)
-        self._key = key
+        self._hasher = Hasher(key)
         self.normalise = normalise
         self.max_length = max_length
         self.size = len(self._digests)
 
     def _hit(self, part: str) -> bool:
-        return hmac.digest(self._key, part.encode(), "sha256") in self._digests
+        return self._hasher.digest(part.encode()) in self._digests
 
     def matches(self, value: str, operator: MatchOperator, case_sensitive: bool) -> str | None:
         """The matched part of the (normalised) lead value, or None.

@@ -156,7 +156,7 @@ def test_the_values_answer_of_a_private_list(
     enc = full["encoding"]
     assert enc["scheme"] == "hmac-sha256" and enc["key_id"] == made["key_id"]
     assert enc["normalise"] == {"trim": True, "casefold": True}
-    assert enc["max_length"] == len("strasse")
+    assert (enc["min_length"], enc["max_length"]) == (4, len("strasse"))
     # ACME and Acme fold alike: one hash, sent once per value (the mirror keeps it once).
     assert len(set(full["values"])) == 3 and all(len(v) == 64 for v in full["values"])
     definition = other.ok("GET", path, secret=w.client_key)
@@ -165,6 +165,7 @@ def test_the_values_answer_of_a_private_list(
         "version": made["version"],
         "value_count": 4,
         "private": True,
+        "min_length": 4,
         "max_length": 7,
     }
     # Removing ACME keeps the hash of "acme" (Acme stays); removing Acme then drops it.

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from leadgate.jobs.validation_list import ValidationListConfig, ValidationListJob
 from leadgate.lists import hashing
 from leadgate.lists.hashing import Normalise
+from leadgate.lists.lengths import after_delta, measure
 from leadgate.lists.matcher import HashedList, ListMatcher, compile_list
 from leadgate.processr.plugin import Claim, Earlier, Origin, Unprobed
 
@@ -44,11 +45,10 @@ class _One:
 
 
 def hashed(values: list[str], normalise: Normalise) -> HashedList:
-    """What a mirror holds of a private list: the client's hashes, key and longest value."""
+    """What a mirror holds of a private list: the client's hashes, key and value lengths."""
     key = hashing.key_bytes(KEY)
     digests = list(hashing.digests(key, normalise, values))
-    longest = max((len(normalise.list_value(v)) for v in values), default=0)
-    return HashedList(digests, key, normalise, longest)
+    return HashedList(digests, key, normalise, measure(values).span(normalise.casefold))
 
 
 @settings(max_examples=300, deadline=None)
@@ -125,3 +125,23 @@ def test_hashes_are_keyed_and_normalised() -> None:
     assert Normalise.of({"trim": True, "casefold": False}) == Normalise(True, False)
     with pytest.raises(ValueError):
         Normalise.of({"trim": "yes"})
+
+
+@given(
+    before=st.lists(stored, max_size=10),
+    changes=st.lists(st.tuples(st.sampled_from("+-"), stored), max_size=6),
+)
+def test_lengths_after_a_delta_are_measured_ones_or_unknown(
+    before: list[str], changes: list[tuple[str, str]]
+) -> None:
+    values = set(before)
+    applied = []
+    for op, value in changes:  # what apply_ops reports: values that really changed
+        if op == "+" and value not in values:
+            values.add(value)
+            applied.append((op, value))
+        elif op == "-" and value in values:
+            values.remove(value)
+            applied.append((op, value))
+    after = after_delta(measure(set(before)), applied)
+    assert after is None or after == measure(values)

@@ -133,17 +133,16 @@ class ValidationListJob(BaseJobType[ValidationListConfig]):
 
     def shared_definition(self, scope: TenantScope, config: ValidationListConfig) -> dict[str, Any]:
         """The rule and the list's name, version and size (never its values); for a private
-        list, the length of its longest value as this job normalises it."""
+        list, the lengths of its shortest and longest value as this job normalises them."""
         row = list_repository.find(scope, config.list_id)
         listing: dict[str, Any] | None = None
         if row is not None:
             listing = {"name": row.name, "version": row.version, "value_count": row.value_count}
             if row.private:
-                longest, folded = lists.longest_of(scope.session, row)
-                listing |= {
-                    "private": True,
-                    "max_length": longest if config.case_sensitive else folded,
-                }
+                shortest, longest = lists.lengths_of(scope.session, row).span(
+                    not config.case_sensitive
+                )
+                listing |= {"private": True, "min_length": shortest, "max_length": longest}
         return {
             "field_name": config.field_name,
             "operator": config.operator,

@@ -110,13 +110,15 @@ def digests(key: bytes, normalise: Normalise, values: Iterable[str]) -> Iterator
             yield hasher.digest(normalise.list_value(value).encode()).hex()
 
 
-def encoding(key_id: str, normalise: Normalise, key: str, max_length: int) -> dict[str, Any]:
+def encoding(key_id: str, normalise: Normalise, key: str, span: tuple[int, int]) -> dict[str, Any]:
     """The `encoding` member of a private values answer: scheme, key id, normalisation, and
-    (beyond the contract's members) the key itself and the longest hashed value's length."""
+    (beyond the contract's members) the key itself and the shortest and longest normalised
+    value's length, which bound the prefixes / suffixes a mirror hashes."""
     return {
         "scheme": SCHEME,
         "key_id": key_id,
         "normalise": normalise.as_json(),
         "key": key,
-        "max_length": max_length,
+        "min_length": span[0],
+        "max_length": span[1],
     }

@@ -234,18 +234,23 @@ def compile_list(values: Iterable[str]) -> CompiledList:
 
 class HashedList:
     """The keyed hashes of a private list, matchable like its values by `equal`, `startswith`
-    and `endswith` (prefixes / suffixes of the lead value up to `max_length` characters)."""
+    and `endswith`: the prefixes / suffixes of the lead value as long as the list's shortest
+    to its longest value (`span`, in characters of the normalised values)."""
 
-    __slots__ = ("_digests", "_hasher", "max_length", "normalise", "size")
+    __slots__ = ("_digests", "_hasher", "max_length", "min_length", "normalise", "size")
     reveals_values = False
 
     def __init__(
-        self, hex_digests: Iterable[str], key: bytes, normalise: Normalise, max_length: int
+        self,
+        hex_digests: Iterable[str],
+        key: bytes,
+        normalise: Normalise,
+        span: tuple[int, int],
     ) -> None:
         self._digests = frozenset(bytes.fromhex(d) for d in hex_digests)
         self._hasher = Hasher(key)
         self.normalise = normalise
-        self.max_length = max_length
+        self.min_length, self.max_length = max(span[0], 1), span[1]
         self.size = len(self._digests)
 
     def _hit(self, part: str) -> bool:
@@ -263,14 +268,14 @@ class HashedList:
             return None
         if operator == "equal":
             return value if self._hit(value) else None
-        bound = min(len(value), self.max_length)
+        lengths = range(self.min_length, min(len(value), self.max_length) + 1)
         if operator == "startswith":
-            for n in range(1, bound + 1):
+            for n in lengths:
                 if self._hit(value[:n]):
                     return value[:n]
             return None
         if operator == "endswith":
-            for n in range(1, bound + 1):
+            for n in lengths:
                 if self._hit(value[-n:]):
                     return value[-n:]
             return None

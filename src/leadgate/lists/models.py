@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadgate.db import Base
@@ -27,10 +29,9 @@ class ValidationList(Base):
     )
     hash_key: Mapped[str | None] = mapped_column(SealedText())
     key_id: Mapped[str | None] = mapped_column(String(32))
-    # The longest value in characters, as is and casefolded; None: unknown since a big change
-    # (worked out again when a private list's definition needs it).
-    longest: Mapped[int | None] = mapped_column(Integer)
-    longest_folded: Mapped[int | None] = mapped_column(Integer)
+    # The shortest and longest value, as stored and casefolded (`lists.lengths`); None:
+    # unknown since a big change (worked out again when a private list's definition needs it).
+    lengths: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(
         server_default=func.now(), onupdate=func.now(), nullable=False

@@ -277,19 +277,17 @@ def scan_values(session: Session, list_id: int, batch: int = 20_000) -> Iterator
             yield from (r[0] for r in rows)
 
 
-def store_longest(
-    session: Session, list_id: int, version: int, longest: int, longest_folded: int
-) -> None:
-    """Record the longest values worked out at `version`, unless the list moved on since or
-    another request recorded them first (the WHERE is re-checked after a concurrent change)."""
+def store_lengths(session: Session, list_id: int, version: int, lengths: dict[str, Any]) -> None:
+    """Record the lengths measured at `version`, unless the list moved on since or another
+    request recorded them first (the WHERE is re-checked after a concurrent change)."""
     session.execute(
         update(ValidationList)
         .where(
             ValidationList.id == list_id,
             ValidationList.version == version,
-            ValidationList.longest.is_(None),
+            ValidationList.lengths.is_(None),
         )
-        .values(longest=longest, longest_folded=longest_folded)
+        .values(lengths=lengths)
         .execution_options(synchronize_session=False)
     )
 

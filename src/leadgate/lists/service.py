@@ -11,8 +11,9 @@ from leadgate.audit import service as audit
 from leadgate.errors import Conflict, InvalidRequest
 from leadgate.kit.pagination import Page, decode_cursor
 from leadgate.kit.repository import TenantScope
-from leadgate.lists import csv_values, hashing, hooks, repository
+from leadgate.lists import csv_values, hashing, hooks, lengths, repository
 from leadgate.lists.hashing import Normalise
+from leadgate.lists.lengths import Lengths
 from leadgate.lists.models import ListVersion, ValidationList
 from leadgate.lists.schemas import (
     MAX_VALUE_LENGTH,
@@ -149,11 +150,10 @@ def _apply(
     kind = "reset" if added + removed > RESET_THRESHOLD or force_version else "delta"
     if kind == "delta":
         repository.log_applied(session, row.id, version)
-        row.longest, row.longest_folded = _longest_after(
-            row.longest, row.longest_folded, repository.applied_rows(session)
-        )
+        after = lengths.after_delta(Lengths.of(row.lengths), repository.applied_rows(session))
+        row.lengths = after.as_json() if after is not None else None
     else:
-        row.longest = row.longest_folded = None  # worked out again when it is needed
+        row.lengths = None  # measured again when it is needed
     session.add(
         ListVersion(list_id=row.id, version=version, kind=kind, added=added, removed=removed)
     )
@@ -163,31 +163,14 @@ def _apply(
     return added, removed
 
 
-def _longest_after(
-    longest: int | None, folded: int | None, applied: Iterable[tuple[str, str]]
-) -> tuple[int | None, int | None]:
-    """The longest value lengths after a delta (None once a removal may have shortened them)."""
-    if longest is None or folded is None:
-        return None, None
-    for op, value in applied:
-        n, f = len(value), len(value.casefold())
-        if op == "+":
-            longest, folded = max(longest, n), max(folded, f)
-        elif n >= longest or f >= folded:
-            return None, None
-    return longest, folded
-
-
-def longest_of(session: Session, row: ValidationList) -> tuple[int, int]:
-    """(longest value, longest casefolded value) in characters, worked out if unknown."""
-    if row.longest is not None and row.longest_folded is not None:
-        return row.longest, row.longest_folded
-    longest = folded = 0
-    for value in repository.scan_values(session, row.id):
-        longest = max(longest, len(value))
-        folded = max(folded, len(value.casefold()))
-    repository.store_longest(session, row.id, row.version, longest, folded)
-    return longest, folded
+def lengths_of(session: Session, row: ValidationList) -> Lengths:
+    """The shortest and longest values (as stored and casefolded), measured if unknown."""
+    known = Lengths.of(row.lengths)
+    if known is not None:
+        return known
+    measured = lengths.measure(repository.scan_values(session, row.id))
+    repository.store_lengths(session, row.id, row.version, measured.as_json())
+    return measured
 
 
 def _reset_version(session: Session, row: ValidationList) -> None:
@@ -273,13 +256,11 @@ def hashed_delta(
         )
         forms -= {v.casefold() for v in candidates}
     removed = sorted(hashing.digest(key, f) for f in forms)
-    longest, folded = longest_of(session, row)
+    span = lengths_of(session, row).span(normalise.casefold)
     return {
         "list_version": delta.list_version,
         "mode": "delta",
-        "encoding": hashing.encoding(
-            row.key_id, normalise, row.hash_key, folded if normalise.casefold else longest
-        ),
+        "encoding": hashing.encoding(row.key_id, normalise, row.hash_key, span),
         "added": added,
         "removed": removed,
     }

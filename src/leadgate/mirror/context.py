@@ -38,10 +38,10 @@ def _matcher_of(mirror: ConnectMirror) -> tuple[str, Callable[[Iterable[str]], L
     if encoding is None or key is None:
         return "", compile_list
     normalise = Normalise.of(encoding.get("normalise"))
-    max_length = int(encoding.get("max_length") or 0)
-    variant = f"{encoding.get('key_id')}:{normalise.casefold}:{normalise.trim}:{max_length}"
+    span = (int(encoding.get("min_length") or 1), int(encoding.get("max_length") or 0))
+    variant = f"{encoding.get('key_id')}:{normalise.casefold}:{normalise.trim}:{span}"
     raw_key = hashing.key_bytes(key)
-    return variant, lambda digests: HashedList(digests, raw_key, normalise, max_length)
+    return variant, lambda digests: HashedList(digests, raw_key, normalise, span)
 
 
 def compiled(session: Session, mirror: ConnectMirror) -> ListMatcher | None:

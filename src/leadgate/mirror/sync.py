@@ -148,6 +148,7 @@ def _pull(
                     "private": mirror.encoding is not None,
                 }
                 if mirror.encoding is not None:
+                    now["min_length"] = mirror.encoding.get("min_length")
                     now["max_length"] = mirror.encoding.get("max_length")
                 mirror.definition = {**mirror.definition, "list": {**listing, **now}}
         return
@@ -230,6 +231,7 @@ def _checked_encoding(body: dict[str, Any]) -> tuple[dict[str, Any], str] | None
         hashing.key_bytes(key)
         normalise = Normalise.of(encoding.get("normalise")).as_json()
         max_length = int(encoding["max_length"])
+        min_length = int(encoding.get("min_length") or 1)
         key_id = str(encoding["key_id"])[:64]
     except (KeyError, TypeError, ValueError) as exc:
         raise PeerRejected(f"The client's hashed values are not readable: {exc}") from exc
@@ -242,6 +244,7 @@ def _checked_encoding(body: dict[str, Any]) -> tuple[dict[str, Any], str] | None
         "scheme": hashing.SCHEME,
         "key_id": key_id,
         "normalise": normalise,
+        "min_length": min_length,
         "max_length": max_length,
     }
     return held, key

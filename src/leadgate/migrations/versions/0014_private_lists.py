@@ -25,9 +25,12 @@ def upgrade() -> None:
     # The HMAC key of a private list (sealed, like every secret we read back) and its id.
     op.add_column("validation_lists", sa.Column("hash_key", sa.Text(), nullable=True))
     op.add_column("validation_lists", sa.Column("key_id", sa.String(length=32), nullable=True))
-    # The longest value, as is and casefolded (None: not known since the last big change).
-    op.add_column("validation_lists", sa.Column("longest", sa.Integer(), nullable=True))
-    op.add_column("validation_lists", sa.Column("longest_folded", sa.Integer(), nullable=True))
+    # The shortest and longest value, as stored and casefolded (None: not known since the
+    # last big change).
+    op.add_column(
+        "validation_lists",
+        sa.Column("lengths", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+    )
     # A mirror of a private list holds hashes: how they were made, and the key (sealed).
     op.add_column(
         "connect_mirrors",
@@ -39,5 +42,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("connect_mirrors", "hash_key")
     op.drop_column("connect_mirrors", "encoding")
-    for column in ("longest_folded", "longest", "key_id", "hash_key", "private"):
+    for column in ("lengths", "key_id", "hash_key", "private"):
         op.drop_column("validation_lists", column)

@@ -268,18 +268,24 @@ class HashedList:
             return None
         if operator == "equal":
             return value if self._hit(value) else None
+        if operator not in ("startswith", "endswith"):
+            raise ValueError(f"a private list cannot answer {operator!r}")
         lengths = range(self.min_length, min(len(value), self.max_length) + 1)
-        if operator == "startswith":
+        head = operator == "startswith"
+        digest, digests = self._hasher.digest, self._digests  # one call per prefix / suffix
+        if value.isascii():
+            # Most e-mail addresses and domains: encoded once, cut as bytes (one per character).
+            raw = value.encode()
             for n in lengths:
-                if self._hit(value[:n]):
-                    return value[:n]
+                part = raw[:n] if head else raw[-n:]
+                if digest(part) in digests:
+                    return part.decode()
             return None
-        if operator == "endswith":
-            for n in lengths:
-                if self._hit(value[-n:]):
-                    return value[-n:]
-            return None
-        raise ValueError(f"a private list cannot answer {operator!r}")
+        for n in lengths:
+            cut = value[:n] if head else value[-n:]
+            if digest(cut.encode()) in digests:
+                return cut
+        return None
 
     def warm(self, operator: MatchOperator, case_sensitive: bool) -> None:
         """Nothing to build: the set of hashes is the index."""

@@ -261,6 +261,28 @@ def test_private_and_public_mirrors_judge_leads_alike(
     assert mirrors[("endswith", True)] in flagged and mirrors[("endswith", False)] in flagged
 
 
+def test_a_changed_case_mode_brings_hashes_made_the_new_way(
+    acme: Api, other: Api, peers: AppTransport, sessions: sessionmaker[Session]
+) -> None:
+    w = Connected(acme, other)
+    other.ok("PATCH", f"/lists/{w.list['id']}", json={"private": True})
+    w.sync()
+    first = mirror_of(sessions, w.mirror["id"])
+    assert first.encoding is not None
+    assert first.encoding["normalise"] == {"trim": True, "casefold": True}
+    theirs, job = w.mirror["config"]["Campaign"], w.mirror["config"]["Campaign_Processr_Job"]
+    other.ok("PATCH", f"/campaigns/{theirs}/jobs/{job}", json={"config": {"case_sensitive": True}})
+    w.sync()
+    after = mirror_of(sessions, w.mirror["id"])
+    assert after.encoding is not None
+    assert after.encoding["normalise"] == {"trim": True, "casefold": False}
+    assert after.list_version == first.list_version and after.value_count == 2
+    lead = acme.ok("POST", f"/campaigns/{w.cid}/leads", 201, json={"data": {"companyName": "ACME"}})
+    assert lead["status"] == "invalid"  # "ACME" is not "Acme" any more
+    lead = acme.ok("POST", f"/campaigns/{w.cid}/leads", 201, json={"data": {"companyName": "Acme"}})
+    assert {j["job_id"]: j["passed"] for j in lead["jobs"]}[w.mirror["id"]] is True
+
+
 def test_contains_over_a_private_list_is_refused_both_ways(other: Api) -> None:
     campaign = other.campaign("Leads", [{"name": "email"}])
     lst = other.ok("POST", "/lists", 201, json={"name": "Staff", "values": ["acme.example"]})

@@ -15,7 +15,7 @@ over each; the publisher mirrors all four with "Connect - Validation List" jobs.
    on the domain and `endswith` on the address; private / raw ratio;
 3. a change of 10 values (5 added, 5 removed) on the private list: answer bytes of its sync.
 
-Answer bytes are the JSON bodies as sent before gzip. Writes bench/results/private_lists.md.
+Answer bytes are the JSON bodies as sent before gzip. Writes bench/results/private-lists.md.
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--values", type=int, default=1_000_000)
     parser.add_argument("--lookups", type=int, default=20_000)
     args = parser.parse_args(argv)
-    common.write_result("private_lists", run(args))
+    common.write_result("private-lists", run(args))
 
 
 if __name__ == "__main__":

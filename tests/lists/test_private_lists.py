@@ -283,6 +283,34 @@ def test_a_changed_case_mode_brings_hashes_made_the_new_way(
     assert {j["job_id"]: j["passed"] for j in lead["jobs"]}[w.mirror["id"]] is True
 
 
+def test_the_clients_own_flags_never_name_a_private_value(other: Api) -> None:
+    campaign = other.campaign("Leads", [{"name": "email"}])
+    lst = other.ok("POST", "/lists", 201, json={"name": "Rivals", "values": ["rival.example"]})
+    other.ok(
+        "POST",
+        f"/campaigns/{campaign['id']}/jobs",
+        201,
+        json={
+            "type": "validation_list",
+            "config": {
+                "list_id": lst["id"],
+                "field_name": "email",
+                "operator": "endswith",
+                "rule": "fail",
+            },
+        },
+    )
+    body = {"data": {"email": "kim@rival.example"}}
+    public = other.ok("POST", f"/campaigns/{campaign['id']}/leads", 201, json=body)
+    assert "(matched value: rival.example)" in public["flags"][0]["message"]
+    other.ok("PATCH", f"/lists/{lst['id']}", json={"private": True})
+    private = other.ok("POST", f"/campaigns/{campaign['id']}/leads", 201, json=body)
+    assert private["status"] == "invalid"
+    assert private["flags"][0]["message"] == (
+        "The lead value ends with a value on the suppression list Rivals on the field email"
+    )
+
+
 def test_contains_over_a_private_list_is_refused_both_ways(other: Api) -> None:
     campaign = other.campaign("Leads", [{"name": "email"}])
     lst = other.ok("POST", "/lists", 201, json={"name": "Staff", "values": ["acme.example"]})

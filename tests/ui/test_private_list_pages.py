@@ -24,7 +24,7 @@ def test_the_private_switch_and_the_mirror_panel(
     assert "publishers now get keyed hashes of its values only" in page
     assert f"<code data-key-id>{out['key_id']}</code>" in page and " checked data-private" in page
     index = client.get("/lists").text
-    assert 'class="badge s-private"' in index.split(f"/lists/{lid}\"")[1].split("</tr>")[0]
+    assert 'class="badge s-private"' in index.split(f'/lists/{lid}"')[1].split("</tr>")[0]
     r = client.post(f"/lists/{lid}/rotate-key")
     assert "notice=key_rotated" in r.headers["location"]
     assert other_site.api.ok("GET", f"/lists/{lid}")["key_id"] != out["key_id"]

@@ -86,10 +86,12 @@ class ListMatcher(Protocol):
 class CompiledList:
     """An immutable set of list values, matchable by operator and case mode."""
 
-    __slots__ = ("_indexes", "_lock", "_source", "size")
-    reveals_values = True
+    __slots__ = ("_indexes", "_lock", "_source", "reveals_values", "size")
 
-    def __init__(self, values: Iterable[str]) -> None:
+    def __init__(self, values: Iterable[str], *, reveals_values: bool = True) -> None:
+        # False for the client's own copy of a private list: its flags, which the publisher
+        # that sent the lead reads, must not name the list value that matched.
+        self.reveals_values = reveals_values
         kept = [v for v in values if v]
         source = _SEP.join(kept)
         if kept and source.count(_SEP) != len(kept) - 1:
@@ -227,9 +229,9 @@ def _first_substring(
     return None
 
 
-def compile_list(values: Iterable[str]) -> CompiledList:
+def compile_list(values: Iterable[str], *, reveals_values: bool = True) -> CompiledList:
     """Compile list values (already trimmed) for matching."""
-    return CompiledList(values)
+    return CompiledList(values, reveals_values=reveals_values)
 
 
 class HashedList:
@@ -319,6 +321,12 @@ class MatcherCache:
         compiler: Callable[[Iterable[str]], ListMatcher] = compile_list,
     ) -> ListMatcher:
         """Return the compiled list for this version, compiling `loader()` if needed."""
+        return self.get_built(list_id, version, lambda: compiler(loader()), variant=variant)
+
+    def get_built(
+        self, list_id: int, version: int, build: Callable[[], ListMatcher], *, variant: str = ""
+    ) -> ListMatcher:
+        """Return the compiled list for this version, from `build()` if it is not cached."""
         key = (list_id, version, variant)
         with self._lock:
             found = self._lookup(key)
@@ -332,7 +340,7 @@ class MatcherCache:
             if found is not None:
                 return found
             try:
-                compiled = compiler(loader())
+                compiled = build()
                 with self._lock:
                     self._store(key, compiled)
             finally:

@@ -85,21 +85,22 @@ def names_and_versions(scope: TenantScope, list_ids: Collection[int]) -> dict[in
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def versioned_values(scope: TenantScope, list_id: int) -> tuple[int | None, list[str]]:
-    """A list's version and values read in one statement (one snapshot); (None, []) if gone."""
+def versioned_values(scope: TenantScope, list_id: int) -> tuple[int | None, bool, list[str]]:
+    """A list's version, privacy and values read in one statement (one snapshot);
+    (None, False, []) if gone."""
     conn = scope.session.connection().connection.driver_connection
     assert conn is not None
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT l.version, v.value FROM validation_lists l
+            """SELECT l.version, l.private, v.value FROM validation_lists l
                LEFT JOIN list_values v ON v.list_id = l.id
                WHERE l.id = %s AND l.instance_id = %s""",
             (list_id, scope.instance_id),
         )
         rows = cur.fetchall()
     if not rows:
-        return None, []
-    return rows[0][0], [r[1] for r in rows if r[1] is not None]
+        return None, False, []
+    return rows[0][0], bool(rows[0][1]), [r[2] for r in rows if r[2] is not None]
 
 
 def all_values(session: Session, list_id: int) -> list[str]:

@@ -14,6 +14,7 @@ from leadgate.kit.repository import TenantScope
 from leadgate.lists import csv_values, hashing, hooks, lengths, repository
 from leadgate.lists.hashing import Normalise
 from leadgate.lists.lengths import Lengths
+from leadgate.lists.matcher import CompiledList, compile_list
 from leadgate.lists.models import ListVersion, ValidationList
 from leadgate.lists.schemas import (
     MAX_VALUE_LENGTH,
@@ -346,13 +347,12 @@ class ListMoved(Exception):
     """The list changed between reading its version and reading its values."""
 
 
-def values_at(scope: TenantScope, list_id: int, version: int) -> list[str]:
-    """The list's values, read in one statement with their version (ListMoved if it moved on).
-
-    One statement sees one snapshot, so a matcher cached under `version` never holds values of
-    another version, even while an import commits next door.
-    """
-    found, values = repository.versioned_values(scope, list_id)
+def compiled_at(scope: TenantScope, list_id: int, version: int) -> CompiledList:
+    """The list compiled at `version`, its values read in one statement with their version
+    (ListMoved if it moved on): a matcher cached under `version` never holds values of another
+    version, even while an import commits next door. A private list's matches are not named
+    in flags: the publisher that sent the lead reads them."""
+    found, private, values = repository.versioned_values(scope, list_id)
     if found != version:
         raise ListMoved(list_id)
-    return values
+    return compile_list(values, reveals_values=not private)

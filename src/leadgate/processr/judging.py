@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from leadgate.kit.repository import TenantScope
 from leadgate.lists import repository as list_repository
 from leadgate.lists.matcher import ListMatcher, MatcherCache
-from leadgate.lists.service import ListMoved, values_at
+from leadgate.lists.service import ListMoved, compiled_at
 from leadgate.processr import repository
 from leadgate.processr.engine import GroupCondition, JobSpec
 from leadgate.processr.models import ProcessrJob
@@ -55,8 +55,8 @@ class DbContext:
                 return None
             version = found[1]
             try:
-                return MATCHERS.get(
-                    list_id, version, partial(values_at, self._scope, list_id, version)
+                return MATCHERS.get_built(
+                    list_id, version, partial(compiled_at, self._scope, list_id, version)
                 )
             except ListMoved:
                 row = list_repository.refreshed(self._scope, list_id)

@@ -13,6 +13,7 @@ from leadgate.delivery import pages as delivery_pages
 from leadgate.delivery import service as delivery
 from leadgate.delivery import tasks as delivery_tasks
 from leadgate.jobs import registry as job_types
+from leadgate.jobs import validation_list
 from leadgate.leads import hooks as lead_hooks
 from leadgate.leads import tasks as lead_tasks
 from leadgate.lists import hooks as list_hooks
@@ -33,6 +34,7 @@ def load() -> None:
     job_types.install()
     list_hooks.values_changed.connect(job_events.list_changed)
     list_hooks.used_by.connect(processr.jobs_using_list)
+    list_hooks.needs_raw_values.connect(validation_list.contains_jobs)
     campaign_hooks.grant_changed.connect(job_events.grant_changed)
     lead_hooks.deliveries.connect(delivery.lead_deliveries)
     lead_hooks.delivery_rows.connect(delivery_pages.lead_deliveries)

@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from leadgate.delivery import repository as deliveries
 from leadgate.kit import sealing
+from leadgate.lists import repository as lists
 from leadgate.mirror import repository as mirrors
 from leadgate.processr import repository as processr
 from leadgate.processr.registry import REGISTRY
@@ -34,6 +35,10 @@ def _rows(session: Session) -> Iterator[tuple[Any, str]]:
         yield mirror, "webhook_secret"
     for conn in deliveries.subscribed_any_instance(session):
         yield conn, "webhook_secret"
+    for listing in lists.keyed_any_instance(session):
+        yield listing, "hash_key"
+    for mirror in mirrors.hashed_any_instance(session):
+        yield mirror, "hash_key"
 
 
 def rotate(session: Session, progress: Callable[[int, int], None] | None = None) -> int:

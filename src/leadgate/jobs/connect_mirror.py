@@ -17,7 +17,7 @@ from leadgate.config import Settings
 from leadgate.jobs.simple_conditional import SimpleConditionalConfig, SimpleConditionalJob
 from leadgate.jobs.validation_list import ValidationListConfig, ValidationListJob
 from leadgate.kit.repository import TenantScope
-from leadgate.lists.matcher import CompiledList
+from leadgate.lists.matcher import ListMatcher
 from leadgate.mirror import context as mirror_context
 from leadgate.mirror import service as mirrors
 from leadgate.mirror.config import ConnectConfig
@@ -48,7 +48,7 @@ class _ListAdapter:
         self.view = view
         self.name = name
 
-    def compiled_list(self, list_id: int) -> CompiledList | None:
+    def compiled_list(self, list_id: int) -> ListMatcher | None:
         return self.view.compiled
 
     def list_name(self, list_id: int) -> str:
@@ -177,6 +177,13 @@ class ConnectValidationListJob(_ConnectJob):
             trim=bool(d.get("trim", True)),
         )
         name = str(listing.get("name") or d.get("label") or "of the client")
+        if inner.operator == "contains" and view.compiled and not view.compiled.reveals_values:
+            # The client refuses contains over a private list; a mirror never guesses.
+            return failed(
+                CRITERIA_NOT_MET,
+                f"The private list {name} cannot be checked with contains on the field "
+                f"{config.Field_name}",
+            )
         return ValidationListJob().run(data, inner, _ListAdapter(view, name))
 
 

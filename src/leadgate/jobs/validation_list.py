@@ -10,7 +10,9 @@ from leadgate.errors import InvalidRequest
 from leadgate.jobs.operators import FieldName
 from leadgate.kit.repository import TenantScope
 from leadgate.lists import repository as list_repository
+from leadgate.lists import service as lists
 from leadgate.lists.matcher import MatchOperator
+from leadgate.processr import repository as processr_repository
 from leadgate.processr.lead_values import field_text, is_blank
 from leadgate.processr.plugin import (
     BaseJobType,
@@ -21,6 +23,8 @@ from leadgate.processr.plugin import (
     failed,
     passed,
 )
+
+CONTAINS_ON_PRIVATE = "contains_on_private_list"
 
 NO_MATCH = "validation_list.no_match"
 MATCH = "validation_list.match"
@@ -103,21 +107,42 @@ class ValidationListJob(BaseJobType[ValidationListConfig]):
             compiled.warm(config.operator, config.case_sensitive)
 
     def check(self, scope: TenantScope, config: ValidationListConfig) -> None:
-        """The list must exist in this instance."""
-        if list_repository.find(scope, config.list_id) is None:
+        """The list must exist in this instance; `contains` cannot be over a private list."""
+        # Locked FOR SHARE: the list cannot turn private before this job is saved.
+        row = list_repository.shared_lock(scope, config.list_id)
+        if row is None:
             raise InvalidRequest(
                 f"There is no validation list {config.list_id} in this instance.",
                 code="list_not_found",
             )
+        if row.private and config.operator == "contains":
+            raise InvalidRequest(
+                f"The list {row.name!r} ({row.id}) is private: its values never leave this "
+                "instance, and `contains` cannot be checked without them. Use equal, "
+                "startswith or endswith, or make the list public.",
+                code=CONTAINS_ON_PRIVATE,
+                list_id=row.id,
+                errors=[
+                    {
+                        "loc": ["config", "operator"],
+                        "msg": f"contains cannot be used over the private list {row.name!r}",
+                        "type": CONTAINS_ON_PRIVATE,
+                    }
+                ],
+            )
 
     def shared_definition(self, scope: TenantScope, config: ValidationListConfig) -> dict[str, Any]:
-        """The rule and the list's name, version and size (never its values)."""
+        """The rule and the list's name, version and size (never its values); for a private
+        list, the lengths of its shortest and longest value as this job normalises them."""
         row = list_repository.find(scope, config.list_id)
-        listing = (
-            {"name": row.name, "version": row.version, "value_count": row.value_count}
-            if row is not None
-            else None
-        )
+        listing: dict[str, Any] | None = None
+        if row is not None:
+            listing = {"name": row.name, "version": row.version, "value_count": row.value_count}
+            if row.private:
+                shortest, longest = lists.lengths_of(scope.session, row).span(
+                    not config.case_sensitive
+                )
+                listing |= {"private": True, "min_length": shortest, "max_length": longest}
         return {
             "field_name": config.field_name,
             "operator": config.operator,
@@ -174,6 +199,16 @@ class ValidationListJob(BaseJobType[ValidationListConfig]):
         message = (
             f"The lead value {_MATCHED[config.operator]} on the {kind} {name} on the field {field}"
         )
-        if config.operator != "equal":
+        if config.operator != "equal" and compiled.reveals_values:
             message += f" (matched value: {matched})"
         return failed(MATCH, message)
+
+
+def contains_jobs(scope: TenantScope, list_id: int) -> list[tuple[int, str]]:
+    """(job id, why) of the `contains` checks over this list: they need its raw values."""
+    jobs = processr_repository.jobs_of_type_using_list(scope, ValidationListJob.type, list_id)
+    return [
+        (job.id, f"Processr job {job.id} “{job.label}” of campaign {job.campaign_id} uses contains")
+        for job in jobs
+        if job.config.get("operator") == "contains"
+    ]

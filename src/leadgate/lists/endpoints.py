@@ -21,6 +21,7 @@ from leadgate.lists.schemas import (
     ImportResult,
     ListCreate,
     ListOut,
+    ListPatch,
     ValuesPatch,
     VersionOut,
 )
@@ -87,6 +88,23 @@ def list_lists(caller: Admin, session: DbSession) -> Page[ListOut]:
 def get_list(list_id: Id, caller: Admin, session: DbSession) -> ListOut:
     """One list: name, version and value count."""
     return service.to_out(service.get(TenantScope(session, caller.instance_id), list_id))
+
+
+@router.patch("/lists/{list_id}", response_model=ListOut)
+def patch_list(list_id: Id, body: ListPatch, caller: Admin, session: DbSession) -> ListOut:
+    """Rename a list, or make it private (its values then leave this instance only as keyed
+    hashes) or public again. Either switch is a new version every mirror re-syncs to. Making
+    it private while a `contains` job uses it answers 422 contains_on_private_list."""
+    scope = TenantScope(session, caller.instance_id)
+    return service.to_out(service.update(scope, list_id, name=body.name, private=body.private))
+
+
+@router.post("/lists/{list_id}/rotate-key", response_model=ListOut)
+def rotate_key(list_id: Id, caller: Admin, session: DbSession) -> ListOut:
+    """A new hash key for a private list (422 list_not_private otherwise): a new version,
+    and every mirror re-syncs in full under the new key."""
+    scope = TenantScope(session, caller.instance_id)
+    return service.to_out(service.rotate_key(scope, list_id))
 
 
 @router.patch("/lists/{list_id}/values", response_model=VersionOut)

@@ -22,16 +22,22 @@ Case-insensitive matching means comparing `str.casefold()` forms on both sides (
 "straße"); case-insensitive lookups return the casefolded list value.
 
 Empty list values are dropped: they would make every lead start with, end with and contain them.
+
+A `HashedList` is the publisher's copy of a client's *private* list: keyed hashes only
+(`lists.hashing`). It answers the same questions by hashing the lead value (`equal`), or each of
+its prefixes / suffixes up to the longest list value (`startswith` / `endswith`), and looking
+the hashes up; `contains` cannot be answered without the values and is never asked of it.
 """
 
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Literal, Protocol
 
 import ahocorasick
 
 from leadgate.kit.memory import settle
+from leadgate.lists.hashing import Hasher, Normalise
 
 MatchOperator = Literal["equal", "startswith", "endswith", "contains"]
 
@@ -55,12 +61,37 @@ class _Index:
         self.tails: ahocorasick.Automaton | None = None
 
 
+class ListMatcher(Protocol):
+    """What judging asks of a list: a match, and whether the matched value may be shown."""
+
+    @property
+    def size(self) -> int:
+        """How many values (or hashes) it holds."""
+        ...
+
+    @property
+    def reveals_values(self) -> bool:
+        """Whether `matches` answers a list value a flag may name (False: hashes only)."""
+        ...
+
+    def matches(self, value: str, operator: MatchOperator, case_sensitive: bool) -> str | None:
+        """A list value (or the matched part of `value`) that `value` matches, or None."""
+        ...
+
+    def warm(self, operator: MatchOperator, case_sensitive: bool) -> None:
+        """Build what `operator` needs now rather than on the first lead."""
+        ...
+
+
 class CompiledList:
     """An immutable set of list values, matchable by operator and case mode."""
 
-    __slots__ = ("_indexes", "_lock", "_source", "size")
+    __slots__ = ("_indexes", "_lock", "_source", "reveals_values", "size")
 
-    def __init__(self, values: Iterable[str]) -> None:
+    def __init__(self, values: Iterable[str], *, reveals_values: bool = True) -> None:
+        # False for the client's own copy of a private list: its flags, which the publisher
+        # that sent the lead reads, must not name the list value that matched.
+        self.reveals_values = reveals_values
         kept = [v for v in values if v]
         source = _SEP.join(kept)
         if kept and source.count(_SEP) != len(kept) - 1:
@@ -198,28 +229,105 @@ def _first_substring(
     return None
 
 
-def compile_list(values: Iterable[str]) -> CompiledList:
+def compile_list(values: Iterable[str], *, reveals_values: bool = True) -> CompiledList:
     """Compile list values (already trimmed) for matching."""
-    return CompiledList(values)
+    return CompiledList(values, reveals_values=reveals_values)
+
+
+class HashedList:
+    """The keyed hashes of a private list, matchable like its values by `equal`, `startswith`
+    and `endswith`: the prefixes / suffixes of the lead value as long as the list's shortest
+    to its longest value (`span`, in characters of the normalised values)."""
+
+    __slots__ = ("_digests", "_hasher", "max_length", "min_length", "normalise", "size")
+    reveals_values = False
+
+    def __init__(
+        self,
+        hex_digests: Iterable[str],
+        key: bytes,
+        normalise: Normalise,
+        span: tuple[int, int],
+    ) -> None:
+        self._digests = frozenset(bytes.fromhex(d) for d in hex_digests)
+        self._hasher = Hasher(key)
+        self.normalise = normalise
+        self.min_length, self.max_length = max(span[0], 1), span[1]
+        self.size = len(self._digests)
+
+    def _hit(self, part: str) -> bool:
+        return self._hasher.digest(part.encode()) in self._digests
+
+    def matches(self, value: str, operator: MatchOperator, case_sensitive: bool) -> str | None:
+        """The matched part of the (normalised) lead value, or None.
+
+        The case mode is the one the hashes were made with (`normalise`), which the mirror
+        keeps in step with the client's job; `value` is the lead value after the job's trim.
+        """
+        if self.normalise.casefold:
+            value = value.casefold()
+        if not value or not self._digests:
+            return None
+        if operator == "equal":
+            return value if self._hit(value) else None
+        if operator not in ("startswith", "endswith"):
+            raise ValueError(f"a private list cannot answer {operator!r}")
+        lengths = range(self.min_length, min(len(value), self.max_length) + 1)
+        head = operator == "startswith"
+        digest, digests = self._hasher.digest, self._digests  # one call per prefix / suffix
+        if value.isascii():
+            # Most e-mail addresses and domains: encoded once, cut as bytes (one per character).
+            raw = value.encode()
+            for n in lengths:
+                part = raw[:n] if head else raw[-n:]
+                if digest(part) in digests:
+                    return part.decode()
+            return None
+        for n in lengths:
+            cut = value[:n] if head else value[-n:]
+            if digest(cut.encode()) in digests:
+                return cut
+        return None
+
+    def warm(self, operator: MatchOperator, case_sensitive: bool) -> None:
+        """Nothing to build: the set of hashes is the index."""
+
+
+CacheKey = tuple[int, int, str]
 
 
 class MatcherCache:
-    """A bounded, thread-safe cache of compiled lists keyed by (list_id, version).
+    """A bounded, thread-safe cache of compiled lists keyed by (list_id, version, variant).
 
-    Compiling a version of a list evicts its older versions. Eviction is least recently used,
+    Compiling a version of a list evicts its older versions and its other variants (a mirror
+    whose hashes were made another way at the same version). Eviction is least recently used,
     bounded both by list count and by the total number of values held.
     """
 
     def __init__(self, max_lists: int = 64, max_values: int = 5_000_000) -> None:
         self._max_lists = max_lists
         self._max_values = max_values
-        self._entries: OrderedDict[tuple[int, int], CompiledList] = OrderedDict()
-        self._building: dict[tuple[int, int], threading.Lock] = {}
+        self._entries: OrderedDict[CacheKey, ListMatcher] = OrderedDict()
+        self._building: dict[CacheKey, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def get(self, list_id: int, version: int, loader: Callable[[], Iterable[str]]) -> CompiledList:
-        """Return the compiled list for this version, compiling it from `loader()` if needed."""
-        key = (list_id, version)
+    def get(
+        self,
+        list_id: int,
+        version: int,
+        loader: Callable[[], Iterable[str]],
+        *,
+        variant: str = "",
+        compiler: Callable[[Iterable[str]], ListMatcher] = compile_list,
+    ) -> ListMatcher:
+        """Return the compiled list for this version, compiling `loader()` if needed."""
+        return self.get_built(list_id, version, lambda: compiler(loader()), variant=variant)
+
+    def get_built(
+        self, list_id: int, version: int, build: Callable[[], ListMatcher], *, variant: str = ""
+    ) -> ListMatcher:
+        """Return the compiled list for this version, from `build()` if it is not cached."""
+        key = (list_id, version, variant)
         with self._lock:
             found = self._lookup(key)
             if found is not None:
@@ -232,7 +340,7 @@ class MatcherCache:
             if found is not None:
                 return found
             try:
-                compiled = compile_list(loader())
+                compiled = build()
                 with self._lock:
                     self._store(key, compiled)
             finally:
@@ -240,10 +348,10 @@ class MatcherCache:
                     self._building.pop(key, None)
         return compiled
 
-    def peek(self, list_id: int, version: int) -> CompiledList | None:
+    def peek(self, list_id: int, version: int, variant: str = "") -> ListMatcher | None:
         """The compiled list for this version if it is cached; never compiles."""
         with self._lock:
-            return self._lookup((list_id, version))
+            return self._lookup((list_id, version, variant))
 
     def discard(self, list_id: int) -> None:
         """Forget every compiled version of a list (e.g. after it is deleted)."""
@@ -256,17 +364,23 @@ class MatcherCache:
             return len(self._entries)
 
     def __contains__(self, key: object) -> bool:
+        if isinstance(key, tuple) and len(key) == 2:
+            key = (*key, "")
         with self._lock:
             return key in self._entries
 
-    def _lookup(self, key: tuple[int, int]) -> CompiledList | None:
+    def _lookup(self, key: CacheKey) -> ListMatcher | None:
         found = self._entries.get(key)
         if found is not None:
             self._entries.move_to_end(key)
         return found
 
-    def _store(self, key: tuple[int, int], compiled: CompiledList) -> None:
-        for old in [k for k in self._entries if k[0] == key[0] and k[1] < key[1]]:
+    def _store(self, key: CacheKey, compiled: ListMatcher) -> None:
+        for old in [
+            k
+            for k in self._entries
+            if k[0] == key[0] and (k[1] < key[1] or (k[1] == key[1] and k[2] != key[2]))
+        ]:
             del self._entries[old]
         self._entries[key] = compiled
         held = sum(c.size for c in self._entries.values())

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadgate.db import Base
 from leadgate.kit.models import created_at, instance_fk, pk
+from leadgate.kit.sealing import SealedText
 
 
 class ValidationList(Base):
@@ -19,6 +22,16 @@ class ValidationList(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     value_count: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # A private list's values leave the instance only as HMAC-SHA256 hashes under `hash_key`
+    # (sealed at rest: publishers get it, so we must read it back), named by `key_id`.
+    private: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    hash_key: Mapped[str | None] = mapped_column(SealedText())
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    # The shortest and longest value, as stored and casefolded (`lists.lengths`); None:
+    # unknown since a big change (worked out again when a private list's definition needs it).
+    lengths: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(
         server_default=func.now(), onupdate=func.now(), nullable=False

@@ -220,6 +220,38 @@ def download(list_id: Id, me: AdminUser, session: DbSession) -> StreamingRespons
     return lists_api.download(list_id, caller_of(me), session, neutralise=True)
 
 
+@router.post("/lists/{list_id}/privacy", response_class=HTMLResponse, response_model=None)
+def set_privacy(
+    request: Request,
+    list_id: Id,
+    me: AdminPost,
+    session: DbSession,
+    private: Annotated[str, Form()] = "",
+) -> Response:
+    """The "Private" switch: on, publishers get keyed hashes only; off, the values."""
+    scope = scope_of(session, me)
+    wanted = private == "on"
+    try:
+        with attempt(session):
+            service.update(scope, list_id, private=wanted)
+    except LeadgateError as exc:
+        return _detail(request, me, scope, list_id, problems=from_error(exc), status=422)
+    notice = "made_private" if wanted else "made_public"
+    return see_other(f"{base_url(me.subdomain)}/lists/{list_id}?notice={notice}")
+
+
+@router.post("/lists/{list_id}/rotate-key", response_class=HTMLResponse, response_model=None)
+def rotate_key(request: Request, list_id: Id, me: AdminPost, session: DbSession) -> Response:
+    """A new hash key for a private list; every mirror re-syncs under it."""
+    scope = scope_of(session, me)
+    try:
+        with attempt(session):
+            service.rotate_key(scope, list_id)
+    except LeadgateError as exc:
+        return _detail(request, me, scope, list_id, problems=from_error(exc), status=422)
+    return see_other(f"{base_url(me.subdomain)}/lists/{list_id}?notice=key_rotated")
+
+
 @router.post("/lists/{list_id}/delete", response_class=HTMLResponse, response_model=None)
 def delete_list(request: Request, list_id: Id, me: AdminPost, session: DbSession) -> Response:
     """Delete a list no job uses."""

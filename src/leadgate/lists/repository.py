@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, Row, select, text, update
 from sqlalchemy.orm import Session
 
 from leadgate.kit.repository import TenantScope
 from leadgate.lists.models import ListValue, ListVersion, ValidationList
 
 COPY_CHUNK = 20_000
+
+# A PostgreSQL regular expression: the value has a character outside ASCII.
+NON_ASCII = r"[^\x01-\x7f]"
 
 
 def get(scope: TenantScope, list_id: int) -> ValidationList:
@@ -47,6 +50,17 @@ def locked(scope: TenantScope, list_id: int) -> ValidationList | None:
     ).one_or_none()
 
 
+def shared_lock(scope: TenantScope, list_id: int) -> ValidationList | None:
+    """A list of this instance, locked FOR SHARE (a job saved over it sees whether it is
+    private, and the list cannot turn private until the job's transaction ends), or None."""
+    return scope.session.scalars(
+        scope.select(ValidationList)
+        .where(ValidationList.id == list_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
 def list_all(scope: TenantScope) -> Sequence[ValidationList]:
     """Every list of the instance, by id."""
     return scope.session.scalars(scope.select(ValidationList).order_by(ValidationList.id)).all()
@@ -71,21 +85,22 @@ def names_and_versions(scope: TenantScope, list_ids: Collection[int]) -> dict[in
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def versioned_values(scope: TenantScope, list_id: int) -> tuple[int | None, list[str]]:
-    """A list's version and values read in one statement (one snapshot); (None, []) if gone."""
+def versioned_values(scope: TenantScope, list_id: int) -> tuple[int | None, bool, list[str]]:
+    """A list's version, privacy and values read in one statement (one snapshot);
+    (None, False, []) if gone."""
     conn = scope.session.connection().connection.driver_connection
     assert conn is not None
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT l.version, v.value FROM validation_lists l
+            """SELECT l.version, l.private, v.value FROM validation_lists l
                LEFT JOIN list_values v ON v.list_id = l.id
                WHERE l.id = %s AND l.instance_id = %s""",
             (list_id, scope.instance_id),
         )
         rows = cur.fetchall()
     if not rows:
-        return None, []
-    return rows[0][0], [r[1] for r in rows if r[1] is not None]
+        return None, False, []
+    return rows[0][0], bool(rows[0][1]), [r[2] for r in rows if r[2] is not None]
 
 
 def all_values(session: Session, list_id: int) -> list[str]:
@@ -133,14 +148,18 @@ def has_version(session: Session, list_id: int, version: int) -> bool:
     return found is not None
 
 
-def net_changes_after(session: Session, list_id: int, since: int) -> list[tuple[str, str]]:
-    """(value, op) of each value changed after version `since`, its last change only."""
+def net_changes_after(
+    session: Session, list_id: int, since: int, upto: int
+) -> list[tuple[str, str]]:
+    """(value, op) of each value changed after version `since` up to `upto`, its last change
+    only (never a change of a later version: it may belong to a list made private since)."""
     rows = session.execute(
         text(
             """SELECT DISTINCT ON (value) value, op FROM list_changes
-               WHERE list_id = :lid AND version > :since ORDER BY value, version DESC, id DESC"""
+               WHERE list_id = :lid AND version > :since AND version <= :upto
+               ORDER BY value, version DESC, id DESC"""
         ),
-        {"lid": list_id, "since": since},
+        {"lid": list_id, "since": since, "upto": upto},
     ).all()
     return [(value, op) for value, op in rows]
 
@@ -238,3 +257,72 @@ def snapshot_values(conn: Connection, list_id: int, batch: int) -> Iterator[list
         cur.execute("SELECT value FROM list_values WHERE list_id = %s ORDER BY value", (list_id,))
         while rows := cur.fetchmany(batch):
             yield [r[0] for r in rows]
+
+
+def applied_rows(session: Session) -> list[tuple[str, str]]:
+    """(op, value) of what the last `apply_ops` changed (its temporary table `_applied`)."""
+    conn = session.connection().connection.driver_connection
+    assert conn is not None
+    with conn.cursor() as cur:
+        cur.execute("SELECT op, value FROM _applied")
+        return [(op, value) for op, value in cur.fetchall()]
+
+
+def scan_values(session: Session, list_id: int, batch: int = 20_000) -> Iterator[str]:
+    """Every value of a list, unordered, from a server-side cursor (`batch` rows per fetch)."""
+    conn = session.connection().connection.driver_connection
+    assert conn is not None
+    with conn.cursor(name="list_scan") as cur:
+        cur.execute("SELECT value FROM list_values WHERE list_id = %s", (list_id,))
+        while rows := cur.fetchmany(batch):
+            yield from (r[0] for r in rows)
+
+
+def store_lengths(session: Session, list_id: int, version: int, lengths: dict[str, Any]) -> None:
+    """Record the lengths measured at `version`, unless the list moved on since or another
+    request recorded them first (the WHERE is re-checked after a concurrent change)."""
+    session.execute(
+        update(ValidationList)
+        .where(
+            ValidationList.id == list_id,
+            ValidationList.version == version,
+            ValidationList.lengths.is_(None),
+        )
+        .values(lengths=lengths)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def folding_candidates(
+    session: Session, list_id: int, ascii_forms: list[str], max_length: int
+) -> list[str]:
+    """Every value that could casefold to one of some forms: the ASCII values whose ASCII
+    lower case is one of `ascii_forms`, and the values with other characters no longer than
+    `max_length` (casefolding never shortens a value). The caller casefolds them to decide."""
+    conn = session.connection().connection.driver_connection
+    assert conn is not None
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT value FROM list_values WHERE list_id = %s AND (
+                   lower(value COLLATE "C") = ANY(%s)
+                   OR (value ~ %s AND length(value) <= %s))""",
+            (list_id, ascii_forms, NON_ASCII, max_length),
+        )
+        return [r[0] for r in cur.fetchall()]
+
+
+def snapshot_key_any_instance(
+    conn: Connection, list_id: int
+) -> Row[int, str | None, str | None] | None:
+    """The version, key and key id of the list with this id in any instance (the caller found
+    it in its own), read in the snapshot its values are streamed from."""
+    return conn.execute(
+        select(ValidationList.version, ValidationList.hash_key, ValidationList.key_id).where(
+            ValidationList.id == list_id
+        )
+    ).one_or_none()
+
+
+def keyed_any_instance(session: Session) -> Sequence[ValidationList]:
+    """Cross-instance (re-sealing every stored secret): private lists holding a hash key."""
+    return session.scalars(select(ValidationList).where(ValidationList.hash_key.is_not(None))).all()

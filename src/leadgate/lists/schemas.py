@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_VALUE_LENGTH = 500
 
@@ -21,6 +21,19 @@ class ListOut(BaseModel):
     name: str
     version: int
     value_count: int
+    # Beyond the contract's members: whether its values leave the instance only as hashes,
+    # and the id of the key they are hashed with (None while public).
+    private: bool = False
+    key_id: str | None = None
+
+
+class ListPatch(BaseModel):
+    """`PATCH /lists/{id}`: rename, or make private / public (absent or null: unchanged)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    private: bool | None = None
 
 
 class ValuesPatch(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -10,7 +11,10 @@ from leadgate.audit import service as audit
 from leadgate.errors import Conflict, InvalidRequest
 from leadgate.kit.pagination import Page, decode_cursor
 from leadgate.kit.repository import TenantScope
-from leadgate.lists import csv_values, hooks, repository
+from leadgate.lists import csv_values, hashing, hooks, lengths, repository
+from leadgate.lists.hashing import Normalise
+from leadgate.lists.lengths import Lengths
+from leadgate.lists.matcher import CompiledList, compile_list
 from leadgate.lists.models import ListVersion, ValidationList
 from leadgate.lists.schemas import (
     MAX_VALUE_LENGTH,
@@ -29,7 +33,14 @@ Progress = Callable[[int], None]
 
 def to_out(row: ValidationList) -> ListOut:
     """The API view of a list."""
-    return ListOut(id=row.id, name=row.name, version=row.version, value_count=row.value_count)
+    return ListOut(
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        value_count=row.value_count,
+        private=row.private,
+        key_id=row.key_id if row.private else None,
+    )
 
 
 def get(scope: TenantScope, list_id: int) -> ValidationList:
@@ -140,6 +151,10 @@ def _apply(
     kind = "reset" if added + removed > RESET_THRESHOLD or force_version else "delta"
     if kind == "delta":
         repository.log_applied(session, row.id, version)
+        after = lengths.after_delta(Lengths.of(row.lengths), repository.applied_rows(session))
+        row.lengths = after.as_json() if after is not None else None
+    else:
+        row.lengths = None  # measured again when it is needed
     session.add(
         ListVersion(list_id=row.id, version=version, kind=kind, added=added, removed=removed)
     )
@@ -147,6 +162,109 @@ def _apply(
     row.value_count = row.value_count + added - removed
     session.flush()
     return added, removed
+
+
+def lengths_of(session: Session, row: ValidationList) -> Lengths:
+    """The shortest and longest values (as stored and casefolded), measured if unknown."""
+    known = Lengths.of(row.lengths)
+    if known is not None:
+        return known
+    measured = lengths.measure(repository.scan_values(session, row.id))
+    repository.store_lengths(session, row.id, row.version, measured.as_json())
+    return measured
+
+
+def _reset_version(session: Session, row: ValidationList) -> None:
+    """A new version that changes no value but how values leave the instance: logged as a
+    `reset`, so every mirror takes a full snapshot (and drops what it held)."""
+    row.version += 1
+    session.add(ListVersion(list_id=row.id, version=row.version, kind="reset"))
+    session.flush()
+
+
+def update(
+    scope: TenantScope, list_id: int, *, name: str | None = None, private: bool | None = None
+) -> ValidationList:
+    """Rename a list, or make it private or public (None: unchanged).
+
+    Making it private is refused (422 contains_on_private_list, naming the jobs) while a job
+    needs its raw values. Either switch gives it a new version that every mirror re-syncs to:
+    a publisher holding raw values of a list made private replaces them with hashes.
+    """
+    row = _locked(scope, list_id)
+    if name is not None and name != row.name:
+        before, row.name = row.name, name
+        audit.record(scope, "list.renamed", _audit_target(row), before=before)
+    if private is not None and private != row.private:
+        if private:
+            _refuse_raw_value_users(scope, row)
+            row.hash_key, row.key_id = hashing.new_key(), hashing.new_key_id()
+        else:
+            row.hash_key = row.key_id = None
+        row.private = private
+        _reset_version(scope.session, row)
+        hooks.values_changed(scope, row.id)
+        audit.record(
+            scope, "list.made_private" if private else "list.made_public", _audit_target(row)
+        )
+    scope.session.flush()
+    return row
+
+
+def _refuse_raw_value_users(scope: TenantScope, row: ValidationList) -> None:
+    users = hooks.raw_value_users(scope, row.id)
+    if users:
+        why = "; ".join(text for _, text in users)
+        raise InvalidRequest(
+            f"The list {row.name!r} cannot be made private: {why}. A private list's values "
+            "never leave this instance, and `contains` cannot be checked without them; change "
+            "those jobs to equal, startswith or endswith first.",
+            code="contains_on_private_list",
+            job_ids=[job_id for job_id, _ in users],
+        )
+
+
+def rotate_key(scope: TenantScope, list_id: int) -> ValidationList:
+    """A new key for a private list (422 list_not_private otherwise): every mirror re-syncs
+    in full under it, and the old key opens nothing new."""
+    row = _locked(scope, list_id)
+    if not row.private:
+        raise InvalidRequest(
+            f"The list {row.name!r} is not private: its values are shared as they are, with no "
+            "key to rotate.",
+            code="list_not_private",
+        )
+    row.hash_key, row.key_id = hashing.new_key(), hashing.new_key_id()
+    _reset_version(scope.session, row)
+    hooks.values_changed(scope, row.id)
+    audit.record(scope, "list.key_rotated", _audit_target(row), key_id=row.key_id)
+    return row
+
+
+def hashed_delta(
+    session: Session, row: ValidationList, delta: ListDelta, normalise: Normalise
+) -> dict[str, Any]:
+    """A delta answer of a private list: hashes of the values added, and of the normalised
+    forms no value of the list has any more (in casefold mode, removing "ACME" keeps the hash
+    of "acme" while "Acme" stays)."""
+    assert row.hash_key is not None and row.key_id is not None
+    key = hashing.key_bytes(row.hash_key)
+    added = sorted(set(hashing.digests(key, normalise, delta.added or [])))
+    forms = {normalise.list_value(v) for v in delta.removed or []}
+    if normalise.casefold and forms:
+        candidates = repository.folding_candidates(
+            session, row.id, sorted(f for f in forms if f.isascii()), max(map(len, forms))
+        )
+        forms -= {v.casefold() for v in candidates}
+    removed = sorted(hashing.digest(key, f) for f in forms)
+    span = lengths_of(session, row).span(normalise.casefold)
+    return {
+        "list_version": delta.list_version,
+        "mode": "delta",
+        "encoding": hashing.encoding(row.key_id, normalise, row.hash_key, span),
+        "added": added,
+        "removed": removed,
+    }
 
 
 def delete(scope: TenantScope, list_id: int, *, in_use_by: Sequence[int]) -> None:
@@ -219,7 +337,7 @@ def changes_since(session: Session, row: ValidationList, since: int) -> ListDelt
         session, row.id, since
     ):
         return None
-    rows = repository.net_changes_after(session, row.id, since)
+    rows = repository.net_changes_after(session, row.id, since, row.version)
     added = [v for v, op in rows if op == "+"]
     removed = [v for v, op in rows if op == "-"]
     return ListDelta(list_version=row.version, mode="delta", added=added, removed=removed)
@@ -229,13 +347,12 @@ class ListMoved(Exception):
     """The list changed between reading its version and reading its values."""
 
 
-def values_at(scope: TenantScope, list_id: int, version: int) -> list[str]:
-    """The list's values, read in one statement with their version (ListMoved if it moved on).
-
-    One statement sees one snapshot, so a matcher cached under `version` never holds values of
-    another version, even while an import commits next door.
-    """
-    found, values = repository.versioned_values(scope, list_id)
+def compiled_at(scope: TenantScope, list_id: int, version: int) -> CompiledList:
+    """The list compiled at `version`, its values read in one statement with their version
+    (ListMoved if it moved on): a matcher cached under `version` never holds values of another
+    version, even while an import commits next door. A private list's matches are not named
+    in flags: the publisher that sent the lead reads them."""
+    found, private, values = repository.versioned_values(scope, list_id)
     if found != version:
         raise ListMoved(list_id)
-    return values
+    return compile_list(values, reveals_values=not private)

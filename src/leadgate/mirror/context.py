@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from sqlalchemy.orm import Session
 
-from leadgate.lists.matcher import CompiledList, MatcherCache
+from leadgate.lists import hashing
+from leadgate.lists.hashing import Normalise
+from leadgate.lists.matcher import HashedList, ListMatcher, MatcherCache, compile_list
 from leadgate.mirror import repository
 from leadgate.mirror.models import ConnectMirror
 from leadgate.mirror.views import MirrorView
@@ -29,15 +31,33 @@ def _values_at(session: Session, job_id: int, list_version: int) -> list[str]:
     return [r[1] for r in rows if r[1] is not None]
 
 
-def compiled(session: Session, mirror: ConnectMirror) -> CompiledList | None:
-    """The compiled values of a list mirror at its current version."""
+def _matcher_of(mirror: ConnectMirror) -> tuple[str, Callable[[Iterable[str]], ListMatcher]]:
+    """The cache variant and compiler of what the mirror holds: raw values, or the hashes of
+    a private list (with the key and normalisation they were made with)."""
+    encoding, key = mirror.encoding, mirror.hash_key
+    if encoding is None or key is None:
+        return "", compile_list
+    normalise = Normalise.of(encoding.get("normalise"))
+    span = (int(encoding.get("min_length") or 1), int(encoding.get("max_length") or 0))
+    variant = f"{encoding.get('key_id')}:{normalise.casefold}:{normalise.trim}:{span}"
+    raw_key = hashing.key_bytes(key)
+    return variant, lambda digests: HashedList(digests, raw_key, normalise, span)
+
+
+def compiled(session: Session, mirror: ConnectMirror) -> ListMatcher | None:
+    """The compiled values (or hashes) of a list mirror at its current version."""
     if mirror.list_version is None:
         return None
     for _ in range(3):
         try:
             version = mirror.list_version
+            variant, compiler = _matcher_of(mirror)
             return MIRROR_MATCHERS.get(
-                mirror.job_id, version, partial(_values_at, session, mirror.job_id, version)
+                mirror.job_id,
+                version,
+                partial(_values_at, session, mirror.job_id, version),
+                variant=variant,
+                compiler=compiler,
             )
         except VersionMoved:
             session.refresh(mirror)

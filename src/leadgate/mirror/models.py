@@ -50,6 +50,10 @@ class ConnectMirror(Base):
     webhook_id: Mapped[int | None] = mapped_column(BigInteger)
     # Sealed at rest (kit.sealing): we must read it back to sign or verify.
     webhook_secret: Mapped[str | None] = mapped_column(SealedText())
+    # A private list's mirror holds hashes: how the client made them ({scheme, key_id,
+    # normalise, max_length}) and the key to hash our lead values with (sealed). None: raw values.
+    encoding: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    hash_key: Mapped[str | None] = mapped_column(SealedText())
     created_at: Mapped[datetime] = created_at()
 
 

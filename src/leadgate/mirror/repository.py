@@ -158,6 +158,11 @@ def subscribed_any_instance(session: Session) -> Sequence[ConnectMirror]:
     ).all()
 
 
+def hashed_any_instance(session: Session) -> Sequence[ConnectMirror]:
+    """Cross-instance (re-sealing every stored secret): mirrors holding a private list's key."""
+    return session.scalars(select(ConnectMirror).where(ConnectMirror.hash_key.is_not(None))).all()
+
+
 def ages_by_state_any_instance(session: Session) -> dict[str, tuple[int, float | None]]:
     """Cross-instance (metrics): mirrors by state, with the age in seconds of the oldest good
     sync among them (None: never synced)."""

@@ -19,3 +19,5 @@ class SyncState(BaseModel):
     error_since: datetime | None = None
     value_count: int = 0
     events: bool = False
+    # The client's list is private: the mirror holds `value_count` keyed hashes, no values.
+    values_hidden: bool = False

@@ -45,6 +45,7 @@ def state_of(mirror: ConnectMirror | None) -> SyncState:
         error_since=mirror.error_since,
         value_count=mirror.value_count,
         events=mirror.webhook_id is not None,
+        values_hidden=mirror.encoding is not None,
     )
 
 

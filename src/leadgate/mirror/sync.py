@@ -7,6 +7,7 @@ rows only) never sees a half-applied delta.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,10 +19,19 @@ from leadgate.errors import NotFound
 from leadgate.instances.models import Instance
 from leadgate.kit import metrics
 from leadgate.kit.repository import TenantScope
+from leadgate.lists import hashing
+from leadgate.lists.hashing import Normalise
 from leadgate.mirror import repository
 from leadgate.mirror.config import ConnectConfig
 from leadgate.mirror.models import ConnectMirror
-from leadgate.peer.client import NotModified, PeerClient, PeerError, PeerGone, PeerUnavailable
+from leadgate.peer.client import (
+    NotModified,
+    PeerClient,
+    PeerError,
+    PeerGone,
+    PeerRejected,
+    PeerUnavailable,
+)
 from leadgate.processr import repository as processr_repository
 from leadgate.processr.models import ProcessrJob
 from leadgate.processr.registry import REGISTRY
@@ -59,6 +69,7 @@ def _reset(session: Session, mirror: ConnectMirror) -> None:
     mirror.definition = None
     mirror.version = mirror.list_version = None
     mirror.value_count = 0
+    mirror.encoding = mirror.hash_key = None
     mirror.etag = None
     mirror.webhook_id = None
     mirror.webhook_secret = None
@@ -131,7 +142,14 @@ def _pull(
             _pull_values(session, peer, mirror, config)
             listing = mirror.definition.get("list")
             if isinstance(listing, dict):  # what the pages show of the list, kept in step
-                now = {"version": mirror.list_version, "value_count": mirror.value_count}
+                now: dict[str, Any] = {
+                    "version": mirror.list_version,
+                    "value_count": mirror.value_count,
+                    "private": mirror.encoding is not None,
+                }
+                if mirror.encoding is not None:
+                    now["min_length"] = mirror.encoding.get("min_length")
+                    now["max_length"] = mirror.encoding.get("max_length")
                 mirror.definition = {**mirror.definition, "list": {**listing, **now}}
         return
     known = mirror.etag if mirror.definition is not None else None
@@ -146,23 +164,103 @@ def _pull(
             code="job_gone",
         )
     etag = got.pop("_etag", None)
-    if with_values and (got.get("list") or {}).get("version") != mirror.list_version:
-        _pull_values(session, peer, mirror, config)
+    moved = with_values and _hashed_otherwise(mirror, got)
+    if with_values and (moved or (got.get("list") or {}).get("version") != mirror.list_version):
+        _pull_values(session, peer, mirror, config, full=moved)
     mirror.definition = got
     mirror.version = got.get("version")
     mirror.etag = etag
 
 
+def _hashed_otherwise(mirror: ConnectMirror, definition: dict[str, Any]) -> bool:
+    """Whether what we hold no longer fits the definition: raw values of a private list,
+    hashes of a public one, or hashes normalised otherwise than the job now compares."""
+    private = bool((definition.get("list") or {}).get("private"))
+    if private != (mirror.encoding is not None):
+        return True
+    if not private or mirror.encoding is None:
+        return False
+    wanted = Normalise(
+        trim=definition.get("trim") is not False,
+        casefold=not definition.get("case_sensitive", False),
+    )
+    return mirror.encoding.get("normalise") != wanted.as_json()
+
+
 def _pull_values(
-    session: Session, peer: PeerClient, mirror: ConnectMirror, config: ConnectConfig
+    session: Session,
+    peer: PeerClient,
+    mirror: ConnectMirror,
+    config: ConnectConfig,
+    *,
+    full: bool = False,
 ) -> None:
-    """The values since the version we hold (all of them when we hold none)."""
-    body = peer.values(config.Campaign, config.Campaign_Processr_Job, since=mirror.list_version)
+    """The values since the version we hold (all of them when we hold none, or when `full`
+    or the change came made another way than what we hold: another key, hashes or not)."""
+    since = None if full else mirror.list_version
+    body = peer.values(config.Campaign, config.Campaign_Processr_Job, since=since)
+    if since is not None and not _fits(mirror, body):
+        body = peer.values(config.Campaign, config.Campaign_Processr_Job, since=None)
     apply_values(session, mirror, body)
 
 
+def _fits(mirror: ConnectMirror, body: dict[str, Any]) -> bool:
+    """Whether a delta answer applies to what the mirror holds."""
+    encoding = body.get("encoding")
+    if body.get("mode") != "delta":
+        return True
+    if not isinstance(encoding, dict) or mirror.encoding is None:
+        return encoding is None and mirror.encoding is None
+    return all(encoding.get(k) == mirror.encoding.get(k) for k in ("scheme", "key_id", "normalise"))
+
+
+# A hashed value as the client sends it: lowercase hex of a SHA-256 HMAC, one per line here.
+_DIGESTS = re.compile(r"(?:[0-9a-f]{64}\n)*")
+
+
+def _checked_encoding(body: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+    """The encoding of a hashed answer (without its key) and the key; None for raw values.
+    A malformed one is the client's error (PeerRejected): we keep what we hold."""
+    encoding = body.get("encoding")
+    if encoding is None:
+        return None
+    try:
+        if not isinstance(encoding, dict) or encoding.get("scheme") != hashing.SCHEME:
+            raise ValueError(f"unknown encoding {encoding!r:.200}")
+        key = str(encoding["key"])
+        hashing.key_bytes(key)
+        normalise = Normalise.of(encoding.get("normalise")).as_json()
+        max_length = int(encoding["max_length"])
+        min_length = int(encoding.get("min_length") or 1)
+        key_id = str(encoding["key_id"])[:64]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PeerRejected(f"The client's hashed values are not readable: {exc}") from exc
+    lists = [body.get(k) or [] for k in ("values", "added", "removed")]
+    if not all(
+        isinstance(v, list) and _DIGESTS.fullmatch("".join(f"{d}\n" for d in v)) for v in lists
+    ):
+        raise PeerRejected("The client's hashed values are not hex SHA-256 digests.")
+    held = {
+        "scheme": hashing.SCHEME,
+        "key_id": key_id,
+        "normalise": normalise,
+        "min_length": min_length,
+        "max_length": max_length,
+    }
+    return held, key
+
+
 def apply_values(session: Session, mirror: ConnectMirror, body: dict[str, Any]) -> None:
-    """Apply a `delta` or `full` values answer to the mirror (inside the caller's transaction)."""
+    """Apply a `delta` or `full` values answer to the mirror (inside the caller's transaction).
+
+    A hashed answer (a private list) leaves hashes only: a full one replaces every value we
+    held, raw values of the list before it became private included.
+    """
+    hashed = _checked_encoding(body)
+    if hashed is None:
+        mirror.encoding = mirror.hash_key = None
+    else:
+        mirror.encoding, mirror.hash_key = hashed
     if body.get("mode") == "delta":
         # Counted from the rows really deleted and inserted: a count(*) over a 1M-value
         # mirror took ~200 ms of every small delta (bench/bench_connect.py).

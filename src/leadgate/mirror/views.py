@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from leadgate.lists.matcher import CompiledList
+from leadgate.lists.matcher import ListMatcher
 
 MirrorState = Literal["ok", "gone", "unavailable", "pending"]
 
@@ -20,7 +20,7 @@ class MirrorView:
     definition: Mapping[str, Any] | None
     version: int | None
     list_version: int | None
-    compiled: CompiledList | None
+    compiled: ListMatcher | None
     subdomain: str
     remote_job_id: int
     synced_at: datetime | None = None

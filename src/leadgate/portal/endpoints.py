@@ -114,7 +114,7 @@ def job_definition(
     tag = view.etag(defn)
     if if_none_match and tag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers={"ETag": tag})
-    return JSONResponse(defn.model_dump(mode="json"), headers={"ETag": tag})
+    return JSONResponse(view.definition_body(defn), headers={"ETag": tag})
 
 
 @router.get(
@@ -129,15 +129,28 @@ def job_values(
     session: DbSession,
     since: Annotated[int | None, Query(ge=0, description="The version the mirror holds.")] = None,
 ) -> Response:
-    """List values: the delta since version `since` when the change log covers it, else all."""
+    """List values: the delta since version `since` when the change log covers it, else all.
+
+    A private list answers keyed hashes instead (`added` / `removed` / `values`) with
+    `encoding: {scheme: "hmac-sha256", key_id, normalise, key, max_length}`.
+    """
     scope = TenantScope(session, caller.instance_id)
     granted_campaign(scope, caller, campaign_id)
-    row = view.list_of(scope, view.visible_job(scope, campaign_id, job_id))
-    delta = view.delta(scope, row, since)
-    if delta is not None:
-        return JSONResponse(view.delta_body(delta))
+    job = view.visible_job(scope, campaign_id, job_id)
+    row = view.list_of(scope, job)
+    # A private list answers keyed hashes only, made the way this job compares.
+    normalise = view.normalise_of(view.definition(scope, job))
+    if row.private:
+        hashed = view.private_delta(scope, row, since, normalise)
+        if hashed is not None:
+            return JSONResponse(hashed)
+    else:
+        delta = view.delta(scope, row, since)
+        if delta is not None:
+            return JSONResponse(view.delta_body(delta))
     return StreamingResponse(
-        view.full_snapshot(request.app.state.engine, row.id), media_type="application/json"
+        view.full_snapshot(request.app.state.engine, row.id, normalise),
+        media_type="application/json",
     )
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from leadgate.kit.repository import TenantScope
 from leadgate.lists import repository as list_repository
-from leadgate.lists.matcher import CompiledList, MatcherCache
-from leadgate.lists.service import ListMoved, values_at
+from leadgate.lists.matcher import ListMatcher, MatcherCache
+from leadgate.lists.service import ListMoved, compiled_at
 from leadgate.processr import repository
 from leadgate.processr.engine import GroupCondition, JobSpec
 from leadgate.processr.models import ProcessrJob
@@ -48,15 +48,15 @@ class DbContext:
             lists = list_repository.names_and_versions(self._scope, list_ids)
         self._lists = lists
 
-    def compiled_list(self, list_id: int) -> CompiledList | None:
+    def compiled_list(self, list_id: int) -> ListMatcher | None:
         for _ in range(3):
             found = self._lists.get(list_id)
             if found is None:
                 return None
             version = found[1]
             try:
-                return MATCHERS.get(
-                    list_id, version, partial(values_at, self._scope, list_id, version)
+                return MATCHERS.get_built(
+                    list_id, version, partial(compiled_at, self._scope, list_id, version)
                 )
             except ListMoved:
                 row = list_repository.refreshed(self._scope, list_id)
@@ -149,7 +149,7 @@ class ReadyContext:
         """Whether each of these lists is compiled here at its current version."""
         return all((i, self._lists[i][1]) in MATCHERS for i in list_ids if i in self._lists)
 
-    def compiled_list(self, list_id: int) -> CompiledList | None:
+    def compiled_list(self, list_id: int) -> ListMatcher | None:
         found = self._lists.get(list_id)
         return MATCHERS.peek(list_id, found[1]) if found else None
 
@@ -182,7 +182,7 @@ class LeadContext:
         self._origin = origin
         self._earlier = earlier
 
-    def compiled_list(self, list_id: int) -> CompiledList | None:
+    def compiled_list(self, list_id: int) -> ListMatcher | None:
         """The campaign context's compiled list."""
         return self._base.compiled_list(list_id)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, Protocol, Ty
 from pydantic import BaseModel, StringConstraints
 
 from leadgate.kit.json_schema import is_secret, names_fields, unmarked
-from leadgate.lists.matcher import CompiledList, compile_list
+from leadgate.lists.matcher import CompiledList, ListMatcher, compile_list
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -129,7 +129,7 @@ class Unprobed(LookupError):
 class JobContext(Protocol):
     """Read-only data jobs may consult; prepared by sync tasks, never fetched on the hot path."""
 
-    def compiled_list(self, list_id: int) -> CompiledList | None:
+    def compiled_list(self, list_id: int) -> ListMatcher | None:
         """The current compiled values of a validation list, or None if it does not exist."""
         ...
 

@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 
 from leadgate.errors import NotFound
 from leadgate.kit.repository import TenantScope
+from leadgate.lists import hashing
 from leadgate.lists import repository as list_repository
 from leadgate.lists import service as lists
+from leadgate.lists.hashing import Normalise
 from leadgate.lists.models import ValidationList
 from leadgate.lists.schemas import ListDelta
 from leadgate.processr import repository
@@ -26,6 +28,12 @@ class ListInfo(BaseModel):
     name: str
     version: int
     value_count: int
+    # A private list's values come as keyed hashes; `min_length` / `max_length` bound the
+    # prefixes / suffixes a mirror hashes for startswith / endswith (the shortest and longest
+    # normalised value).
+    private: bool = False
+    min_length: int | None = None
+    max_length: int | None = None
 
 
 class PublisherJob(BaseModel):
@@ -79,6 +87,16 @@ def definition(scope: TenantScope, job: ProcessrJob) -> PublisherJobDefinition:
     return PublisherJobDefinition.model_validate(base | _shared(scope, job))
 
 
+def definition_body(defn: PublisherJobDefinition) -> dict[str, Any]:
+    """The JSON of a definition; a public list's entry keeps exactly the v1 members."""
+    body = defn.model_dump(mode="json")
+    listing = body.get("list")
+    if isinstance(listing, dict) and not listing.get("private"):
+        for key in ("private", "min_length", "max_length"):
+            listing.pop(key, None)
+    return body
+
+
 def _list_row(scope: TenantScope, job: ProcessrJob) -> ValidationList | None:
     list_id = only_list_id(job.type, job.config)
     return None if list_id is None else list_repository.find(scope, list_id)
@@ -105,22 +123,58 @@ def delta(scope: TenantScope, row: ValidationList, since: int | None) -> ListDel
     return lists.changes_since(scope.session, row, since)
 
 
-def full_snapshot(engine: Engine, list_id: int, batch: int = 20_000) -> Iterator[bytes]:
-    """`{"list_version", "mode": "full", "values"}` streamed from one consistent snapshot."""
+def normalise_of(defn: PublisherJobDefinition) -> Normalise:
+    """How the job compares, as a private list's hashes are made for it."""
+    return Normalise(trim=defn.trim is not False, casefold=not defn.case_sensitive)
+
+
+def full_snapshot(
+    engine: Engine, list_id: int, normalise: Normalise, batch: int = 20_000
+) -> Iterator[bytes]:
+    """`{"list_version", "mode": "full", "values"}` streamed from one consistent snapshot.
+
+    When the list is private in that snapshot (whatever the request saw before), `values` are
+    the keyed hashes of the values normalised as `normalise` says, followed by an `encoding`
+    member (last: it states the shortest and longest value, known at the end).
+    """
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
-            version = list_repository.snapshot_version_any_instance(conn, list_id)
+            found = list_repository.snapshot_key_any_instance(conn, list_id)
+            version, stored_key, key_id = found if found is not None else (None, None, None)
+            hashed = normalise if stored_key is not None and key_id is not None else None
+            hasher = hashing.Hasher(hashing.key_bytes(stored_key) if stored_key else b"")
             yield f'{{"list_version":{json.dumps(version)},"mode":"full","values":['.encode()
             # A server-side cursor of the driver in the same transaction, `batch` rows per fetch,
             # one encoder call per batch: 1M values in ~1 s instead of ~3.2 s through
             # SQLAlchemy's yield_per and one json.dumps per value (bench/bench_snapshot.py).
             first = True
+            shortest, longest = 0, 0
             for values in list_repository.snapshot_values(conn, list_id, batch):
+                if hashed is not None:
+                    forms = [hashed.list_value(v) for v in values]
+                    if forms:
+                        sizes = [len(f) for f in forms]
+                        shortest = min(shortest, *sizes) if longest else min(sizes)
+                        longest = max(longest, *sizes)
+                    values = [hasher.digest(f.encode()).hex() for f in forms]
                 chunk = json.dumps(values, ensure_ascii=False, separators=(",", ":"))[1:-1]
                 yield (chunk if first else "," + chunk).encode()
                 first = False
-            yield b"]}"
+            if hashed is None:
+                yield b"]}"
+                return
+            assert stored_key is not None and key_id is not None
+            encoding = hashing.encoding(key_id, hashed, stored_key, (shortest, longest))
+            yield b'],"encoding":' + json.dumps(encoding).encode() + b"}"
+
+
+def private_delta(
+    scope: TenantScope, row: ValidationList, since: int | None, normalise: Normalise
+) -> dict[str, Any] | None:
+    """The hashed change of a private list since `since`, when the change log covers it."""
+    found = delta(scope, row, since)
+    return None if found is None else lists.hashed_delta(scope.session, row, found, normalise)
 
 
 def delta_body(d: ListDelta) -> dict[str, Any]:

@@ -53,6 +53,20 @@ def job_ids_using_list(scope: TenantScope, list_id: int) -> list[int]:
     return list(rows)
 
 
+def jobs_of_type_using_list(
+    scope: TenantScope, job_type: str, list_id: int
+) -> Sequence[ProcessrJob]:
+    """The jobs of this type whose config points at this list, by id."""
+    return scope.session.scalars(
+        scope.select(ProcessrJob)
+        .where(
+            ProcessrJob.type == job_type,
+            ProcessrJob.config["list_id"].as_integer() == list_id,
+        )
+        .order_by(ProcessrJob.id)
+    ).all()
+
+
 def visible_jobs(
     scope: TenantScope, campaign_id: int, types: Collection[str], job_type: str | None = None
 ) -> list[ProcessrJob]:

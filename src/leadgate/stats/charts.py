@@ -142,6 +142,12 @@ def _style(colors: Sequence[str]) -> Style:
     )
 
 
+def _ticks(top: int) -> list[int]:
+    """Whole-number marks of a count axis up to `top` (about eight of them)."""
+    step = max(1, -(-top // 8))
+    return list(range(0, max(top, 1) + step, step))
+
+
 def _config(colors: Sequence[str], **more: Any) -> dict[str, Any]:
     # No script (`js=[]`: pygal would fetch its tooltips from a CDN), no XML declaration (the
     # SVG is served as a file of its own), a viewBox so it scales to the page.
@@ -169,6 +175,7 @@ def svg(stats: StatsOut, name: str) -> str:
                 x_label_rotation=45 if len(days) > 10 else 0,
                 show_minor_x_labels=len(days) <= 31,
                 x_labels_major_every=max(1, len(days) // 15),
+                y_labels=_ticks(max((d.total for d in days), default=0)),
             )
         )
         chart.x_labels = [_day(d.day) for d in days]
@@ -197,6 +204,7 @@ def svg(stats: StatsOut, name: str) -> str:
                 print_values=True,
                 truncate_label=48,
                 height=max(160, 60 + 36 * len(reasons)),
+                y_labels=_ticks(max((r.count for r in reasons), default=0)),
             )
         )
         chart.x_labels = [r.text for r in reasons]
@@ -207,6 +215,9 @@ def svg(stats: StatsOut, name: str) -> str:
             **_config(
                 ["#2e7d32", "#c62828", "#9e9e9e"],
                 x_label_rotation=45 if len(verdicts) > 10 else 0,
+                y_labels=_ticks(
+                    max((v.accepted + v.returned + v.waiting for v in verdicts), default=0)
+                ),
             )
         )
         chart.x_labels = [_day(v.day) for v in verdicts]

@@ -368,17 +368,14 @@ def test_periods_and_bad_input(acme: Api) -> None:
 def test_summarise_counts_every_day_and_ranks_reasons() -> None:
     period = service.Period(datetime(2026, 1, 1).date(), datetime(2026, 1, 3).date())
     day = period.start
-    rows = [
-        repository.CountRow(day, 1, "valid", LEADS, 3),
-        repository.CountRow(day, 1, "invalid", LEADS, 1),
-        repository.CountRow(day, 0, "invalid", LEADS, 1),
-        repository.CountRow(day, 1, "invalid", "a.b", 1),
-        repository.CountRow(day, 0, "invalid", "c.d", 1),
-        repository.CountRow(day, 0, "invalid", "a.b", 1),
-        repository.CountRow(day, 1, "caution", "e.f", 4),  # not a rejection
-    ]
-    s = service.summarise(rows, period, {1: "North"}, text_of=str.upper)
+    counts = repository.Counts(
+        by_day={(day, "valid"): 3, (day, "invalid"): 2},
+        by_publisher={(1, "valid"): 3, (1, "invalid"): 1, (0, "invalid"): 1},
+        by_code={"c.d": 1, "a.b": 2, "e.f": 1},
+    )
+    s = service.summarise(counts, period, {1: "North"}, text_of=str.upper, top=2)
     assert [d.total for d in s.by_day] == [5, 0, 0]
+    assert (s.by_status.valid, s.by_status.invalid, s.total) == (3, 2, 5)
     assert [(p.name, p.total, p.acceptance_rate) for p in s.by_publisher] == [
         ("North", 4, 0.75),
         ("Entered by an admin", 1, 0.0),

@@ -19,7 +19,7 @@ from leadgate.kit.repository import TenantScope
 from leadgate.mirror.models import ConnectMirror
 from leadgate.processr.models import ProcessrJob
 from leadgate.publishers.models import Publisher
-from leadgate.stats.models import LeadCount, LeadCountDelta
+from leadgate.stats.models import LEADS, LeadCount, LeadCountDelta
 
 _KEY = ("instance_id", "campaign_id", "day", "publisher_id", "status", "code")
 # One compaction at a time (an advisory lock of this number; any other holder waits its turn).
@@ -27,15 +27,13 @@ _COMPACT_LOCK = 7_014_001
 
 
 @dataclass(frozen=True, slots=True)
-class CountRow:
-    """One summed rollup key: leads (code "") or leads with a flag code, of a day, publisher
-    (0: an admin's) and status."""
+class Counts:
+    """The rollup of a period summed three ways: leads by (day, status), leads by (publisher
+    (0: an admin's), status), and invalid leads by flag code."""
 
-    day: date
-    publisher_id: int
-    status: str
-    code: str
-    n: int
+    by_day: dict[tuple[date, str], int]
+    by_publisher: dict[tuple[int, str], int]
+    by_code: dict[str, int]
 
 
 def _part(
@@ -63,16 +61,33 @@ def counts(
     *,
     campaign_id: int | None = None,
     publisher_id: int | None = None,
-) -> list[CountRow]:
-    """The rollup's counts of these days (both included), compacted and not yet compacted."""
+) -> Counts:
+    """The rollup's counts of these days (both included), compacted and not yet compacted,
+    summed by the database in one statement (grouping sets): the answer has a row per day and
+    status, per publisher and status, and per flag code, however many rollup rows there are."""
     both = union_all(
         _part(LeadCount, scope, start, end, campaign_id, publisher_id),
         _part(LeadCountDelta, scope, start, end, campaign_id, publisher_id),
     ).subquery()
-    n = func.sum(both.c.n)
-    keys = (both.c.day, both.c.publisher_id, both.c.status, both.c.code)
-    query = select(*keys, n).group_by(*keys).having(n != 0)
-    return [CountRow(d, p, s, c, int(total)) for d, p, s, c, total in scope.session.execute(query)]
+    leads = func.sum(both.c.n).filter(both.c.code == LEADS)
+    rejected = func.sum(both.c.n).filter(both.c.status == "invalid", both.c.code != LEADS)
+    query = select(both.c.day, both.c.publisher_id, both.c.status, both.c.code, leads, rejected)
+    query = query.group_by(
+        func.grouping_sets(
+            tuple_(both.c.day, both.c.status),
+            tuple_(both.c.publisher_id, both.c.status),
+            both.c.code,
+        )
+    )
+    out = Counts({}, {}, {})
+    for day, pid, status, code, n_leads, n_rejected in scope.session.execute(query):
+        if day is not None and n_leads:
+            out.by_day[(day, status)] = int(n_leads)
+        elif pid is not None and n_leads:
+            out.by_publisher[(pid, status)] = int(n_leads)
+        elif code is not None and code != LEADS and n_rejected:
+            out.by_code[code] = int(n_rejected)
+    return out
 
 
 def compact(session: Session) -> int:

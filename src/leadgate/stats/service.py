@@ -8,7 +8,7 @@ person marks invalid on Tuesday moves Monday's counts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -18,8 +18,8 @@ from leadgate.errors import InvalidRequest
 from leadgate.kit.repository import TenantScope
 from leadgate.processr.registry import REGISTRY
 from leadgate.stats import repository
-from leadgate.stats.models import LEADS, NO_FLAG
-from leadgate.stats.repository import CountRow
+from leadgate.stats.models import NO_FLAG
+from leadgate.stats.repository import Counts
 from leadgate.stats.schemas import (
     STATUSES,
     ConnectStats,
@@ -101,11 +101,6 @@ def acceptance(counts: StatusCounts) -> float | None:
     return round(counts.valid / judged, 4) if judged else None
 
 
-def _add(counts: StatusCounts, status: str, n: int) -> None:
-    if status in STATUSES:
-        setattr(counts, status, getattr(counts, status) + n)
-
-
 def _total(counts: StatusCounts) -> int:
     return sum(getattr(counts, s) for s in STATUSES)
 
@@ -136,48 +131,52 @@ class Summary:
         return _total(self.by_status)
 
 
+def _status_counts(found: Mapping[str, int]) -> StatusCounts:
+    return StatusCounts(**{s: found.get(s, 0) for s in STATUSES})
+
+
 def summarise(
-    rows: Iterable[CountRow],
+    counts: Counts,
     period: Period,
     names: Mapping[int, str],
     text_of: Callable[[str], str] = flag_text,
     top: int = TOP_REASONS,
 ) -> Summary:
     """Counts by status, by day (every day of the period), by publisher, and the top reasons
-    of invalid leads, from the rollup's rows (pure)."""
-    overall = StatusCounts()
-    per_day: dict[date, StatusCounts] = {d: StatusCounts() for d in period.days}
-    per_publisher: dict[int, StatusCounts] = defaultdict(StatusCounts)
-    per_code: dict[str, int] = defaultdict(int)
-    for row in rows:
-        if row.code == LEADS:
-            _add(overall, row.status, row.n)
-            _add(per_day.setdefault(row.day, StatusCounts()), row.status, row.n)
-            _add(per_publisher[row.publisher_id], row.status, row.n)
-        elif row.status == "invalid":
-            per_code[row.code] += row.n
-    publishers = [
-        PublisherCounts(
-            publisher_id=pid or None,
-            name=names.get(pid, f"Publisher {pid}") if pid else "Entered by an admin",
-            total=_total(c),
-            by_status=c,
-            acceptance_rate=acceptance(c),
+    of invalid leads, from the rollup's sums (pure)."""
+    per_day: dict[date, dict[str, int]] = {d: {} for d in period.days}
+    overall: dict[str, int] = defaultdict(int)
+    for (day, status), n in counts.by_day.items():
+        per_day.setdefault(day, {})[status] = n
+        overall[status] += n
+    per_publisher: dict[int, dict[str, int]] = defaultdict(dict)
+    for (pid, status), n in counts.by_publisher.items():
+        per_publisher[pid][status] = n
+    publishers = []
+    for pid, found in per_publisher.items():
+        c = _status_counts(found)
+        publishers.append(
+            PublisherCounts(
+                publisher_id=pid or None,
+                name=names.get(pid, f"Publisher {pid}") if pid else "Entered by an admin",
+                total=_total(c),
+                by_status=c,
+                acceptance_rate=acceptance(c),
+            )
         )
-        for pid, c in per_publisher.items()
-        if _total(c)
-    ]
     publishers.sort(key=lambda p: (-p.total, p.name))
-    invalid = overall.invalid
-    ranked = sorted(((n, code) for code, n in per_code.items() if n > 0), key=lambda x: -x[0])
+    by_status = _status_counts(overall)
+    ranked = sorted(counts.by_code.items(), key=lambda item: (-item[1], item[0]))
     reasons = [
-        Reason(
-            code=code, text=text_of(code), count=n, share=round(n / invalid, 4) if invalid else 0
-        )
-        for n, code in ranked[:top]
+        Reason(code=code, text=text_of(code), count=n, share=_share(n, by_status.invalid))
+        for code, n in ranked[:top]
+        if n > 0
     ]
-    days = [DayCounts(day=d, total=_total(c), by_status=c) for d, c in sorted(per_day.items())]
-    return Summary(overall, days, publishers, reasons)
+    days = []
+    for d, found in sorted(per_day.items()):
+        c = _status_counts(found)
+        days.append(DayCounts(day=d, total=_total(c), by_status=c))
+    return Summary(by_status, days, publishers, reasons)
 
 
 def _connect(scope: TenantScope, campaign_id: int | None, period: Period) -> ConnectStats | None:
@@ -226,11 +225,11 @@ def stats(
 ) -> StatsOut:
     """The dashboard's numbers of the instance, or of one campaign, or of one publisher's
     leads (then without the Connect side, which is the instance's own business)."""
-    rows = repository.counts(
+    counts = repository.counts(
         scope, period.start, period.end, campaign_id=campaign_id, publisher_id=publisher_id
     )
-    names = repository.publisher_names(scope, sorted({r.publisher_id for r in rows} - {0}))
-    summary = summarise(rows, period, names)
+    names = repository.publisher_names(scope, sorted({p for p, _ in counts.by_publisher} - {0}))
+    summary = summarise(counts, period, names)
     return StatsOut(
         campaign_id=campaign_id,
         from_=period.start,

@@ -28,6 +28,7 @@ ORDER = [
     "duplicates",
     "connect",
     "pages",
+    "dashboard",
     "delivery",
     "delivery-trickle",
     "delivery-crash",
@@ -42,6 +43,7 @@ QUICK = {
     "duplicates": ["--sizes", "1000000", "--leads", "3000"],
     "connect": ["--values", "1000000", "--changes", "50", "--dropped-changes", "20"],
     "pages": ["--leads", "100000", "--runs", "5"],
+    "dashboard": ["--leads", "100000", "--intake", "500"],
     "delivery": ["--leads", "300"],
     "delivery-crash": ["--leads", "200", "--crash"],
 }
@@ -53,6 +55,7 @@ FULL = {
     "duplicates": ["--sizes", "1000000,10000000", "--leads", "5000"],
     "connect": ["--values", "1000000", "--full"],
     "pages": ["--leads", "100000", "--runs", "9"],
+    "dashboard": ["--leads", "1000000", "--intake", "2000", "--values", "1000000"],
     "delivery": ["--leads", "2000"],
     "delivery-crash": ["--leads", "2000", "--crash"],
 }
@@ -64,6 +67,7 @@ SCRIPTS = {
     "duplicates": "bench_duplicates.py",
     "connect": "bench_connect.py",
     "pages": "bench_pages.py",
+    "dashboard": "bench_dashboard.py",
     "delivery": "bench_delivery.py",
     "delivery-crash": "bench_delivery.py",
 }

@@ -355,6 +355,8 @@ def test_periods_and_bad_input(acme: Api) -> None:
         ({"from": "2026-13-01"}, "invalid_request", 422),
         ({"from": "2026-02-01", "to": "2026-01-01"}, "invalid_request", 422),
         ({"from": "2020-01-01", "to": "2026-01-01"}, "invalid_request", 422),
+        ({"to": "0001-01-01"}, "invalid_request", 422),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, "invalid_request", 422),
         ({"campaign_id": "x"}, "invalid_request", 422),
         ({"campaign_id": 2**63}, "invalid_request", 422),
         ({"campaign_id": 999_999_999}, "campaign_not_found", 404),

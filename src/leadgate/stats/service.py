@@ -37,6 +37,9 @@ MAX_DAYS = 367
 TOP_REASONS = 10
 NO_FLAG_TEXT = "Marked invalid without a flag (by a person or the client)"
 PERIODS = {"today": 1, "7d": 7, "30d": 30}
+# Dates a period may name (far from the calendar's ends, so a day before or after exists).
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2999, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,9 @@ def parse_period(start: str | None, end: str | None, *, default_days: int = 7) -
         last = date.fromisoformat(end) if end else None
     except ValueError:
         raise InvalidRequest("Dates are written as YYYY-MM-DD, e.g. 2026-12-01.") from None
+    for day in (first, last):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise InvalidRequest(f"Dates lie between {EARLIEST} and {LATEST}.")
     if first is None and last is None:
         return last_days(default_days)
     if first is None:

@@ -22,6 +22,9 @@ from leadgate.leads.intake import Accepted, Hits, LeadIntake, Submission, intake
 from leadgate.leads.models import Lead
 from leadgate.stats import repository, service
 from leadgate.stats.models import LEADS, NO_FLAG
+from leadgate.stats.tasks import compact_counts
+from leadgate.worker.enqueue import enqueue
+from leadgate.worker.runner import run_worker
 from tests.factories import Api
 
 FIELDS = [{"name": "company"}, {"name": "email"}, {"name": "note"}]
@@ -327,6 +330,29 @@ def test_concurrent_intake_transactions_do_not_wait_for_each_other(
     finally:
         first.close()
     assert rollup_keys(sessions, acme.instance_id) == expected_keys(sessions, acme.instance_id)
+
+
+def test_the_worker_folds_the_deltas(
+    acme: Api, sessions: sessionmaker[Session], database_url: str
+) -> None:
+    scene = Scene(acme, sessions, database_url)
+    scene.general(random.Random(5))
+    before = rollup_keys(sessions, acme.instance_id)
+
+    def deltas() -> int:
+        with transaction(sessions) as session:
+            found = session.execute(
+                text("SELECT count(*) FROM lead_count_deltas WHERE instance_id = :i"),
+                {"i": acme.instance_id},
+            )
+            return int(found.scalar_one())
+
+    assert deltas() > 0
+    with transaction(sessions) as session:
+        enqueue(session, compact_counts, timestamp=0)
+    asyncio.run(run_worker(database_url, concurrency=1, wait=False))
+    assert deltas() == 0
+    assert rollup_keys(sessions, acme.instance_id) == before
 
 
 def test_the_backfill_rebuilds_the_same_counts(

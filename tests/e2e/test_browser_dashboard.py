@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -68,7 +69,7 @@ def test_dashboard_charts_and_period(
     browser: Browser,
     live_url: str,
     sessions: sessionmaker[Session],
-    shots: object,
+    shots: Path,
 ) -> None:
     sub = f"dash-{secrets.token_hex(3)}"
     with transaction(sessions) as session:
@@ -149,7 +150,7 @@ def test_dashboard_charts_and_period(
     _drawn(page)
     _, bars = _bars(page, "leads-per-day")
     assert bars == 30 * 5
-    page.screenshot(path=f"{shots}/dashboard.png", full_page=True)
+    page.screenshot(path=shots / "dashboard.png", full_page=True)
 
     page.get_by_role("link", name="Today").click()
     expect(page.get_by_role("list", name="Leads in these days")).to_contain_text("3 leads")

@@ -210,6 +210,11 @@ class Scene:
             ).all():
                 lifecycle.rejudge(scope, lead, reason="test", max_staleness_s=None)
 
+    def delete(self, rnd: random.Random) -> None:
+        """A lead removed (no page does it; a cascade from its campaign or instance would)."""
+        with transaction(self.sessions) as session:
+            session.delete(session.get_one(Lead, rnd.choice(self.lead_ids())))
+
     def backdate(self, rnd: random.Random) -> None:
         """Some leads came on earlier days (what a seed of old leads writes)."""
         with transaction(self.sessions) as session:
@@ -237,14 +242,19 @@ def test_counts_equal_the_leads_after_random_writes(
         scene.test_status,
         scene.reprocess,
         scene.backdate,
+        scene.delete,
     ]
+    ran: Counter[str] = Counter()
     for step in range(40):
-        rnd.choice(actions)(rnd)
+        action = rnd.choice(actions)
+        action(rnd)
+        ran[action.__name__] += 1
         if step % 10 == 9:
             assert rollup_keys(sessions, acme.instance_id) == expected_keys(
                 sessions, acme.instance_id
             )
     scene.rejudge_all()
+    assert set(ran) == {a.__name__ for a in actions}, ran  # every way of writing ran
 
     expected = expected_keys(sessions, acme.instance_id)
     statuses = {k[3] for k in expected}

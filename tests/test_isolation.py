@@ -116,3 +116,19 @@ def test_publisher_endpoints_refuse_admin_token_and_foreign_keys(acme: Api, othe
         assert acme.call("GET", path).status_code in (401, 404)  # admin token
         assert acme.call("GET", path, secret=other_key["key"]).status_code == 401
         assert acme.call("GET", path, secret=key["key"]).status_code == 200
+
+
+def test_stats_count_only_the_instances_own_leads(
+    acme: Api, other: Api, owned: dict[str, Any]
+) -> None:
+    ids = owned["ids"]
+    mine = acme.ok("GET", "/stats")
+    assert mine["total"] == 1 and mine["by_status"]["valid"] == 1
+    # The other instance's token: acme's campaign is not found, its own numbers are empty.
+    r = other.call("GET", "/stats", params={"campaign_id": ids["campaign_id"]})
+    assert r.status_code == 404 and r.json()["code"] == "campaign_not_found"
+    theirs = other.ok("GET", "/stats")
+    assert theirs["total"] == 0 and theirs["by_publisher"] == []
+    # Neither the other token nor a publisher key reads acme's numbers on acme's URL.
+    for secret in (other.token, owned["key"]):
+        assert acme.call("GET", "/stats", secret=secret).status_code == 401

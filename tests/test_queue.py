@@ -49,6 +49,7 @@ def test_worker_knows_every_task_and_schedule() -> None:
         "leadgate.remove_old_jobs",
         "leadgate.rejudge_unjudged",
         "leadgate.connect.poll",
+        "leadgate.stats.compact",
     } <= names
     assert {
         "leadgate.connect.sync_mirror",

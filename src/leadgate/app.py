@@ -49,6 +49,8 @@ from leadgate.portal.pages import router as portal_pages
 from leadgate.processr.endpoints import router as processr_router
 from leadgate.processr.pages import router as processr_pages
 from leadgate.publishers.endpoints import router as publishers_router
+from leadgate.stats.endpoints import router as stats_router
+from leadgate.stats.pages import router as stats_pages
 from leadgate.ui.router import PAGE_PATHS, mount_ui
 from leadgate.users.pages import router as users_pages
 
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         connect_router,
         delivery_router,
         audit_router,
+        stats_router,
     ):
         api.include_router(router)
 
@@ -157,6 +160,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             connect_pages,
             delivery_pages,
             leads_pages,
+            stats_pages,
         ),
     )
 

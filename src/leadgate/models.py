@@ -12,6 +12,7 @@ from leadgate.mirror.models import ConnectMirror, MirrorValue
 from leadgate.peer.models import InboundEvent
 from leadgate.processr.models import ProcessrJob
 from leadgate.publishers.models import Publisher
+from leadgate.stats.models import LeadCount, LeadCountDelta
 from leadgate.users.models import User, UserSession
 from leadgate.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 
@@ -27,6 +28,8 @@ __all__ = [
     "InboundEvent",
     "Instance",
     "Lead",
+    "LeadCount",
+    "LeadCountDelta",
     "LeadHistory",
     "LeadKey",
     "ListChange",

@@ -22,11 +22,19 @@ from leadgate.mirror import tasks as mirror_tasks
 from leadgate.processr import events as job_events
 from leadgate.processr import pages as processr_pages
 from leadgate.processr import service as processr
+from leadgate.stats import tasks as stats_tasks
 from leadgate.webhooks import tasks as webhook_tasks
 from leadgate.worker import tasks as housekeeping
 
 # Every module that defines tasks: imported here, so the worker and the scheduler know them all.
-TASK_MODULES = (delivery_tasks, housekeeping, lead_tasks, mirror_tasks, webhook_tasks)
+TASK_MODULES = (
+    delivery_tasks,
+    housekeeping,
+    lead_tasks,
+    mirror_tasks,
+    stats_tasks,
+    webhook_tasks,
+)
 
 
 def load() -> None:

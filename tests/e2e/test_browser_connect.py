@@ -332,5 +332,23 @@ def test_connect_through_the_pages(
         ),
         timeout=30,
     )
+
+    # 7. The campaign's dashboard: the mirror's state, no delivery left waiting, and the
+    # client's verdicts per day (the lead the client marked invalid is returned).
+    page.goto(f"{campaign_url}/dashboard?period=7d")
+    connect = page.get_by_role("region", name="Connect")
+    expect(connect.get_by_role("table").first).to_contain_text("In sync")
+    expect(connect.get_by_role("list", name="Deliveries to the client")).to_contain_text(
+        "0 deliveries waiting to go"
+    )
+    verdicts = page.locator("[data-chart=client-verdicts]")
+    src = verdicts.locator("img").evaluate("img => img.src")
+    svg = page.request.get(src)
+    assert svg.ok and svg.headers["content-type"].startswith("image/svg+xml")
+    assert "Returned" in svg.text() and "Accepted" in svg.text()
+    verdicts.get_by_text("The numbers as a table").click()
+    today = verdicts.get_by_role("row").last.get_by_role("cell")
+    expect(today.nth(1)).not_to_have_text("0")  # returned today: at least the one lead
+    page.screenshot(path=str(shots / "dashboard-connect.png"), full_page=True)
     assert blocked == []
     context.close()

@@ -56,6 +56,9 @@ class ConditionalJob(BaseJobType[ConditionalConfig]):
     config_model = ConditionalConfig
     type = "conditional_validation"
     title = "Conditional Validation"
+    flag_texts = {
+        FAILED: "The lead does not meet the campaign's conditions",
+    }
     tab: Tab = "quality"
 
     def run(self, data: Mapping[str, Any], config: ConditionalConfig, ctx: JobContext) -> JobResult:

@@ -83,6 +83,11 @@ class _ConnectJob(BaseJobType[ConnectConfig]):
     reads_mirrors = True
     secret_bound_keys = frozenset({"Subdomain"})  # the key goes to that instance only
     gone_kind: str = ""
+    flag_texts = {
+        CRITERIA_NOT_MET: "The client's rules would reject the lead",
+        JOB_GONE: "The client's check this job mirrors is gone",
+        "connect.waiting": "Waiting for the client's rules to be mirrored",
+    }
 
     def load_views(self, session: Session, job_ids: Sequence[int]) -> Mapping[Any, Any]:
         """The mirrors of these jobs, keyed like their configs name the client's job."""

@@ -127,6 +127,10 @@ class DuplicateCheckJob(BaseJobType[DuplicateCheckConfig]):
     config_model = DuplicateCheckConfig
     type = "duplicate_check"
     title = "Duplicate Check"
+    flag_texts = {
+        FOUND: "An earlier lead holds the same value (a duplicate)",
+        NOT_CHECKED: "The duplicate check could not look at earlier leads",
+    }
     tab: Tab = "quality"
     claims_keys = True
 

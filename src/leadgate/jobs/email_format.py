@@ -132,6 +132,10 @@ class EmailFormatJob(BaseJobType[EmailFormatConfig]):
     config_model = EmailFormatConfig
     type = "email_format"
     title = "Email Format Check"
+    flag_texts = {
+        INVALID: "The email address is not valid",
+        FREE_MAIL: "The email address is a free-mail address",
+    }
     tab: Tab = "quality"
 
     def summary(self, config: EmailFormatConfig, list_names: Mapping[int, str]) -> str:

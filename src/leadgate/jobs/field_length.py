@@ -65,6 +65,9 @@ class FieldLengthJob(BaseJobType[FieldLengthConfig]):
     config_model = FieldLengthConfig
     type = "field_length"
     title = "Length check of given field"
+    flag_texts = {
+        OUT_OF_RANGE: "A value is too short or too long",
+    }
     tab: Tab = "quality"
 
     def summary(self, config: FieldLengthConfig, list_names: Mapping[int, str]) -> str:

@@ -57,6 +57,9 @@ class MultipleEmptyFieldsJob(BaseJobType[MultipleEmptyFieldsConfig]):
     config_model = MultipleEmptyFieldsConfig
     type = "multiple_empty_fields"
     title = "Multiple Empty Fields Check"
+    flag_texts = {
+        TOO_MANY: "Too many fields are empty",
+    }
     tab: Tab = "quality"
 
     def summary(self, config: MultipleEmptyFieldsConfig, list_names: Mapping[int, str]) -> str:

@@ -51,6 +51,9 @@ class NonStandardCharactersJob(BaseJobType[NonStandardCharactersConfig]):
     config_model = NonStandardCharactersConfig
     type = "non_standard_characters"
     title = "Non Standard Character Check"
+    flag_texts = {
+        FOUND: "A value has unusual characters",
+    }
     tab: Tab = "quality"
 
     def summary(self, config: NonStandardCharactersConfig, list_names: Mapping[int, str]) -> str:

@@ -59,6 +59,9 @@ class RepeatedCharactersJob(BaseJobType[RepeatedCharactersConfig]):
     config_model = RepeatedCharactersConfig
     type = "repeated_characters"
     title = "Repeated Character Check"
+    flag_texts = {
+        FOUND: "A value repeats one character too often",
+    }
     tab: Tab = "quality"
 
     def summary(self, config: RepeatedCharactersConfig, list_names: Mapping[int, str]) -> str:

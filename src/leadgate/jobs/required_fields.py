@@ -32,6 +32,9 @@ class RequiredFieldsJob(BaseJobType[RequiredFieldsConfig]):
     config_model = RequiredFieldsConfig
     type = "required_fields"
     title = "Required Fields"
+    flag_texts = {
+        MISSING: "A required field is missing or empty",
+    }
     tab: Tab = "quality"
 
     def run(

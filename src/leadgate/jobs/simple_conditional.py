@@ -26,6 +26,10 @@ class SimpleConditionalJob(BaseJobType[SimpleConditionalConfig]):
     config_model = SimpleConditionalConfig
     type = "simple_conditional_validation"
     title = "Simple Conditional Validation"
+    flag_texts = {
+        FAILED: "A value does not meet the campaign's condition",
+        NOT_A_NUMBER: "A value that must be a number is not one",
+    }
     tab: Tab = "quality"
     publishable = True
 

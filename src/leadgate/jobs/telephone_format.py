@@ -118,6 +118,10 @@ class TelephoneFormatJob(BaseJobType[TelephoneFormatConfig]):
     config_model = TelephoneFormatConfig
     type = "telephone_format"
     title = "Telephone Format Check"
+    flag_texts = {
+        INVALID: "The phone number is not valid",
+        WRONG_TYPE: "The phone number is not of the wanted type (mobile or fixed)",
+    }
     tab: Tab = "quality"
 
     def options(

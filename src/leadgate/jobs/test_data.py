@@ -91,6 +91,9 @@ class TestDataJob(BaseJobType[TestDataConfig]):
     config_model = TestDataConfig
     type = "test_data"
     title = "Test Data Check"
+    flag_texts = {
+        FOUND: "The lead looks like test data",
+    }
     tab: Tab = "quality"
 
     def summary(self, config: TestDataConfig, list_names: Mapping[int, str]) -> str:

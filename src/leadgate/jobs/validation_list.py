@@ -93,6 +93,11 @@ class ValidationListJob(BaseJobType[ValidationListConfig]):
     config_model = ValidationListConfig
     type = "validation_list"
     title = "Validation List"
+    flag_texts = {
+        NO_MATCH: "A value is not on the acceptance list",
+        MATCH: "A value is on the suppression list",
+        LIST_MISSING: "The validation list the check reads is gone",
+    }
     tab: Tab = "quality"
     publishable = True
 

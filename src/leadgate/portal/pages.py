@@ -25,6 +25,7 @@ from leadgate.processr.registry import REGISTRY
 from leadgate.publishers import repository as publisher_repository
 from leadgate.publishers import service
 from leadgate.publishers.models import Publisher
+from leadgate.stats import service as stats
 from leadgate.ui.forms import Problems
 from leadgate.ui.templating import base_url, render, see_other
 from leadgate.users import service as users
@@ -155,13 +156,24 @@ def portal(request: Request, me: PublisherUser, session: DbSession) -> HTMLRespo
     scope = scope_of(session, me)
     assert me.publisher_id is not None
     granted = campaigns.granted(scope, me.publisher_id)
+    period = stats.last_days(30)
     return render(
         request,
         "publishers/portal.html",
         {
             "title": "Your campaigns",
             "publisher": service.get(scope, me.publisher_id),
-            "campaigns": [{"campaign": c, "rules": _rules(scope, c.id)} for c in granted],
+            "campaigns": [
+                {
+                    "campaign": c,
+                    "rules": _rules(scope, c.id),
+                    # The publisher's own numbers only, from the rollup.
+                    "stats": stats.stats(
+                        scope, period, campaign_id=c.id, publisher_id=me.publisher_id
+                    ),
+                }
+                for c in granted
+            ],
         },
         me=me,
     )

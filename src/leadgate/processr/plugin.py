@@ -219,6 +219,13 @@ class JobType(Protocol[ConfigT]):
     claims_keys: bool
 
     @property
+    def flag_texts(self) -> Mapping[str, str]:
+        """What each flag code of this type means, in a short line for people (the
+        dashboard's rejection reasons): a flag's message names the lead's values, this the
+        reason."""
+        ...
+
+    @property
     def description(self) -> str:
         """What jobs of this type check, for the job-type picker."""
         ...
@@ -321,6 +328,7 @@ class BaseJobType(Generic[ConfigT]):
     fast_intake: bool = True
     transforms: bool = False
     claims_keys: bool = False
+    flag_texts: Mapping[str, str] = {}
 
     @property
     def description(self) -> str:

@@ -61,6 +61,14 @@ class JobRegistry:
         """Every registered job type, in registration order."""
         return list(self._types.values())
 
+    def flag_text(self, code: str) -> str | None:
+        """What a flag code means, from the type that declares it (None when none does)."""
+        for job_type in self._types.values():
+            text = job_type.flag_texts.get(code)
+            if text is not None:
+                return text
+        return None
+
     def names(self, **declared: bool) -> frozenset[str]:
         """Names of the types whose declarations match, e.g. `names(reads_mirrors=True)`."""
         return frozenset(

@@ -49,6 +49,8 @@ from leadgate.portal.pages import router as portal_pages
 from leadgate.processr.endpoints import router as processr_router
 from leadgate.processr.pages import router as processr_pages
 from leadgate.publishers.endpoints import router as publishers_router
+from leadgate.review.endpoints import router as review_router
+from leadgate.review.pages import router as review_pages
 from leadgate.ui.router import PAGE_PATHS, mount_ui
 from leadgate.users.pages import router as users_pages
 
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         publishers_router,
         lists_router,
         processr_router,
+        review_router,
         leads_router,
         connect_router,
         delivery_router,
@@ -156,6 +159,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             processr_pages,
             connect_pages,
             delivery_pages,
+            review_pages,
             leads_pages,
         ),
     )

@@ -12,6 +12,7 @@ from leadgate.mirror.models import ConnectMirror, MirrorValue
 from leadgate.peer.models import InboundEvent
 from leadgate.processr.models import ProcessrJob
 from leadgate.publishers.models import Publisher
+from leadgate.review.models import ReasonCategory
 from leadgate.users.models import User, UserSession
 from leadgate.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 
@@ -37,6 +38,7 @@ __all__ = [
     "Publisher",
     "PublisherApiKey",
     "RateCount",
+    "ReasonCategory",
     "SealingCanary",
     "User",
     "UserSession",

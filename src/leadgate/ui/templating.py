@@ -35,6 +35,7 @@ NOTICES = {
     "job_deleted": "The job is removed.",
     "values_changed": "The list is updated.",
     "status_changed": "The lead's status is changed.",
+    "leads_marked": "The leads are marked; each lead's history says so.",
     "token_revoked": "The token no longer works.",
     "key_revoked": "The key no longer works.",
     "user_removed": "The user is removed.",

@@ -12,11 +12,12 @@ instance the lookup found (WRITE, and the keys' rows).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import TypeVar, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from leadgate.kit.pagination import Page, paginate
@@ -342,3 +343,77 @@ def unjudged_any_instance(session: Session, created_before: datetime, limit: int
             .with_for_update(skip_locked=True)
         )
     )
+
+
+# --- the export (CSV of many leads, streamed) ---------------------------------------------------
+
+# Every column as text, so the driver hands out str and the CSV writer has nothing to convert:
+# id, created_at (ISO 8601, UTC), campaign, status, score, publisher, then one column per form
+# field (`FIELDS`), the flags' messages and codes, and the reason of the latest verdict by a
+# person (with its comment).
+_EXPORT = """
+SELECT l.id::text,
+       to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       c.name, l.status, l.score::text, p.name{fields},
+       (SELECT string_agg(f ->> 'message', ' | ' ORDER BY n)
+          FROM jsonb_array_elements(l.flags) WITH ORDINALITY AS x(f, n)),
+       (SELECT string_agg(f ->> 'code', ' ' ORDER BY n)
+          FROM jsonb_array_elements(l.flags) WITH ORDINALITY AS x(f, n)),
+       (SELECT h.detail ->> 'reason'
+               || coalesce(': ' || (h.detail ->> 'comment'), '')
+          FROM lead_history h
+         WHERE h.lead_id = l.id AND h.event = 'status_changed' AND h.detail ->> 'by' = 'user'
+         ORDER BY h.id DESC LIMIT 1)
+FROM leads l
+JOIN campaigns c ON c.id = l.campaign_id AND c.instance_id = l.instance_id
+LEFT JOIN publishers p ON p.id = l.publisher_id AND p.instance_id = l.instance_id
+WHERE l.instance_id = %(instance_id)s{where}
+ORDER BY l.id
+"""
+
+
+def export_rows(
+    conn: Connection,
+    instance_id: int,
+    fields: Sequence[str],
+    *,
+    campaign_id: int | None,
+    statuses: Sequence[str],
+    publisher_id: int | None,
+    first_id: int | None,
+    before_id: int | None,
+    since: datetime | None,
+    before: datetime | None,
+    batch: int,
+) -> Iterator[list[tuple[str | None, ...]]]:
+    """The instance's leads under a filter, oldest first, `batch` rows at a time, from a
+    server-side cursor of the driver (the caller's transaction): never the whole result held.
+    `first_id`/`before_id` bound the ids as `first_id_from_any_instance` found them for the
+    dates (the created_at conditions then only trim the edges)."""
+    params: dict[str, Any] = {"instance_id": instance_id}
+    select_fields = ""
+    for n, name in enumerate(fields):
+        params[f"f{n}"] = name
+        select_fields += f", l.data ->> %(f{n})s"
+    where = ""
+    for column, key, value in (
+        ("l.campaign_id =", "campaign_id", campaign_id),
+        ("l.publisher_id =", "publisher_id", publisher_id),
+        ("l.id >=", "first_id", first_id),
+        ("l.id <", "before_id", before_id),
+        ("l.created_at >=", "since", since),
+        ("l.created_at <", "before", before),
+    ):
+        if value is not None:
+            where += f" AND {column} %({key})s"
+            params[key] = value
+    if statuses:
+        where += " AND l.status = ANY(%(statuses)s)"
+        params["statuses"] = list(statuses)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor(name="lead_export") as cur:
+        cur.itersize = batch
+        cur.execute(_EXPORT.format(fields=select_fields, where=where), params)
+        while rows := cur.fetchmany(batch):
+            yield rows

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,3 +147,26 @@ def test_one_instance_only(acme: Api, other: Api) -> None:
     everything = other.call("GET", "/leads/export")
     assert everything.status_code == 200 and rows_of(everything.text) == []
     assert "Acme" not in everything.text
+
+
+def test_the_cli_writes_the_same_file(acme: Api, database_url: str, tmp_path: Path) -> None:
+    cid, _, _, leads = world(acme)
+    out = tmp_path / "leads.csv"
+    env = {**os.environ, "DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "leadgate", "leads", "export", "--instance", acme.subdomain]
+    done = subprocess.run(
+        [*command, "--campaign", str(cid), "--status", "invalid", "--status", "valid",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["leads"] == len(leads) and summary["columns"][:2] == ["id", "created_at"]
+    assert "exporting to leads.csv" in done.stderr  # the progress bar
+    api = acme.call("GET", f"/leads/export?campaign_id={cid}").content
+    assert out.read_bytes() == api
+    bad = subprocess.run(
+        [*command, "--campaign", "999999999", "--out", str(out)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "campaign_not_found" in bad.stderr

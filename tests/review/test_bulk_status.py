@@ -266,3 +266,26 @@ def test_marking_valid_delivers_a_connect_lead(
     )
     with sessions() as s:
         assert len(s.scalars(select(Delivery).where(Delivery.lead_id == lead["id"])).all()) == 1
+
+
+@pytest.mark.usefixtures("peers")
+def test_the_single_validate_route_queues_the_delivery_too(
+    acme: Api, other: Api, sessions: sessionmaker[Session]
+) -> None:
+    w = Connected(acme, other)
+    acme.ok(
+        "POST",
+        f"/campaigns/{w.cid}/jobs",
+        201,
+        json={"type": "required_fields", "score": 2, "config": {"fields": ["workEmail"]}},
+    )
+    lead = acme.ok(
+        "POST", f"/campaigns/{w.cid}/leads", 201, json={"data": {"companyName": "Globex"}}
+    )
+    assert lead["status"] == "caution"
+    body = {"reason": "checked by phone", "user": "kim"}
+    out = acme.ok("POST", f"/leads/{lead['id']}/validate", json=body)
+    assert out["status"] == "valid" and [d["state"] for d in out["deliveries"]] == ["queued"]
+    acme.ok("POST", f"/leads/{lead['id']}/invalidate", json=body)
+    with sessions() as s:
+        assert len(s.scalars(select(Delivery).where(Delivery.lead_id == lead["id"])).all()) == 1

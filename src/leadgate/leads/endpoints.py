@@ -116,7 +116,7 @@ def reprocess_lead(
 def validate_lead(lead_id: Id, body: StatusChange, caller: Admin, session: DbSession) -> LeadOut:
     """Mark a lead valid by hand, with a reason."""
     scope = TenantScope(session, caller.instance_id)
-    lead = service.set_status(scope, service.get(scope, lead_id), "valid", body.reason, body.user)
+    lead = lifecycle.set_status(scope, service.get(scope, lead_id), "valid", body.reason, body.user)
     return service.to_out(scope, lead)
 
 

@@ -33,6 +33,7 @@ from leadgate.kit.repository import TenantScope
 from leadgate.leads import keys, repository
 from leadgate.leads.models import Lead
 from leadgate.leads.service import check_data, check_open, record
+from leadgate.leads.service import set_status as set_status_only
 from leadgate.processr import judging
 from leadgate.processr import service as processr
 from leadgate.processr.engine import Verdict, claims, select_jobs, transform
@@ -194,6 +195,15 @@ def integrate_marked(scope: TenantScope, marked: Sequence[tuple[int, int, dict[s
             leads.append((scope.instance_id, lead_id, campaign_id, ids, jobs))
     for statement in _integration_statements(leads):
         scope.session.connection().exec_driver_sql(statement.sql, dict(statement.params))
+
+
+def set_status(scope: TenantScope, lead: Lead, status: str, reason: str, user: str) -> Lead:
+    """A person's verdict on one lead (`service.set_status`); marked valid, it goes on to its
+    integration jobs, as a verdict of valid sends it."""
+    set_status_only(scope, lead, status, reason, user)
+    if status == "valid":
+        integrate_marked(scope, [(lead.id, lead.campaign_id, lead.data)])
+    return lead
 
 
 def _context(

@@ -25,7 +25,7 @@ from leadgate.instances.deps import DbSession
 from leadgate.kit.pagination import Page
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
-from leadgate.leads import hooks, repository, service
+from leadgate.leads import hooks, lifecycle, repository, service
 from leadgate.leads.models import Lead
 from leadgate.leads.schemas import LeadOut, StatusChange
 from leadgate.processr import repository as processr_repository
@@ -319,5 +319,5 @@ def verdict(
     except ValidationError as exc:
         problems = from_validation(exc)
         return _lead_page(request, me, scope, lead_id, problems=problems, reason=reason, status=422)
-    service.set_status(scope, service.get(scope, lead_id), status, body.reason, body.user)
+    lifecycle.set_status(scope, service.get(scope, lead_id), status, body.reason, body.user)
     return see_other(f"{base_url(me.subdomain)}/leads/{lead_id}?notice=status_changed")

@@ -32,6 +32,7 @@ ORDER = [
     "delivery-trickle",
     "delivery-crash",
     "scale",
+    "review-export",
 ]
 
 QUICK = {
@@ -44,6 +45,7 @@ QUICK = {
     "pages": ["--leads", "100000", "--runs", "5"],
     "delivery": ["--leads", "300"],
     "delivery-crash": ["--leads", "200", "--crash"],
+    "review-export": ["--leads", "1000000", "--bulk", "10000", "--naive-bulk", "2000"],
 }
 FULL = {
     "matching": ["--sizes", "1000,100000,1000000", "--lookups", "20000"],
@@ -55,6 +57,7 @@ FULL = {
     "pages": ["--leads", "100000", "--runs", "9"],
     "delivery": ["--leads", "2000"],
     "delivery-crash": ["--leads", "2000", "--crash"],
+    "review-export": ["--leads", "1000000", "--bulk", "10000", "--naive-bulk", "10000"],
 }
 SCRIPTS = {
     "matching": "bench_matching.py",
@@ -66,6 +69,7 @@ SCRIPTS = {
     "pages": "bench_pages.py",
     "delivery": "bench_delivery.py",
     "delivery-crash": "bench_delivery.py",
+    "review-export": "bench_review_export.py",
 }
 DEPS = ["py-spy"]
 

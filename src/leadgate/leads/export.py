@@ -141,6 +141,11 @@ def chunks(engine: Engine, export: Export, batch: int) -> Iterator[tuple[int, by
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
+            # The cursor is read to its end: plan for all rows, not the first 10% (a fast-start
+            # plan probes the verdicts lead by lead); JIT compiling costs ~0.3 s before the
+            # first row and saves nothing here.
+            conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+            conn.exec_driver_sql("SET LOCAL jit = off")
             pages = repository.export_rows(
                 conn,
                 export.instance_id,

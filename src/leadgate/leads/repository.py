@@ -350,26 +350,37 @@ def unjudged_any_instance(session: Session, created_before: datetime, limit: int
 # Every column as text, so the driver hands out str and the CSV writer has nothing to convert:
 # id, created_at (ISO 8601, UTC), campaign, status, score, publisher, then one column per form
 # field (`FIELDS`), the flags' messages and codes, and the reason of the latest verdict by a
-# person (with its comment).
+# person (with its comment): the verdicts of the export's id range, read from the small partial
+# index `ix_lead_history_verdicts` and joined in one pass, not looked up lead by lead.
 _EXPORT = """
 SELECT l.id::text,
        to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-       c.name, l.status, l.score::text, p.name{fields},
-       (SELECT string_agg(f ->> 'message', ' | ' ORDER BY n)
-          FROM jsonb_array_elements(l.flags) WITH ORDINALITY AS x(f, n)),
-       (SELECT string_agg(f ->> 'code', ' ' ORDER BY n)
-          FROM jsonb_array_elements(l.flags) WITH ORDINALITY AS x(f, n)),
-       (SELECT h.detail ->> 'reason'
-               || coalesce(': ' || (h.detail ->> 'comment'), '')
-          FROM lead_history h
-         WHERE h.lead_id = l.id AND h.event = 'status_changed' AND h.detail ->> 'by' = 'user'
-         ORDER BY h.id DESC LIMIT 1)
+       c.name, l.status, l.score::text, p.name{fields}, fl.messages, fl.codes, v.reason
 FROM leads l
 JOIN campaigns c ON c.id = l.campaign_id AND c.instance_id = l.instance_id
 LEFT JOIN publishers p ON p.id = l.publisher_id AND p.instance_id = l.instance_id
+LEFT JOIN LATERAL (
+    SELECT string_agg(f ->> 'message', ' | ' ORDER BY n) AS messages,
+           string_agg(f ->> 'code', ' ' ORDER BY n) AS codes
+    FROM jsonb_array_elements(l.flags) WITH ORDINALITY AS x(f, n)
+    WHERE l.flags <> '[]'::jsonb
+) fl ON true
+LEFT JOIN (
+    SELECT DISTINCT ON (h.lead_id) h.lead_id,
+           h.detail ->> 'reason' || coalesce(': ' || (h.detail ->> 'comment'), '') AS reason
+    FROM lead_history h
+    WHERE h.event = 'status_changed' AND h.detail ->> 'by' = 'user'
+      AND h.lead_id BETWEEN %(low)s AND %(high)s
+    ORDER BY h.lead_id, h.id DESC
+) v ON v.lead_id = l.id
 WHERE l.instance_id = %(instance_id)s{where}
 ORDER BY l.id
 """
+
+# The first and last lead id under the same conditions (bounds the verdicts `_EXPORT` joins).
+_EXPORT_RANGE = (
+    "SELECT min(l.id), max(l.id) FROM leads l WHERE l.instance_id = %(instance_id)s{where}"
+)
 
 
 def export_rows(
@@ -412,6 +423,11 @@ def export_rows(
         params["statuses"] = list(statuses)
     driver = conn.connection.driver_connection
     assert driver is not None
+    with driver.cursor() as cur:
+        low, high = cur.execute(_EXPORT_RANGE.format(where=where), params).fetchone() or (0, 0)
+    if low is None:
+        return
+    params.update(low=low, high=high)
     with driver.cursor(name="lead_export") as cur:
         cur.itersize = batch
         cur.execute(_EXPORT.format(fields=select_fields, where=where), params)

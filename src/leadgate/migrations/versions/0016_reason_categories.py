@@ -1,4 +1,5 @@
-"""reason_categories: the reasons a person picks when marking leads by hand (review queue)
+"""reason_categories: the reasons a person picks when marking leads by hand (review queue);
+an index of the verdicts people gave (the export's reason column)
 
 Every instance starts with one category, `None`: the existing ones get it here, new ones from
 a trigger on `instances`, whichever way they are created.
@@ -39,6 +40,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("instance_id", "name", name="uq_reason_categories_name"),
     )
     op.create_index("ix_reason_categories_instance_id", "reason_categories", ["instance_id"])
+    # The verdicts people gave, for the export's `reason` column (one small probe per lead).
+    op.create_index(
+        "ix_lead_history_verdicts",
+        "lead_history",
+        ["lead_id", "id"],
+        postgresql_where=sa.text("event = 'status_changed' AND (detail ->> 'by') = 'user'"),
+    )
     op.execute("INSERT INTO reason_categories (instance_id, name) SELECT id, 'None' FROM instances")
     op.execute(
         """
@@ -59,3 +67,4 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS instances_reason_categories ON instances")
     op.execute("DROP FUNCTION IF EXISTS reason_categories_first()")
     op.drop_table("reason_categories")
+    op.drop_index("ix_lead_history_verdicts", table_name="lead_history")

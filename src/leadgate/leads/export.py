@@ -29,7 +29,6 @@ from leadgate.publishers import service as publishers
 FIXED = ("id", "created_at", "campaign", "status", "score", "publisher")
 AFTER = ("flags", "flag_codes", "reason")
 BATCH = 5_000
-_FORMULA = frozenset(c[0] for c in FORMULA_STARTS)
 
 
 @dataclass(frozen=True)
@@ -127,10 +126,6 @@ def count(scope: TenantScope, export: Export) -> int:
     return sum(n for s, n in found.items() if not export.statuses or s in export.statuses)
 
 
-def _safe(row: Sequence[str | None]) -> list[str | None]:
-    return [("'" + v) if v and v[0] in _FORMULA else v for v in row]
-
-
 def chunks(engine: Engine, export: Export, batch: int) -> Iterator[tuple[int, bytes]]:
     """(rows, CSV bytes) a page at a time, the header first (0 rows), from one consistent
     snapshot of the database."""
@@ -157,12 +152,13 @@ def chunks(engine: Engine, export: Export, batch: int) -> Iterator[tuple[int, by
                 before_id=export.id_bounds[1],
                 since=export.since,
                 before=export.before,
+                formula_starts=FORMULA_STARTS if export.neutralise else (),
                 batch=batch,
             )
             for rows in pages:
                 buffer.seek(0)
                 buffer.truncate()
-                writer.writerows(map(_safe, rows) if export.neutralise else rows)
+                writer.writerows(rows)
                 yield len(rows), buffer.getvalue().encode()
 
 

@@ -355,7 +355,7 @@ def unjudged_any_instance(session: Session, created_before: datetime, limit: int
 _EXPORT = """
 SELECT l.id::text,
        to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-       c.name, l.status, l.score::text, p.name{fields}, fl.messages, fl.codes, v.reason
+       {campaign}, l.status, l.score::text, {publisher}{fields}, {messages}, fl.codes, {reason}
 FROM leads l
 JOIN campaigns c ON c.id = l.campaign_id AND c.instance_id = l.instance_id
 LEFT JOIN publishers p ON p.id = l.publisher_id AND p.instance_id = l.instance_id
@@ -395,17 +395,35 @@ def export_rows(
     before_id: int | None,
     since: datetime | None,
     before: datetime | None,
+    formula_starts: Sequence[str],
     batch: int,
 ) -> Iterator[list[tuple[str | None, ...]]]:
     """The instance's leads under a filter, oldest first, `batch` rows at a time, from a
     server-side cursor of the driver (the caller's transaction): never the whole result held.
     `first_id`/`before_id` bound the ids as `first_id_from_any_instance` found them for the
-    dates (the created_at conditions then only trim the edges)."""
-    params: dict[str, Any] = {"instance_id": instance_id}
+    dates (the created_at conditions then only trim the edges). Texts people or publishers
+    wrote that start with one of `formula_starts` come with a `'` in front (none: exact)."""
+    params: dict[str, Any] = {"instance_id": instance_id, "formula": list(formula_starts)}
+
+    def cell(expression: str) -> str:
+        # A text a person or a publisher wrote: a `'` in front when a spreadsheet would run it.
+        if not formula_starts:
+            return expression
+        return (
+            f"CASE WHEN left({expression}, 1) = ANY(%(formula)s) "
+            f"THEN '''' || {expression} ELSE {expression} END"
+        )
+
     select_fields = ""
     for n, name in enumerate(fields):
         params[f"f{n}"] = name
-        select_fields += f", l.data ->> %(f{n})s"
+        select_fields += ", " + cell(f"(l.data ->> %(f{n})s)")
+    columns = {
+        "campaign": cell("c.name"),
+        "publisher": cell("p.name"),
+        "messages": cell("fl.messages"),
+        "reason": cell("v.reason"),
+    }
     where = ""
     for column, key, value in (
         ("l.campaign_id =", "campaign_id", campaign_id),
@@ -430,6 +448,6 @@ def export_rows(
     params.update(low=low, high=high)
     with driver.cursor(name="lead_export") as cur:
         cur.itersize = batch
-        cur.execute(_EXPORT.format(fields=select_fields, where=where), params)
+        cur.execute(_EXPORT.format(fields=select_fields, where=where, **columns), params)
         while rows := cur.fetchmany(batch):
             yield rows

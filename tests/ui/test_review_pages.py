@@ -71,6 +71,8 @@ def test_queue_marks_selected_leads_with_a_reason(site: Site) -> None:
     lead = site.api.ok("GET", f"/leads/{ids[0]}")
     assert lead["history"][-1]["detail"]["reason"] == "Returned: wrong contact"
     assert lead["history"][-1]["detail"]["user"] == b.email
+    page = b.get(f"/leads/{ids[0]}").text
+    assert f"From caution to invalid by {b.email}: Returned: wrong contact (fax number)" in page
     # Invalid ones on request; every lead of the filter at once.
     page = b.get(f"/review?status=invalid&campaign_id={cid}").text
     assert f'value="{ids[0]}"' in page and f'value="{ids[1]}"' not in page

@@ -214,6 +214,8 @@ def history_rows(lead: LeadOut) -> list[dict[str, Any]]:
             text = f"From {d.get('from')} to {d.get('to')}" + (f" by {who}" if who else "")
             if d.get("reason"):
                 text += f": {d['reason']}"
+            if d.get("comment"):  # a verdict from the review queue (or bulk-status)
+                text += f" ({d['comment']})"
         elif h.event == "client_status_changed":
             text = f"From {d.get('from') or 'none'} to {d.get('to')}"
             text += f" by {d['user']}" if d.get("user") else ""

@@ -34,6 +34,7 @@ ORDER = [
     "delivery-crash",
     "scale",
     "private-lists",
+    "review-export",
 ]
 
 QUICK = {
@@ -48,6 +49,7 @@ QUICK = {
     "delivery": ["--leads", "300"],
     "delivery-crash": ["--leads", "200", "--crash"],
     "private-lists": ["--values", "100000", "--lookups", "5000"],
+    "review-export": ["--leads", "1000000", "--bulk", "10000", "--naive-bulk", "2000"],
 }
 FULL = {
     "matching": ["--sizes", "1000,100000,1000000", "--lookups", "20000"],
@@ -61,6 +63,7 @@ FULL = {
     "delivery": ["--leads", "2000"],
     "delivery-crash": ["--leads", "2000", "--crash"],
     "private-lists": ["--values", "1000000", "--lookups", "20000"],
+    "review-export": ["--leads", "1000000", "--bulk", "10000", "--naive-bulk", "10000"],
 }
 SCRIPTS = {
     "matching": "bench_matching.py",
@@ -74,6 +77,7 @@ SCRIPTS = {
     "delivery": "bench_delivery.py",
     "delivery-crash": "bench_delivery.py",
     "private-lists": "bench_private_lists.py",
+    "review-export": "bench_review_export.py",
 }
 DEPS = ["py-spy"]
 

@@ -21,6 +21,9 @@ benchmark can compare against them on the same server:
   framework's own cost per request: uvicorn, middleware, routing, body parsing).
 - `GET /bench/i/{subdomain}/lists/{list_id}/naive-snapshot`: a list's full snapshot the naive way
   (all values in memory, one JSON document), to compare with the streamed one.
+- `GET /bench/i/{subdomain}/campaigns/{cid}/naive-export`: the lead export the naive way: every
+  lead of the campaign loaded through the ORM, the whole CSV written into one string, then sent
+  (bench_review_export.py compares it with the streamed `GET /leads/export`).
 
 The lead routes end in `/leads` like the real one; unlike it (served by its lane ahead of gzip),
 they pass through Starlette's gzip wrapper, ~3% of a floor request. The "no Processr" floor is
@@ -37,14 +40,18 @@ measurement). Nothing here is mounted by `leadgate serve`.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from leadgate.app import create_app
+from leadgate.campaigns.models import Campaign
 from leadgate.config import get_settings
 from leadgate.db import resolve_database_url
 from leadgate.instances.deps import DbSession, Publisher
@@ -136,6 +143,26 @@ def add_bench_routes(app: FastAPI) -> None:
         assert row is not None
         values = sorted(lists.all_values(session, list_id))
         return JSONResponse({"list_version": row.version, "mode": "full", "values": values})
+
+    @app.get("/bench/i/{subdomain}/campaigns/{campaign_id}/naive-export", include_in_schema=False)
+    def naive_export(subdomain: str, campaign_id: int, session: DbSession) -> Response:
+        """The naive export: load every lead, then write the whole CSV in memory."""
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        fields = [f["name"] for f in campaign.fields]
+        leads_all = session.scalars(
+            select(Lead).where(Lead.campaign_id == campaign_id).order_by(Lead.id)
+        ).all()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["id", "created_at", "status", "score", *fields, "flags"])
+        for lead in leads_all:
+            flags = " | ".join(str(f.get("message")) for f in lead.flags)
+            values = [lead.data.get(f) for f in fields]
+            writer.writerow(
+                [lead.id, lead.created_at.isoformat(), lead.status, lead.score, *values, flags]
+            )
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
     routes = app.router.routes
     routes[:] = [*routes[first:], *routes[:first]]

@@ -51,6 +51,7 @@ def owned(acme: Api) -> dict[str, Any]:
         "lead_id": lead["id"],
         "list_id": lst["id"],
         "job_id": job["id"],
+        "reason_id": acme.ok("GET", "/reasons")["items"][0]["id"],
     }
     return {"ids": ids, "key": key["key"], "lead": lead}
 
@@ -105,6 +106,34 @@ def test_other_instance_secret_and_publisher_key_get_nothing(
     assert acme.ok("GET", f"/campaigns/{ids['campaign_id']}")["status"] == "active"
     assert acme.ok("GET", f"/lists/{ids['list_id']}")["version"] == 1
     assert len(acme.ok("GET", f"/campaigns/{ids['campaign_id']}/jobs")["items"]) == 1
+
+
+def test_another_instance_reaches_no_lead_reason_or_export_by_id(
+    acme: Api, other: Api, owned: dict[str, Any]
+) -> None:
+    """Write routes that take ids in the body or query, with the other instance's own valid
+    token on its own URL: acme's ids are not found, and nothing of acme changes."""
+    ids = owned["ids"]
+    bulk = {"lead_ids": [ids["lead_id"]], "status": "invalid", "reason": "None"}
+    for method, path, body, code in (
+        ("POST", "/leads/bulk-status", bulk, "lead_not_found"),
+        ("PATCH", f"/reasons/{ids['reason_id']}", {"name": "Taken over"}, "reason_not_found"),
+        ("DELETE", f"/reasons/{ids['reason_id']}", None, "reason_not_found"),
+        ("GET", f"/leads/export?campaign_id={ids['campaign_id']}", None, "campaign_not_found"),
+        ("GET", f"/leads/export?publisher_id={ids['publisher_id']}", None, "publisher_not_found"),
+    ):
+        r = other.call(method, path, json=body)
+        assert r.status_code == 404 and r.json()["code"] == code, (method, path, r.text)
+        assert "a@b" not in r.text
+    filtered = {
+        "filter": {"campaign_id": ids["campaign_id"]},
+        "status": "invalid",
+        "reason": "None",
+    }
+    assert other.ok("POST", "/leads/bulk-status", json=filtered)["count"] == 0
+    assert "a@b" not in other.call("GET", "/leads/export").text
+    assert acme.ok("GET", f"/leads/{ids['lead_id']}")["status"] == "valid"
+    assert [r["name"] for r in acme.ok("GET", "/reasons")["items"]] == ["None"]
 
 
 def test_publisher_endpoints_refuse_admin_token_and_foreign_keys(acme: Api, other: Api) -> None:

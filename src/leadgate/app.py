@@ -51,6 +51,8 @@ from leadgate.processr.pages import router as processr_pages
 from leadgate.publishers.endpoints import router as publishers_router
 from leadgate.stats.endpoints import router as stats_router
 from leadgate.stats.pages import router as stats_pages
+from leadgate.review.endpoints import router as review_router
+from leadgate.review.pages import router as review_pages
 from leadgate.ui.router import PAGE_PATHS, mount_ui
 from leadgate.users.pages import router as users_pages
 
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         publishers_router,
         lists_router,
         processr_router,
+        review_router,
         leads_router,
         connect_router,
         delivery_router,
@@ -159,6 +162,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             processr_pages,
             connect_pages,
             delivery_pages,
+            review_pages,
             leads_pages,
             stats_pages,
         ),

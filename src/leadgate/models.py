@@ -13,6 +13,7 @@ from leadgate.peer.models import InboundEvent
 from leadgate.processr.models import ProcessrJob
 from leadgate.publishers.models import Publisher
 from leadgate.stats.models import LeadCount, LeadCountDelta
+from leadgate.review.models import ReasonCategory
 from leadgate.users.models import User, UserSession
 from leadgate.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 
@@ -40,6 +41,7 @@ __all__ = [
     "Publisher",
     "PublisherApiKey",
     "RateCount",
+    "ReasonCategory",
     "SealingCanary",
     "User",
     "UserSession",

@@ -33,8 +33,10 @@ from leadgate.kit.repository import TenantScope
 from leadgate.leads import keys, repository
 from leadgate.leads.models import Lead
 from leadgate.leads.service import check_data, check_open, record
+from leadgate.leads.service import set_status as set_status_only
 from leadgate.processr import judging
-from leadgate.processr.engine import Verdict, claims, transform
+from leadgate.processr import service as processr
+from leadgate.processr.engine import Verdict, claims, select_jobs, transform
 from leadgate.processr.engine import judge as decide
 from leadgate.processr.plugin import Claim, JobContext, Judged, Origin, Statement
 from leadgate.processr.registry import REGISTRY
@@ -135,22 +137,32 @@ def integration_work(
     """What the integration jobs of leads that ended valid or test write, through their types
     (one call per type for the whole batch). `judged`: (instance id, lead id, campaign id,
     verdict, the jobs that judged it) of leads stored in the caller's transaction."""
+    return _integration_statements(
+        (instance_id, lead_id, campaign_id, verdict.integration_job_ids, jobs)
+        for instance_id, lead_id, campaign_id, verdict, jobs in judged
+        if integrates(verdict)
+    )
+
+
+def _integration_statements(
+    leads: Iterable[tuple[int, int, int, Sequence[int], judging.CampaignJobs]],
+) -> list[Statement]:
+    """(instance id, lead id, campaign id, integration job ids, the campaign's jobs) -> what
+    those jobs' types write."""
     by_type: dict[str, list[Judged]] = {}
-    for instance_id, lead_id, campaign_id, verdict, jobs in judged:
-        if not integrates(verdict):
-            continue
+    for instance_id, lead_id, campaign_id, job_ids, jobs in leads:
         types = {spec.id: spec.type for spec in jobs.specs}
         mine: dict[str, list[int]] = {}
-        for job_id in verdict.integration_job_ids:
+        for job_id in job_ids:
             mine.setdefault(types[job_id], []).append(job_id)
         for type_name, ids in mine.items():
             lead = Judged(instance_id, lead_id, campaign_id, tuple(ids))
             by_type.setdefault(type_name, []).append(lead)
     work: list[Statement] = []
-    for type_name, leads in by_type.items():
+    for type_name, taken in by_type.items():
         found = REGISTRY.find(type_name)
         if found is not None:
-            work.extend(found.after_judged(leads))
+            work.extend(found.after_judged(taken))
     return work
 
 
@@ -161,6 +173,37 @@ def after_judged(
     leads = [(lead.instance_id, lead.id, lead.campaign_id, v, j) for lead, v, j in judged]
     for statement in integration_work(leads):
         session.connection().exec_driver_sql(statement.sql, dict(statement.params))
+
+
+def integrate_marked(scope: TenantScope, marked: Sequence[tuple[int, int, dict[str, Any]]]) -> None:
+    """Leads a person marked valid, each (lead id, campaign id, data), go to the integration
+    jobs their campaign's Processr selects for them (group conditions apply), as a verdict of
+    valid would send them: in the caller's transaction, one statement per job type."""
+    campaign_jobs: dict[int, judging.CampaignJobs] = {}
+    leads = []
+    for lead_id, campaign_id, data in marked:
+        jobs = campaign_jobs.get(campaign_id)
+        if jobs is None:
+            jobs = campaign_jobs[campaign_id] = judging.CampaignJobs.of(
+                processr.jobs_of(scope, campaign_id)
+            )
+        if not any(spec.tab == "integration" for spec in jobs.specs):
+            continue
+        selected, _ = select_jobs(jobs.specs, data)
+        ids = [spec.id for spec in selected if spec.tab == "integration"]
+        if ids:
+            leads.append((scope.instance_id, lead_id, campaign_id, ids, jobs))
+    for statement in _integration_statements(leads):
+        scope.session.connection().exec_driver_sql(statement.sql, dict(statement.params))
+
+
+def set_status(scope: TenantScope, lead: Lead, status: str, reason: str, user: str) -> Lead:
+    """A person's verdict on one lead (`service.set_status`); marked valid, it goes on to its
+    integration jobs, as a verdict of valid sends it."""
+    set_status_only(scope, lead, status, reason, user)
+    if status == "valid":
+        integrate_marked(scope, [(lead.id, lead.campaign_id, lead.data)])
+    return lead
 
 
 def _context(

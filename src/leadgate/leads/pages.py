@@ -25,7 +25,7 @@ from leadgate.instances.deps import DbSession
 from leadgate.kit.pagination import Page
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
-from leadgate.leads import hooks, repository, service
+from leadgate.leads import hooks, lifecycle, repository, service
 from leadgate.leads.models import Lead
 from leadgate.leads.schemas import LeadOut, StatusChange
 from leadgate.processr import repository as processr_repository
@@ -214,6 +214,8 @@ def history_rows(lead: LeadOut) -> list[dict[str, Any]]:
             text = f"From {d.get('from')} to {d.get('to')}" + (f" by {who}" if who else "")
             if d.get("reason"):
                 text += f": {d['reason']}"
+            if d.get("comment"):  # a verdict from the review queue (or bulk-status)
+                text += f" ({d['comment']})"
         elif h.event == "client_status_changed":
             text = f"From {d.get('from') or 'none'} to {d.get('to')}"
             text += f" by {d['user']}" if d.get("user") else ""
@@ -319,5 +321,5 @@ def verdict(
     except ValidationError as exc:
         problems = from_validation(exc)
         return _lead_page(request, me, scope, lead_id, problems=problems, reason=reason, status=422)
-    service.set_status(scope, service.get(scope, lead_id), status, body.reason, body.user)
+    lifecycle.set_status(scope, service.get(scope, lead_id), status, body.reason, body.user)
     return see_other(f"{base_url(me.subdomain)}/leads/{lead_id}?notice=status_changed")

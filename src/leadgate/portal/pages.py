@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from leadgate.campaigns import repository as campaign_repository
 from leadgate.campaigns import service as campaigns
@@ -18,6 +18,7 @@ from leadgate.errors import LeadgateError, NotFound
 from leadgate.instances.deps import DbSession
 from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
+from leadgate.leads import export
 from leadgate.leads import service as leads
 from leadgate.leads.pages import STATUS_WORDS, LeadFilter, data_rows, find_leads, parse_filter
 from leadgate.processr import publisher_view
@@ -215,6 +216,40 @@ def portal_leads(
             "first_page": cursor is None,
         },
         me=me,
+    )
+
+
+@router.get("/portal/leads/export.csv", response_class=StreamingResponse)
+def portal_export(
+    request: Request,
+    me: PublisherUser,
+    session: DbSession,
+    campaign_id: str = "",
+    status: str = "invalid",
+    date_from: str = "",
+    date_to: str = "",
+) -> StreamingResponse:
+    """Your leads as CSV (by default your invalid ones), with their flags and the reason a
+    person gave: the same export as the admin API's, of your own leads only."""
+    scope = scope_of(session, me)
+    assert me.publisher_id is not None
+    flt = parse_filter(campaign_id, status, date_from, date_to)
+    granted = campaigns.granted(scope, me.publisher_id)
+    if flt.campaign_id is not None and flt.campaign_id not in {c.id for c in granted}:
+        raise NotFound("You send no leads into this campaign.", code="campaign_not_found")
+    job = export.prepare(
+        scope,
+        campaign_id=flt.campaign_id,
+        statuses=(flt.status,) if flt.status else (),
+        publisher_id=me.publisher_id,
+        since=flt.since,
+        before=flt.before,
+        seen=granted,
+    )
+    return StreamingResponse(
+        export.stream(request.app.state.engine, job),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{export.filename(job)}"'},
     )
 
 

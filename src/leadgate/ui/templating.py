@@ -38,6 +38,7 @@ NOTICES = {
     "made_public": "The list is public: publishers now get its values.",
     "key_rotated": "The list has a new key: every publisher re-syncs its hashes under it.",
     "status_changed": "The lead's status is changed.",
+    "leads_marked": "The leads are marked; each lead's history says so.",
     "token_revoked": "The token no longer works.",
     "key_revoked": "The key no longer works.",
     "user_removed": "The user is removed.",

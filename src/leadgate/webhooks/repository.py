@@ -14,6 +14,26 @@ from sqlalchemy.orm import Session
 from leadgate.kit.repository import TenantScope
 from leadgate.webhooks.models import WebhookMessage, WebhookSubscription
 
+# One message per (event, active subscription of its publisher that wants the type), for a
+# whole batch of events of one instance: the messages' ids go to `MESSAGES` (a CTE) for the
+# caller to enqueue in the same statement.
+EMIT_EACH = """
+WITH ev AS (
+    SELECT e.* FROM jsonb_to_recordset(%(events)s::jsonb)
+         AS e(ord int, publisher_id bigint, body text)
+), messages AS (
+    INSERT INTO webhook_messages (instance_id, subscription_id, msg_id, type, body, state, attempts)
+    SELECT s.instance_id, s.id, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
+           %(type)s, ev.body, 'pending', 0
+    FROM ev
+    JOIN webhook_subscriptions s
+      ON s.instance_id = %(instance_id)s AND s.publisher_id = ev.publisher_id
+     AND s.ended_at IS NULL AND s.events ? %(type)s
+    ORDER BY ev.ord, s.id
+    RETURNING id
+)
+"""
+
 
 def of_publisher(scope: TenantScope, publisher_id: int) -> Sequence[WebhookSubscription]:
     """The publisher's subscriptions, active and ended, oldest first."""

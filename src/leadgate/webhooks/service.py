@@ -73,6 +73,37 @@ def unsubscribe(scope: TenantScope, publisher_id: int, sub_id: int) -> None:
     scope.session.flush()
 
 
+def _body(event_type: str, data: dict[str, Any], at: datetime) -> str:
+    return json.dumps(
+        {"type": event_type, "timestamp": at.isoformat(), "data": data}, separators=(",", ":")
+    )
+
+
+def emit_each(
+    scope: TenantScope, event_type: str, events: Sequence[tuple[int, dict[str, Any]]]
+) -> int:
+    """`emit` for many events at once, each (publisher id, data): one statement writes every
+    message and enqueues its sending, in the caller's transaction; returns how many."""
+    if not events:
+        return 0
+    from leadgate.webhooks.tasks import deliver_webhook
+    from leadgate.worker.enqueue import enqueue_once_sql
+
+    at = datetime.now(UTC)
+    rows = [
+        {"ord": n, "publisher_id": publisher_id, "body": _body(event_type, data, at)}
+        for n, (publisher_id, data) in enumerate(events)
+    ]
+    sql = repository.EMIT_EACH + enqueue_once_sql(
+        deliver_webhook,
+        "SELECT NULL::text AS queueing_lock, jsonb_build_object('message_id', id) AS args "
+        "FROM messages",
+    )
+    params = {"events": json.dumps(rows), "type": event_type, "instance_id": scope.instance_id}
+    result = scope.session.connection().exec_driver_sql(sql, params)
+    return int(result.rowcount)
+
+
 def emit(
     scope: TenantScope, publisher_ids: Iterable[int], event_type: str, data: dict[str, Any]
 ) -> list[int]:
@@ -84,10 +115,7 @@ def emit(
     from leadgate.webhooks.tasks import deliver_webhook
     from leadgate.worker.enqueue import enqueue
 
-    body = json.dumps(
-        {"type": event_type, "timestamp": datetime.now(UTC).isoformat(), "data": data},
-        separators=(",", ":"),
-    )
+    body = _body(event_type, data, datetime.now(UTC))
     message_ids = []
     for sub in subs:
         if event_type not in sub.events:

@@ -1,7 +1,7 @@
 """lead_counts: the dashboards' rollup, kept by a trigger on leads, and backfilled
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-02 05:00:00
 
 Every statement that inserts, updates or deletes leads appends, in its own transaction, one
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

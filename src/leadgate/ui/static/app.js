@@ -35,6 +35,23 @@
     }
   });
 
+  /* The review queue: one box selects (or clears) every lead on the page. */
+  $$("[data-bulk-select]").forEach(function (form) {
+    var all = $("[data-select-all]", form);
+    var boxes = $$("input[name=lead_id]", form);
+    if (!all) return;
+    function sync() {
+      var checked = boxes.filter(function (b) { return b.checked; }).length;
+      all.checked = checked > 0 && checked === boxes.length;
+      all.indeterminate = checked > 0 && checked < boxes.length;
+    }
+    all.addEventListener("change", function () {
+      boxes.forEach(function (b) { b.checked = all.checked; });
+      sync();
+    });
+    boxes.forEach(function (b) { b.addEventListener("change", sync); });
+  });
+
   /* Campaign form fields: add a row, move rows (the server keeps the order rows are sent in). */
   $$("[data-field-editor]").forEach(function (form) {
     var body = $("[data-rows]", form);

@@ -407,6 +407,16 @@ def test_deliveries_dead_letters_first_with_attempts_and_retries(
     client.api.ok("PATCH", f"/campaigns/{client.campaign['id']}", json={"status": "paused"})
     assert deliver(ids[1]) == "dead" and deliver(ids[3]) == "dead"
 
+    # The API: a list item leaves the attempts out (no empty `attempt_log` that looks like
+    # none were made), one delivery has them; the OpenAPI says the same.
+    listed = site.api.ok("GET", f"/deliveries?campaign_id={cid}")["items"]
+    assert listed and all("attempt_log" not in item for item in listed)
+    one = site.api.ok("GET", f"/deliveries/{ids[1]}")
+    assert [a["outcome"] for a in one["attempt_log"]] == ["permanent"]
+    schemas = site.api.ok("GET", "/openapi.json")["components"]["schemas"]
+    assert "attempt_log" not in schemas["DeliveryItem"]["properties"]
+    assert "attempt_log" in schemas["DeliveryDetail"]["required"]
+
     page = b.get("/deliveries").text
     order = [int(i) for i in re.findall(r'<tr id="delivery-(\d+)"', page)]
     assert order[:4] == [ids[3], ids[1], ids[2], ids[0]]  # dead first, then newest first

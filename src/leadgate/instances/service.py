@@ -37,9 +37,11 @@ def get_instance(session: Session, subdomain: str) -> Instance | None:
     return repository.instance_by_subdomain(session, subdomain)
 
 
-def issue_admin_token(session: Session, instance_id: int, name: str) -> str:
-    """A new admin token for the instance; returns the secret."""
-    secret = new_secret(ADMIN_PREFIX)
+def issue_admin_token(
+    session: Session, instance_id: int, name: str, secret: str | None = None
+) -> str:
+    """A new admin token for the instance (`secret`, else a fresh one); returns the secret."""
+    secret = secret or new_secret(ADMIN_PREFIX)
     session.add(AdminToken(instance_id=instance_id, name=name, token_hash=hash_secret(secret)))
     session.flush()
     return secret

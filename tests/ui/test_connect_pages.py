@@ -512,3 +512,48 @@ def test_a_delivery_into_its_own_instance_is_refused_beside_the_subdomain(
         f"The subdomain {site.api.subdomain} is this instance's own: a Connect delivery goes"
     )
     assert site.api.ok("GET", f"/campaigns/{cid}/jobs")["items"] == []
+
+
+def test_a_mistyped_subdomain_says_there_is_no_such_instance(
+    site: Site, other_site: Site, peers: AppTransport
+) -> None:
+    client = Client(other_site.api)
+    typo = client.subdomain + "e"
+    b = site.browser()
+    cid = site.api.campaign("Outbound", OUR_FORM)["id"]
+
+    # The API: the client's deployment answers 404 instance_not_found (not 401)...
+    r = site.api.client.get(
+        f"/i/{typo}/api/v1/publisher/campaigns", headers={"Authorization": f"Bearer {client.key}"}
+    )
+    assert (r.status_code, r.json()["code"]) == (404, "instance_not_found")
+    assert r.json()["detail"] == f"There is no instance {typo} at this deployment."
+    # ...and the dropdown that asks it says so, while a wrong key still is a wrong key.
+    options = {"field": "Campaign", "campaign_id": cid}
+    r = site.api.call(
+        "POST",
+        "/job-types/connect_validation_list/options",
+        json={**options, "config": {"API_Key": client.key, "Subdomain": typo}},
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "connect_no_instance")
+    assert r.json()["detail"] == f"No instance {typo} at this deployment: check the subdomain."
+    r = site.api.call(
+        "POST",
+        "/job-types/connect_validation_list/options",
+        json={**options, "config": {"API_Key": "lgp_wrong", "Subdomain": client.subdomain}},
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "connect_credentials_rejected")
+
+    # The form: the dropdown that needs the client says why it is empty.
+    form = {
+        "config.API_Key": client.key,
+        "config.Subdomain": typo,
+        "config.Field_name": "companyName",
+        "label": "Acme's targets",
+    }
+    r = b.post(f"/campaigns/{cid}/processr/new?type=connect_validation_list", form)
+    assert r.status_code == 422
+    assert error_of(r.text, "config.Campaign") == (
+        f"No instance {typo} at this deployment: check the subdomain."
+    )
+    assert "refused" not in r.text

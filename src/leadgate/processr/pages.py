@@ -316,6 +316,7 @@ def _place_reference_errors(
 CONNECT_ERRORS = {
     "mapping_incomplete": "config.Field_mapping",
     "connect_credentials_rejected": "config.API_Key",
+    "connect_no_instance": "config.Subdomain",
     "connect_unreachable": "config.Subdomain",
     "connect_rejected": "config.Campaign",
 }

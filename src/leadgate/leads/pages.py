@@ -9,6 +9,7 @@ probes), so the counts never read the table itself. The queries are `leads.repos
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -27,7 +28,7 @@ from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
 from leadgate.leads import hooks, repository, service
 from leadgate.leads.models import Lead
-from leadgate.leads.schemas import LeadOut, StatusChange
+from leadgate.leads.schemas import HistoryOut, LeadOut, StatusChange
 from leadgate.processr import repository as processr_repository
 from leadgate.processr.registry import REGISTRY
 from leadgate.publishers import service as publishers
@@ -250,6 +251,40 @@ def history_rows(lead: LeadOut) -> list[dict[str, Any]]:
     return out
 
 
+@dataclass(frozen=True)
+class Overrule:
+    """The person's (or the client's) verdict that set the lead's status over the Processr's."""
+
+    status: str
+    by: str  # "user" or "client"
+    user: str
+    reason: str
+    at: datetime
+    processr_status: str | None  # what the Processr had judged, if it judged
+
+
+def overrule_of(history: Sequence[HistoryOut], status: str) -> Overrule | None:
+    """The verdict behind the lead's status when a person or the client set it, else None."""
+    processr_status = None
+    found = None
+    for h in history:
+        d = h.detail
+        if h.event == "judged":
+            processr_status, found = str(d.get("status")), None
+        elif h.event == "status_changed" and d.get("by") in ("user", "client"):
+            found = Overrule(
+                status=str(d.get("to")),
+                by=str(d.get("by")),
+                user=str(d.get("user") or ""),
+                reason=str(d.get("reason") or ""),
+                at=h.at,
+                processr_status=processr_status,
+            )
+        elif h.event == "status_changed":
+            found = None
+    return found if found is not None and found.status == status else None
+
+
 def data_rows(campaign: Campaign | None, data: dict[str, Any]) -> list[tuple[str, str, Any]]:
     """(key, label, value) in the form's order, then any other keys."""
     rows: list[tuple[str, str, Any]] = []
@@ -285,6 +320,7 @@ def _lead_page(
             "data": data_rows(campaign, dict(lead.data)),
             "jobs": job_rows(scope, lead),
             "history": history_rows(lead),
+            "overrule": overrule_of(lead.history, lead.status),
             "deliveries": hooks.delivery_rows_of(scope, lead.id),
             "status_words": STATUS_WORDS,
             "problems": problems or Problems(),

@@ -349,6 +349,9 @@
       list.appendChild(li);
       return li;
     });
+    // Shown instead of an empty strip when no type has every word typed.
+    var none = el("li", { class: "none", role: "presentation", hidden: "" }, "No job type matches.");
+    list.appendChild(none);
     var active = -1;
     select.removeAttribute("id");
     select.replaceWith(input);
@@ -374,8 +377,13 @@
       } else input.removeAttribute("aria-activedescendant");
     }
     function filter() {
-      var q = input.value.trim().toLowerCase();
-      items.forEach(function (li) { li.hidden = q !== "" && li.textContent.toLowerCase().indexOf(q) < 0; });
+      // Every word typed must appear somewhere in the title or description, in any order.
+      var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      items.forEach(function (li) {
+        var text = li.textContent.toLowerCase();
+        li.hidden = !words.every(function (w) { return text.indexOf(w) >= 0; });
+      });
+      none.hidden = visible().length > 0;
       open();
       setActive(visible().length ? 0 : -1);
     }

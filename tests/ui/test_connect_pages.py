@@ -381,6 +381,15 @@ def test_deliveries_dead_letters_first_with_attempts_and_retries(
             },
         },
     )
+    # A delivery job earns no score: the Processr shows none, its form asks for none.
+    page = b.get(f"/campaigns/{cid}/processr?tab=integration").text
+    row = re.search(rf'<tr id="job-{job["id"]}".*?</tr>', page, re.S)
+    assert row and "Integration jobs earn no score" in row.group(0)
+    assert '<td class="num">10</td>' not in row.group(0)
+    edit = b.get(f"/campaigns/{cid}/processr/jobs/{job['id']}").text
+    assert 'name="score"' not in edit and 'name="hardfail"' not in edit
+    assert "it earns no score and cannot fail the lead" in edit
+    assert 'name="score"' in b.get(f"/campaigns/{cid}/processr/new?type=required_fields").text
     site.api.ok(  # a lead with no job to pass stays pending
         "POST",
         f"/campaigns/{cid}/jobs",

@@ -150,3 +150,25 @@ def test_why_shows_the_persons_verdict_over_the_processr(site: Site) -> None:
     site.api.ok("POST", f"/leads/{passed['id']}/reprocess")
     page = b.get(f"/leads/{passed['id']}").text
     assert "Marked invalid by" not in page and "<p>Every check passed.</p>" in page
+
+
+def test_history_speaks_of_names_not_ids(site: Site) -> None:
+    b = site.browser()
+    cid, _, leads = world(site)
+    pub, key = site.api.publisher("Northwind Calls")
+    site.api.ok("PUT", f"/campaigns/{cid}/publishers/{pub['id']}", 204)
+    sent = site.api.ok(
+        "POST",
+        f"/publisher/campaigns/{cid}/leads",
+        201,
+        json={"data": {"company": "Initech"}},
+        secret=key["key"],
+    )
+    text = re.sub(r"<[^>]+>", " ", b.get(f"/leads/{sent['id']}").text)
+    text = re.sub(r"\s+", " ", text)
+    assert "Received From Northwind Calls" in text
+    assert "publisher id" not in text and "publisher_id" not in text
+    assert "Checked by the Processr Score 0 of 10: invalid; score" not in text
+    assert "Checked by the Processr Score 0 of 10: invalid" in text
+    admin_sent = re.sub(r"<[^>]+>", " ", b.get(f"/leads/{leads[0]['id']}").text)
+    assert "Received From an admin (not a publisher)" in re.sub(r"\s+", " ", admin_sent)

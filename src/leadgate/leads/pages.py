@@ -205,12 +205,17 @@ def job_rows(scope: TenantScope, lead: LeadOut) -> list[dict[str, Any]]:
     return out
 
 
-def history_rows(lead: LeadOut) -> list[dict[str, Any]]:
-    """The lead's history in plain words."""
+def history_rows(lead: LeadOut, publisher_name: str | None = None) -> list[dict[str, Any]]:
+    """The lead's history in plain words (names, not ids)."""
     out = []
     for h in lead.history:
         d = h.detail
-        if h.event == "status_changed":
+        if h.event == "received":
+            text = f"From {publisher_name}" if publisher_name else "From an admin (not a publisher)"
+            hops = d.get("hops")
+            if isinstance(hops, list) and hops:
+                text += ", through " + ", ".join(str(i) for i in hops)
+        elif h.event == "status_changed":
             who = d.get("user") or ("the Processr" if d.get("by") == "processr" else d.get("by"))
             text = f"From {d.get('from')} to {d.get('to')}" + (f" by {who}" if who else "")
             if d.get("reason"):
@@ -240,11 +245,12 @@ def history_rows(lead: LeadOut) -> list[dict[str, Any]]:
                 f"judged {d.get('client_status')} there"
             )
         elif h.event in ("judged", "waiting"):
-            text = f"Score {d.get('score')} of {d.get('max_score')}, {d.get('status')}"
-            if d.get("reason"):
-                text += f" ({d['reason']})"
+            text = f"Score {d.get('score')} of {d.get('max_score')}: {d.get('status')}"
+            reason = str(d.get("reason") or "")
+            if reason and not reason.startswith("score "):  # the score is said already
+                text += f"; {reason}"
             if d.get("trigger") and d["trigger"] != "received":
-                text += f"; {d['trigger']}"
+                text += f" ({d['trigger']})"
         else:
             text = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in d.items() if v is not None)
         out.append({"at": h.at, "event": EVENT_WORDS.get(h.event, h.event), "text": text})
@@ -319,7 +325,7 @@ def _lead_page(
             "publisher": publisher,
             "data": data_rows(campaign, dict(lead.data)),
             "jobs": job_rows(scope, lead),
-            "history": history_rows(lead),
+            "history": history_rows(lead, publisher.name if publisher else None),
             "overrule": overrule_of(lead.history, lead.status),
             "deliveries": hooks.delivery_rows_of(scope, lead.id),
             "status_words": STATUS_WORDS,

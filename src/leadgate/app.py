@@ -50,6 +50,7 @@ from leadgate.processr.endpoints import router as processr_router
 from leadgate.processr.pages import router as processr_pages
 from leadgate.publishers.endpoints import router as publishers_router
 from leadgate.ui.router import PAGE_PATHS, mount_ui
+from leadgate.users.deps import signed_in_for_page
 from leadgate.users.pages import router as users_pages
 
 API_PREFIX = "/i/{subdomain}/api/v1"
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             delivery_pages,
             leads_pages,
         ),
+        signed_in=signed_in_for_page,
     )
 
     return app

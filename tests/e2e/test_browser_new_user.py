@@ -1,5 +1,6 @@
 """What a new user hit, in a real browser: the job-type picker matches the words typed in any
-order and says when nothing matches (it showed an empty strip)."""
+order and says when nothing matches (it showed an empty strip); the form editor shows an
+example of choices only on a choice field."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.browser
 require_chromium("chromium not installed: apt-get install chromium (browser tests skipped)")
 
 
-def test_the_job_type_picker_matches_words_in_any_order(
+def test_the_job_type_picker_and_the_choices_example(
     browser: Browser, live_url: str, sessions: sessionmaker[Session]
 ) -> None:
     sub = f"picker-{secrets.token_hex(3)}"
@@ -66,4 +67,13 @@ def test_the_job_type_picker_matches_words_in_any_order(
     expect(page.get_by_role("heading", level=1)).to_contain_text(
         "Add a Connect - Validation List job"
     )
+
+    # The form editor: an example of choices only on a choice field.
+    page.goto(f"{base}/ui/campaigns/{cid}")
+    choices = page.get_by_label("Options of field 1")
+    expect(choices).not_to_have_attribute("placeholder", "US; CA; GB")
+    page.get_by_label("Type of field 1").select_option("select")
+    expect(choices).to_have_attribute("placeholder", "US; CA; GB")
+    page.get_by_label("Type of field 1").select_option("number")
+    expect(choices).not_to_have_attribute("placeholder", "US; CA; GB")
     assert blocked == []

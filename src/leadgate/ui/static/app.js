@@ -65,6 +65,13 @@
       renumber();
       $("input", copy).focus();
     });
+    // The example of choices only on a choice field: other types take no options.
+    form.addEventListener("change", function (ev) {
+      if (!/\.type$/.test(ev.target.name || "")) return;
+      var options = $("input[name$='.options']", ev.target.closest("[data-row]"));
+      if (ev.target.value === "select") options.setAttribute("placeholder", "US; CA; GB");
+      else options.removeAttribute("placeholder");
+    });
     form.addEventListener("click", function (ev) {
       var b = ev.target.closest("[data-move]");
       if (!b) return;

@@ -566,3 +566,45 @@ def test_a_mistyped_subdomain_says_there_is_no_such_instance(
         f"No instance {typo} at this deployment: check the subdomain."
     )
     assert "refused" not in r.text
+
+
+def test_a_second_mirror_of_one_client_job_warns(
+    site: Site, other_site: Site, peers: AppTransport
+) -> None:
+    client = Client(other_site.api)
+    cid = site.api.campaign("Outbound", OUR_FORM)["id"]
+    config = {
+        "API_Key": client.key,
+        "Subdomain": client.subdomain,
+        "Campaign": client.campaign["id"],
+        "Campaign_Processr_Job": client.job["id"],
+        "Field_name": "companyName",
+    }
+
+    def mirror(label: str, **changes: Any) -> Any:
+        body = {"type": "connect_validation_list", "label": label, "config": {**config, **changes}}
+        return site.api.ok("POST", f"/campaigns/{cid}/jobs", 201, json=body)
+
+    first = mirror("Acme's targets")
+    assert first["warnings"] == []
+    second = mirror("Acme's targets again", Field_name="workEmail")  # saved, with a warning
+    (warning,) = second["warnings"]
+    assert warning.startswith(f"Job {first['id']} “Acme's targets” of this campaign judges by")
+    assert "a lead is checked twice and earns its score twice" in warning
+    listed = {j["id"]: j["warnings"] for j in site.api.ok("GET", f"/campaigns/{cid}/jobs")["items"]}
+    assert listed == {first["id"]: [], second["id"]: [warning]}
+    assert site.api.ok("GET", f"/campaigns/{cid}/jobs/{second['id']}")["warnings"] == [warning]
+
+    page = site.browser().get(f"/campaigns/{cid}/processr").text
+    row = re.search(rf'<tr id="job-{second["id"]}".*?</tr>', page, re.S)
+    assert row and "⚠ Job" in html.unescape(row.group(0))
+    row = re.search(rf'<tr id="job-{first["id"]}".*?</tr>', page, re.S)
+    assert row and "data-job-warning" not in row.group(0)
+
+    # Pointed at another client campaign, it is another rule: no warning.
+    other = client.api.campaign("Acme B2C", CLIENT_FORM)
+    client.api.ok("PUT", f"/campaigns/{other['id']}/publishers/{client.pub['id']}", 204)
+    patched = site.api.ok(
+        "PATCH", f"/campaigns/{cid}/jobs/{second['id']}", json={"config": {"Campaign": other["id"]}}
+    )
+    assert patched["warnings"] == []

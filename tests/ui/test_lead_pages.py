@@ -172,3 +172,17 @@ def test_history_speaks_of_names_not_ids(site: Site) -> None:
     assert "Checked by the Processr Score 0 of 10: invalid" in text
     admin_sent = re.sub(r"<[^>]+>", " ", b.get(f"/leads/{leads[0]['id']}").text)
     assert "Received From an admin (not a publisher)" in re.sub(r"\s+", " ", admin_sent)
+
+    # A hard fail names the job by its label, not by its type and id.
+    (job,) = site.api.ok("GET", f"/campaigns/{cid}/jobs")["items"]
+    site.api.ok(
+        "PATCH",
+        f"/campaigns/{cid}/jobs/{job['id']}",
+        json={"label": "Targets only", "hardfail": True},
+    )
+    site.api.ok("POST", f"/leads/{sent['id']}/reprocess")
+    reason = site.api.ok("GET", f"/leads/{sent['id']}")["history"][-1]["detail"]["reason"]
+    assert reason == f"hard fail: Validation List (job {job['id']})"  # the API keeps the type
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", b.get(f"/leads/{sent['id']}").text))
+    assert "invalid; hard fail: “Targets only” (reprocessed on request)" in text
+    assert "(job " not in text

@@ -9,7 +9,8 @@ probes), so the counts never read the table itself. The queries are `leads.repos
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -205,8 +206,36 @@ def job_rows(scope: TenantScope, lead: LeadOut) -> list[dict[str, Any]]:
     return out
 
 
-def history_rows(lead: LeadOut, publisher_name: str | None = None) -> list[dict[str, Any]]:
-    """The lead's history in plain words (names, not ids)."""
+# "Duplicate Check (job 7)" in the Processr's reasons (`processr.engine`): a type and a job id.
+_JOB_IN_REASON = re.compile(r"(?:(?<=: )|(?<=, ))[^,:()]+ \(job (\d+)\)")
+
+
+def job_ids_in_history(lead: LeadOut) -> list[int]:
+    """The jobs the lead's history names by id (their labels make it readable)."""
+    return sorted(
+        {
+            int(found)
+            for h in lead.history
+            for found in _JOB_IN_REASON.findall(str(h.detail.get("reason") or ""))
+        }
+    )
+
+
+def _with_labels(reason: str, labels: Mapping[int, str]) -> str:
+    """The reason with each job named by its label, where the job still exists."""
+
+    def named(m: re.Match[str]) -> str:
+        label = labels.get(int(m.group(1)))
+        return f"“{label}”" if label else m.group(0)
+
+    return _JOB_IN_REASON.sub(named, reason)
+
+
+def history_rows(
+    lead: LeadOut, publisher_name: str | None = None, labels: Mapping[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """The lead's history in plain words (names and labels, not ids)."""
+    labels = labels or {}
     out = []
     for h in lead.history:
         d = h.detail
@@ -219,7 +248,7 @@ def history_rows(lead: LeadOut, publisher_name: str | None = None) -> list[dict[
             who = d.get("user") or ("the Processr" if d.get("by") == "processr" else d.get("by"))
             text = f"From {d.get('from')} to {d.get('to')}" + (f" by {who}" if who else "")
             if d.get("reason"):
-                text += f": {d['reason']}"
+                text += f": {_with_labels(str(d['reason']), labels)}"
         elif h.event == "client_status_changed":
             text = f"From {d.get('from') or 'none'} to {d.get('to')}"
             text += f" by {d['user']}" if d.get("user") else ""
@@ -246,7 +275,7 @@ def history_rows(lead: LeadOut, publisher_name: str | None = None) -> list[dict[
             )
         elif h.event in ("judged", "waiting"):
             text = f"Score {d.get('score')} of {d.get('max_score')}: {d.get('status')}"
-            reason = str(d.get("reason") or "")
+            reason = _with_labels(str(d.get("reason") or ""), labels)
             if reason and not reason.startswith("score "):  # the score is said already
                 text += f"; {reason}"
             if d.get("trigger") and d["trigger"] != "received":
@@ -325,7 +354,11 @@ def _lead_page(
             "publisher": publisher,
             "data": data_rows(campaign, dict(lead.data)),
             "jobs": job_rows(scope, lead),
-            "history": history_rows(lead, publisher.name if publisher else None),
+            "history": history_rows(
+                lead,
+                publisher.name if publisher else None,
+                processr_repository.job_labels(scope, job_ids_in_history(lead)),
+            ),
             "overrule": overrule_of(lead.history, lead.status),
             "deliveries": hooks.delivery_rows_of(scope, lead.id),
             "status_words": STATUS_WORDS,

@@ -119,8 +119,14 @@ def _instance(session: Session, subdomain: str, name: str, settings: Settings) -
     return existing.id, token
 
 
-def _publisher_key(scope: TenantScope, publisher_id: int, settings: Settings) -> str:
-    """The demo's API key of LeadCo at acme (issued once)."""
+def _publisher_key(
+    scope: TenantScope, publisher_id: int, leadco: TenantScope, campaign_id: int, settings: Settings
+) -> str:
+    """LeadCo's API key at acme: the one leadco's Connect jobs hold (older demo data, too),
+    else the demo's (issued once)."""
+    for job in processr_jobs.jobs_of(leadco, campaign_id):
+        if job.type.startswith("connect_") and job.config.get("API_Key"):
+            return str(job.config["API_Key"])
     key = demo_secret(settings, "leadco key at acme", PUBLISHER_PREFIX)
     keys = publisher_rows.keys_of(scope, publisher_id)
     if not any(k.key_hash == hash_secret(key) and k.revoked_at is None for k in keys):
@@ -331,9 +337,9 @@ def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
         acme_campaign = _campaign(acme, "Acme B2B Software Leads")
         leadco_pub = _publisher(acme, "LeadCo")
         campaigns.grant(acme, acme_campaign.id, leadco_pub.id)
-        leadco_key = _publisher_key(acme, leadco_pub.id, settings)
-
         leadco_campaign = _campaign(leadco, "LeadCo Outbound to Acme")
+        leadco_key = _publisher_key(acme, leadco_pub.id, leadco, leadco_campaign.id, settings)
+
         in_house = _publisher(leadco, "LeadCo Call Center")
         campaigns.grant(leadco, leadco_campaign.id, in_house.id)
 

@@ -41,12 +41,18 @@ class Server(_Child):
     """One `leadgate serve` process."""
 
     def __init__(
-        self, port: int, env: dict[str, str], log: Path, args: tuple[str, ...] = ()
+        self,
+        port: int,
+        env: dict[str, str],
+        log: Path,
+        args: tuple[str, ...] = (),
+        cwd: Path | None = None,
     ) -> None:
         self.port = port
         self.env = env
         self.log = log
         self.args = args  # more `serve` options, e.g. ("--no-worker",)
+        self.cwd = cwd  # where it runs (its ./.leadgate, without DATABASE_URL)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,6 +64,7 @@ class Server(_Child):
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "leadgate", "serve", "--port", str(self.port), *self.args],
                 env=self.env,
+                cwd=self.cwd,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

@@ -97,7 +97,7 @@ def test_the_demo_client_tidies_values_and_rejects_a_duplicate(
     and refuses the same address twice (the delivery job is left out: no acme over HTTP)."""
     offline = settings.model_copy(update={"instance_url": "http://127.0.0.1:9/i/{subdomain}"})
     demo = seed(sessions, offline)
-    assert demo["notes"] and "Connect delivery was not added" in demo["notes"][0]
+    assert any("Connect delivery was not added" in note for note in demo["notes"])
     acme, cid = demo["acme"], demo["acme"]["campaign_id"]
     headers = {"Authorization": f"Bearer {acme['admin_token']}"}
     base = "/i/acme/api/v1"

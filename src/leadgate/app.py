@@ -54,6 +54,7 @@ from leadgate.stats.pages import router as stats_pages
 from leadgate.review.endpoints import router as review_router
 from leadgate.review.pages import router as review_pages
 from leadgate.ui.router import PAGE_PATHS, mount_ui
+from leadgate.users.deps import signed_in_for_page
 from leadgate.users.pages import router as users_pages
 
 API_PREFIX = "/i/{subdomain}/api/v1"
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             leads_pages,
             stats_pages,
         ),
+        signed_in=signed_in_for_page,
     )
 
     return app

@@ -1,7 +1,17 @@
-"""Demo data: `acme` (a client) and `leadco` (a publisher delivering to acme)."""
+"""Demo data: `acme` (a client) and `leadco` (a publisher delivering to acme).
+
+Seeding again (every `make run`) completes what is missing and changes nothing else: the demo's
+admin tokens, publisher key and users' passwords are derived from the deployment key (HMAC), so
+each start prints the same ones, adds no token and signs nobody out. A password a person changed
+stays theirs (and is not printed); a token that no longer matches the key (after a rotation) is
+replaced by the new one, and the old demo token revoked.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,8 +23,17 @@ from leadgate.campaigns.schemas import CampaignCreate, FormField
 from leadgate.config import Settings
 from leadgate.db import transaction
 from leadgate.errors import LeadgateError
-from leadgate.instances.service import get_instance, issue_admin_token
+from leadgate.instances import repository as instance_rows
+from leadgate.instances.service import (
+    ADMIN_PREFIX,
+    PUBLISHER_PREFIX,
+    get_instance,
+    issue_admin_token,
+    revoke_admin_token,
+)
 from leadgate.kit.repository import TenantScope
+from leadgate.kit.secrets import hash_secret
+from leadgate.kit.signing import deployment_keys
 from leadgate.leads import lifecycle
 from leadgate.leads import service as leads
 from leadgate.lists import service as lists
@@ -71,25 +90,63 @@ SAMPLE_LEADS: list[dict[str, Any]] = [
 ]
 
 
-def _instance(session: Session, subdomain: str, name: str) -> tuple[int, str]:
-    """The instance (created if missing) and a fresh admin token for the demo."""
+TOKEN_NAME = "demo"
+
+
+def demo_secret(settings: Settings, purpose: str, prefix: str = "") -> str:
+    """The demo's secret for `purpose`: the same on every start of this deployment."""
+    key = deployment_keys(settings)[0]
+    mac = hmac.new(key, f"leadgate demo secret: {purpose}".encode(), hashlib.sha256).digest()
+    text = base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    return f"{prefix}_{text}" if prefix else text[:16]
+
+
+def _instance(session: Session, subdomain: str, name: str, settings: Settings) -> tuple[int, str]:
+    """The instance (created if missing) and the demo's admin token of it."""
     existing = get_instance(session, subdomain)
     if existing is None:
         create_instance(session, subdomain, name, admin_email=f"admin@{subdomain}.example")
         existing = get_instance(session, subdomain)
     assert existing is not None
-    return existing.id, issue_admin_token(session, existing.id, "demo")
+    token = demo_secret(settings, f"{subdomain} admin token", ADMIN_PREFIX)
+    scope = TenantScope(session, existing.id)
+    working = [t for t in instance_rows.admin_tokens(scope) if t.revoked_at is None]
+    if not any(t.token_hash == hash_secret(token) for t in working):
+        for old in working:
+            if old.name == TOKEN_NAME:  # earlier starts' tokens (or before a key rotation)
+                revoke_admin_token(scope, old.id)
+        issue_admin_token(session, existing.id, TOKEN_NAME, token)
+    return existing.id, token
 
 
-def _user(scope: TenantScope, email: str, role: Role, publisher_id: int | None = None) -> str:
-    """A demo user (created if missing) with a fresh password, printed like the tokens."""
-    password = users.new_password()
+def _publisher_key(
+    scope: TenantScope, publisher_id: int, leadco: TenantScope, campaign_id: int, settings: Settings
+) -> str:
+    """LeadCo's API key at acme: the one leadco's Connect jobs hold (older demo data, too),
+    else the demo's (issued once)."""
+    for job in processr_jobs.jobs_of(leadco, campaign_id):
+        if job.type.startswith("connect_") and job.config.get("API_Key"):
+            return str(job.config["API_Key"])
+    key = demo_secret(settings, "leadco key at acme", PUBLISHER_PREFIX)
+    keys = publisher_rows.keys_of(scope, publisher_id)
+    if not any(k.key_hash == hash_secret(key) and k.revoked_at is None for k in keys):
+        publishers.issue_key(scope, publisher_id, key)
+    return key
+
+
+def _user(
+    scope: TenantScope, email: str, role: Role, settings: Settings, publisher_id: int | None = None
+) -> str | None:
+    """A demo user (created if missing) and its password, or None once a person changed it."""
+    password = demo_secret(settings, f"password of {email} at instance {scope.instance_id}")
     found = users.find(scope, email)
     if found is None:
         users.create_user(scope, email, password, role, publisher_id=publisher_id)
-    else:
+        return password
+    if found.must_change_password:  # a machine's one-time password (the instance's first admin)
         users.set_password(scope, found.id, password, must_change=False)
-    return password
+        return password
+    return password if users.password_matches(found, password) else None
 
 
 def _campaign(scope: TenantScope, name: str) -> Campaign:
@@ -269,19 +326,20 @@ def _delivery(
 
 
 def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
-    """Create or complete the demo data; returns URLs and fresh tokens to print."""
+    """Create or complete the demo data; returns URLs and the demo's tokens to print (the same
+    on every run)."""
     with transaction(sessions) as session:
-        acme_id, acme_token = _instance(session, "acme", "Acme Corp (client)")
-        leadco_id, leadco_token = _instance(session, "leadco", "LeadCo (publisher)")
+        acme_id, acme_token = _instance(session, "acme", "Acme Corp (client)", settings)
+        leadco_id, leadco_token = _instance(session, "leadco", "LeadCo (publisher)", settings)
         acme = TenantScope(session, acme_id)
         leadco = TenantScope(session, leadco_id)
 
         acme_campaign = _campaign(acme, "Acme B2B Software Leads")
         leadco_pub = _publisher(acme, "LeadCo")
         campaigns.grant(acme, acme_campaign.id, leadco_pub.id)
-        leadco_key = publishers.issue_key(acme, leadco_pub.id).key
-
         leadco_campaign = _campaign(leadco, "LeadCo Outbound to Acme")
+        leadco_key = _publisher_key(acme, leadco_pub.id, leadco, leadco_campaign.id, settings)
+
         in_house = _publisher(leadco, "LeadCo Call Center")
         campaigns.grant(leadco, leadco_campaign.id, in_house.id)
 
@@ -294,18 +352,18 @@ def seed(sessions: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
                 leadco, leadco_campaign.id, acme_campaign.id, leadco_key, acme, settings
             )
 
-        web_users = {
-            "acme": [
-                {"email": "admin@acme.example", "role": "admin"},
-                {"email": "portal@leadco.example", "role": "publisher LeadCo"},
-            ],
-            "leadco": [{"email": "admin@leadco.example", "role": "admin"}],
-        }
-        web_users["acme"][0]["password"] = _user(acme, "admin@acme.example", "admin")
-        web_users["acme"][1]["password"] = _user(
-            acme, "portal@leadco.example", "publisher", leadco_pub.id
-        )
-        web_users["leadco"][0]["password"] = _user(leadco, "admin@leadco.example", "admin")
+        web_users: dict[str, list[dict[str, str | None]]] = {"acme": [], "leadco": []}
+        demo_users: list[tuple[TenantScope, str, Role, int | None, str]] = [
+            (acme, "admin@acme.example", "admin", None, "admin"),
+            (acme, "portal@leadco.example", "publisher", leadco_pub.id, "publisher LeadCo"),
+            (leadco, "admin@leadco.example", "admin", None, "admin"),
+        ]
+        for scope, email, role, publisher_id, shown in demo_users:
+            password = _user(scope, email, role, settings, publisher_id)
+            if password is None:
+                notes.append(f"{email} has a password of its own now; it is not shown.")
+            sub = "acme" if scope is acme else "leadco"
+            web_users[sub].append({"email": email, "role": shown, "password": password})
 
     # The key above is committed now, so acme accepts it when the delivery job pulls its form.
     with transaction(sessions) as session:

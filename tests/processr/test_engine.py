@@ -90,7 +90,7 @@ def test_scores_are_weights() -> None:
 def test_hardfail_is_invalid_whatever_the_score() -> None:
     verdict = verdict_of(stub(1, score=100), stub(2, "fail", score=1, hardfail=True))
     assert verdict.status == "invalid"
-    assert verdict.reason == "hard fail: stub (job 2)"
+    assert verdict.reason == "hard fail: Stub (job 2)"  # the type's title: people read it
     assert verdict.flags == [FlagOut(2, "stub", "stub.failed", "the stub failed")]
 
 
@@ -106,7 +106,7 @@ def test_zero_score_failure_only_flags() -> None:
 
 def test_failure_without_flags_gets_a_generic_flag() -> None:
     assert verdict_of(stub(1, "silent_fail")).flags == [
-        FlagOut(1, "stub", "job.failed", "The job stub failed")
+        FlagOut(1, "stub", "job.failed", "The job Stub failed")
     ]
 
 
@@ -122,7 +122,7 @@ def test_a_campaign_that_checks_nothing_is_valid() -> None:
 def test_waiting_job_keeps_the_lead_pending() -> None:
     verdict = verdict_of(stub(1), stub(2, "wait"), stub(3, "fail"))
     assert verdict.status == "pending"
-    assert verdict.reason == "waiting: stub (job 2) cannot judge yet: mirror not ready"
+    assert verdict.reason == "waiting: Stub (job 2) cannot judge yet: mirror not ready"
     assert verdict.waiting_job_ids == [2]
     assert [j.job_id for j in verdict.jobs] == [1, 3]
     assert (verdict.score, verdict.max_score) == (10, 20)

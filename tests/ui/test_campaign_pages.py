@@ -37,6 +37,13 @@ def test_create_and_edit_the_form(site: Site) -> None:
         ("country", "select", False),
     ]
     assert fields[1]["options"] == ["US", "CA", "GB"] and fields[1]["label"] == "Country"
+    # An example of choices only where choices fit: the select field, not the email one.
+    page = b.get(f"/campaigns/{cid}").text
+    inputs = dict(re.findall(r'<input id="f-fields\.(\d+)\.options"([^>]*)>', page))
+    assert len(inputs) == 3  # email, country, the blank row
+    assert "placeholder" not in inputs["0"]  # email
+    assert 'placeholder="US; CA; GB"' in inputs["1"]  # country, a select
+    assert "placeholder" not in inputs["2"]  # the blank row is text
 
 
 def test_form_errors_are_shown_on_their_row(site: Site) -> None:

@@ -381,6 +381,15 @@ def test_deliveries_dead_letters_first_with_attempts_and_retries(
             },
         },
     )
+    # A delivery job earns no score: the Processr shows none, its form asks for none.
+    page = b.get(f"/campaigns/{cid}/processr?tab=integration").text
+    row = re.search(rf'<tr id="job-{job["id"]}".*?</tr>', page, re.S)
+    assert row and "Integration jobs earn no score" in row.group(0)
+    assert '<td class="num">10</td>' not in row.group(0)
+    edit = b.get(f"/campaigns/{cid}/processr/jobs/{job['id']}").text
+    assert 'name="score"' not in edit and 'name="hardfail"' not in edit
+    assert "it earns no score and cannot fail the lead" in edit
+    assert 'name="score"' in b.get(f"/campaigns/{cid}/processr/new?type=required_fields").text
     site.api.ok(  # a lead with no job to pass stays pending
         "POST",
         f"/campaigns/{cid}/jobs",
@@ -406,6 +415,16 @@ def test_deliveries_dead_letters_first_with_attempts_and_retries(
     assert deliver(ids[0]) == "delivered"
     client.api.ok("PATCH", f"/campaigns/{client.campaign['id']}", json={"status": "paused"})
     assert deliver(ids[1]) == "dead" and deliver(ids[3]) == "dead"
+
+    # The API: a list item leaves the attempts out (no empty `attempt_log` that looks like
+    # none were made), one delivery has them; the OpenAPI says the same.
+    listed = site.api.ok("GET", f"/deliveries?campaign_id={cid}")["items"]
+    assert listed and all("attempt_log" not in item for item in listed)
+    one = site.api.ok("GET", f"/deliveries/{ids[1]}")
+    assert [a["outcome"] for a in one["attempt_log"]] == ["permanent"]
+    schemas = site.api.ok("GET", "/openapi.json")["components"]["schemas"]
+    assert "attempt_log" not in schemas["DeliveryItem"]["properties"]
+    assert "attempt_log" in schemas["DeliveryDetail"]["required"]
 
     page = b.get("/deliveries").text
     order = [int(i) for i in re.findall(r'<tr id="delivery-(\d+)"', page)]
@@ -502,3 +521,90 @@ def test_a_delivery_into_its_own_instance_is_refused_beside_the_subdomain(
         f"The subdomain {site.api.subdomain} is this instance's own: a Connect delivery goes"
     )
     assert site.api.ok("GET", f"/campaigns/{cid}/jobs")["items"] == []
+
+
+def test_a_mistyped_subdomain_says_there_is_no_such_instance(
+    site: Site, other_site: Site, peers: AppTransport
+) -> None:
+    client = Client(other_site.api)
+    typo = client.subdomain + "e"
+    b = site.browser()
+    cid = site.api.campaign("Outbound", OUR_FORM)["id"]
+
+    # The API: the client's deployment answers 404 instance_not_found (not 401)...
+    r = site.api.client.get(
+        f"/i/{typo}/api/v1/publisher/campaigns", headers={"Authorization": f"Bearer {client.key}"}
+    )
+    assert (r.status_code, r.json()["code"]) == (404, "instance_not_found")
+    assert r.json()["detail"] == f"There is no instance {typo} at this deployment."
+    # ...and the dropdown that asks it says so, while a wrong key still is a wrong key.
+    options = {"field": "Campaign", "campaign_id": cid}
+    r = site.api.call(
+        "POST",
+        "/job-types/connect_validation_list/options",
+        json={**options, "config": {"API_Key": client.key, "Subdomain": typo}},
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "connect_no_instance")
+    assert r.json()["detail"] == f"No instance {typo} at this deployment: check the subdomain."
+    r = site.api.call(
+        "POST",
+        "/job-types/connect_validation_list/options",
+        json={**options, "config": {"API_Key": "lgp_wrong", "Subdomain": client.subdomain}},
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "connect_credentials_rejected")
+
+    # The form: the dropdown that needs the client says why it is empty.
+    form = {
+        "config.API_Key": client.key,
+        "config.Subdomain": typo,
+        "config.Field_name": "companyName",
+        "label": "Acme's targets",
+    }
+    r = b.post(f"/campaigns/{cid}/processr/new?type=connect_validation_list", form)
+    assert r.status_code == 422
+    assert error_of(r.text, "config.Campaign") == (
+        f"No instance {typo} at this deployment: check the subdomain."
+    )
+    assert "refused" not in r.text
+
+
+def test_a_second_mirror_of_one_client_job_warns(
+    site: Site, other_site: Site, peers: AppTransport
+) -> None:
+    client = Client(other_site.api)
+    cid = site.api.campaign("Outbound", OUR_FORM)["id"]
+    config = {
+        "API_Key": client.key,
+        "Subdomain": client.subdomain,
+        "Campaign": client.campaign["id"],
+        "Campaign_Processr_Job": client.job["id"],
+        "Field_name": "companyName",
+    }
+
+    def mirror(label: str, **changes: Any) -> Any:
+        body = {"type": "connect_validation_list", "label": label, "config": {**config, **changes}}
+        return site.api.ok("POST", f"/campaigns/{cid}/jobs", 201, json=body)
+
+    first = mirror("Acme's targets")
+    assert first["warnings"] == []
+    second = mirror("Acme's targets again", Field_name="workEmail")  # saved, with a warning
+    (warning,) = second["warnings"]
+    assert warning.startswith(f"Job {first['id']} “Acme's targets” of this campaign judges by")
+    assert "a lead is checked twice and earns its score twice" in warning
+    listed = {j["id"]: j["warnings"] for j in site.api.ok("GET", f"/campaigns/{cid}/jobs")["items"]}
+    assert listed == {first["id"]: [], second["id"]: [warning]}
+    assert site.api.ok("GET", f"/campaigns/{cid}/jobs/{second['id']}")["warnings"] == [warning]
+
+    page = site.browser().get(f"/campaigns/{cid}/processr").text
+    row = re.search(rf'<tr id="job-{second["id"]}".*?</tr>', page, re.S)
+    assert row and "⚠ Job" in html.unescape(row.group(0))
+    row = re.search(rf'<tr id="job-{first["id"]}".*?</tr>', page, re.S)
+    assert row and "data-job-warning" not in row.group(0)
+
+    # Pointed at another client campaign, it is another rule: no warning.
+    other = client.api.campaign("Acme B2C", CLIENT_FORM)
+    client.api.ok("PUT", f"/campaigns/{other['id']}/publishers/{client.pub['id']}", 204)
+    patched = site.api.ok(
+        "PATCH", f"/campaigns/{cid}/jobs/{second['id']}", json={"config": {"Campaign": other["id"]}}
+    )
+    assert patched["warnings"] == []

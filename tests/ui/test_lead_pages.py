@@ -123,3 +123,66 @@ def test_the_lead_page_and_a_verdict(site: Site) -> None:
         b.post(f"/leads/{failed['id']}/verdict", {"status": "test", "reason": "x"}).status_code
         == 422
     )
+
+
+def test_why_shows_the_persons_verdict_over_the_processr(site: Site) -> None:
+    b = site.browser()
+    _, _, leads = world(site)
+    passed = leads[0]
+    page = b.get(f"/leads/{passed['id']}").text
+    assert "<p>Every check passed.</p>" in page and 'class="scorebar s-valid"' in page
+    r = b.post(f"/leads/{passed['id']}/verdict", {"status": "invalid", "reason": "Wrong contact"})
+    assert r.status_code == 303
+
+    page = b.get(f"/leads/{passed['id']}").text
+    why = re.search(r'<h2 id="flags-h">Why</h2>(.*?)<h2 id="data-h">', page, re.S)
+    assert why, page
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", why.group(1))).strip()
+    assert re.match(
+        rf"invalid Marked invalid by {b.email} \(2\d{{3}}-.+ UTC\): “Wrong contact”\.", text
+    )
+    assert "The Processr had judged it valid (10 / 10): every check passed." in text
+    assert "Every check passed." not in text
+    # The bar is the Processr's score, coloured by its verdict, not the person's red.
+    assert 'class="scorebar s-valid"' in page
+
+    # Reprocessed: the Processr's verdict is the lead's again, and Why says only that.
+    site.api.ok("POST", f"/leads/{passed['id']}/reprocess")
+    page = b.get(f"/leads/{passed['id']}").text
+    assert "Marked invalid by" not in page and "<p>Every check passed.</p>" in page
+
+
+def test_history_speaks_of_names_not_ids(site: Site) -> None:
+    b = site.browser()
+    cid, _, leads = world(site)
+    pub, key = site.api.publisher("Northwind Calls")
+    site.api.ok("PUT", f"/campaigns/{cid}/publishers/{pub['id']}", 204)
+    sent = site.api.ok(
+        "POST",
+        f"/publisher/campaigns/{cid}/leads",
+        201,
+        json={"data": {"company": "Initech"}},
+        secret=key["key"],
+    )
+    text = re.sub(r"<[^>]+>", " ", b.get(f"/leads/{sent['id']}").text)
+    text = re.sub(r"\s+", " ", text)
+    assert "Received From Northwind Calls" in text
+    assert "publisher id" not in text and "publisher_id" not in text
+    assert "Checked by the Processr Score 0 of 10: invalid; score" not in text
+    assert "Checked by the Processr Score 0 of 10: invalid" in text
+    admin_sent = re.sub(r"<[^>]+>", " ", b.get(f"/leads/{leads[0]['id']}").text)
+    assert "Received From an admin (not a publisher)" in re.sub(r"\s+", " ", admin_sent)
+
+    # A hard fail names the job by its label, not by its type and id.
+    (job,) = site.api.ok("GET", f"/campaigns/{cid}/jobs")["items"]
+    site.api.ok(
+        "PATCH",
+        f"/campaigns/{cid}/jobs/{job['id']}",
+        json={"label": "Targets only", "hardfail": True},
+    )
+    site.api.ok("POST", f"/leads/{sent['id']}/reprocess")
+    reason = site.api.ok("GET", f"/leads/{sent['id']}")["history"][-1]["detail"]["reason"]
+    assert reason == f"hard fail: Validation List (job {job['id']})"  # the API keeps the type
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", b.get(f"/leads/{sent['id']}").text))
+    assert "invalid; hard fail: “Targets only” (reprocessed on request)" in text
+    assert "(job " not in text

@@ -57,7 +57,7 @@ def test_every_page_renders_for_an_admin(site: Site) -> None:
     assert r.status_code == 200 and r.text == "value\r\nAcme\r\n"
 
 
-def test_missing_things_are_plain_pages(site: Site) -> None:
+def test_missing_things_are_plain_pages(site: Site, client: TestClient) -> None:
     b = site.browser()
     cid = site.api.campaign("Solar")["id"]
     for path, status in (
@@ -79,6 +79,12 @@ def test_missing_things_are_plain_pages(site: Site) -> None:
         assert r.status_code == status, (path, r.status_code)
         assert r.headers["content-type"].startswith("text/html"), path
         assert "Traceback" not in r.text and "<main" in r.text, path
+        # Signed in: the navigation and the sign-out stay, so the person is not stranded.
+        assert '<nav aria-label="Main">' in r.text and "Sign out" in r.text, path
+        assert f'href="{b.base}/campaigns"' in r.text, path
+    # Signed out: an error page shows no navigation (and asks nobody's session).
+    anonymous = client.get(f"{b.base}/no/such/page")
+    assert anonymous.status_code == 404 and '<nav aria-label="Main">' not in anonymous.text
 
 
 def test_static_files_and_landing_page(site: Site, client: TestClient) -> None:
@@ -86,6 +92,13 @@ def test_static_files_and_landing_page(site: Site, client: TestClient) -> None:
     for name in ("app.css", "app.js"):
         r = b.client.get(f"{b.base}/static/{name}")
         assert r.status_code == 200 and len(r.content) > 1000
+    # A favicon: named by every page, and at /favicon.ico for those that ask there.
+    assert f'<link rel="icon" href="{b.base}/static/favicon.svg"' in b.get("/campaigns").text
+    assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/").text
+    for url in (f"{b.base}/static/favicon.svg", "/static/favicon.svg", "/favicon.ico"):
+        r = client.get(url)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+        assert r.text.startswith("<svg")
     r = client.get("/")
     assert r.status_code == 200 and "/i/<em>instance</em>/ui/" in r.text
     r = client.post("/", data={"subdomain": "Acme "}, follow_redirects=False)

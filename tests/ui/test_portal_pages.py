@@ -68,6 +68,13 @@ def test_the_portal_shows_only_what_the_publishers_key_would(site: Site) -> None
     assert ids == [mine["id"]]
     assert p.get(f"/portal/leads/{mine['id']}").status_code == 200
     assert p.get(f"/portal/leads/{theirs['id']}").status_code == 404
+    # The client's person marks it invalid: the publisher's Why says so, with the reason.
+    api.ok(
+        "POST", f"/leads/{mine['id']}/invalidate", json={"reason": "Wrong contact", "user": "kim"}
+    )
+    page = p.get(f"/portal/leads/{mine['id']}").text
+    assert "Marked invalid by kim (" in page and "“Wrong contact”" in page
+    assert "<p>Every check passed.</p>" not in page
     assert p.get(f"/portal/leads?campaign_id={hidden}").status_code == 200
 
     page = p.get("/portal/keys").text

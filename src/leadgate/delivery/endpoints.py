@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from leadgate.campaigns import service as campaigns
 from leadgate.delivery import mapping, repository, service
 from leadgate.delivery.config import ConnectDeliveryConfig
-from leadgate.delivery.models import Delivery, DeliveryAttempt, DeliveryConnection
+from leadgate.delivery.models import Delivery, DeliveryConnection
 from leadgate.errors import NotFound
 from leadgate.instances.deps import Admin, DbSession
 from leadgate.kit.pagination import Page
@@ -57,7 +57,9 @@ class AttemptOut(BaseModel):
     duration_ms: int
 
 
-class DeliveryOut(BaseModel):
+class DeliveryItem(BaseModel):
+    """A delivery as `GET /deliveries` lists it; its attempts are in `GET /deliveries/{id}`."""
+
     id: int
     lead_id: int
     job_id: int
@@ -67,7 +69,12 @@ class DeliveryOut(BaseModel):
     client_status: str | None
     client_flags: list[dict[str, Any]]
     last_error: str | None
-    attempt_log: list[AttemptOut] = Field(default_factory=list)
+
+
+class DeliveryDetail(DeliveryItem):
+    """One delivery with every attempt, oldest first."""
+
+    attempt_log: list[AttemptOut]
 
 
 def _connection(scope: TenantScope, job: ProcessrJob) -> DeliveryConnection:
@@ -95,8 +102,8 @@ def _connection_out(scope: TenantScope, job: ProcessrJob) -> ConnectionOut:
     )
 
 
-def _out(d: Delivery, attempts: list[DeliveryAttempt] | None = None) -> DeliveryOut:
-    return DeliveryOut(
+def _item(d: Delivery) -> DeliveryItem:
+    return DeliveryItem(
         id=d.id,
         lead_id=d.lead_id,
         job_id=d.job_id,
@@ -106,6 +113,13 @@ def _out(d: Delivery, attempts: list[DeliveryAttempt] | None = None) -> Delivery
         client_status=d.client_status,
         client_flags=d.client_flags,
         last_error=d.last_error,
+    )
+
+
+def _out(scope: TenantScope, d: Delivery) -> DeliveryDetail:
+    attempts = repository.attempts(scope, [d.id])
+    return DeliveryDetail(
+        **_item(d).model_dump(),
         attempt_log=[
             AttemptOut(
                 at=a.at,
@@ -114,7 +128,7 @@ def _out(d: Delivery, attempts: list[DeliveryAttempt] | None = None) -> Delivery
                 error=a.error,
                 duration_ms=a.duration_ms,
             )
-            for a in attempts or []
+            for a in attempts
         ],
     )
 
@@ -167,7 +181,7 @@ def refresh_fields(
     return _connection_out(scope, job)
 
 
-@router.get("/deliveries", response_model=Page[DeliveryOut])
+@router.get("/deliveries", response_model=Page[DeliveryItem])
 def list_deliveries(
     caller: Admin,
     session: DbSession,
@@ -175,26 +189,28 @@ def list_deliveries(
     state: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
-) -> Page[DeliveryOut]:
-    """Deliveries, newest first; filter by campaign and state (e.g. `dead`)."""
+) -> Page[DeliveryItem]:
+    """Deliveries, newest first; filter by campaign and state (e.g. `dead`); the attempts of
+    one are in `GET /deliveries/{id}`."""
     scope = TenantScope(session, caller.instance_id)
     return repository.page(
-        scope, _out, campaign_id=campaign_id, state=state, limit=limit, cursor=cursor
+        scope, _item, campaign_id=campaign_id, state=state, limit=limit, cursor=cursor
     )
 
 
-@router.get("/deliveries/{delivery_id}", response_model=DeliveryOut)
-def get_delivery(delivery_id: Id, caller: Admin, session: DbSession) -> DeliveryOut:
+@router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)
+def get_delivery(delivery_id: Id, caller: Admin, session: DbSession) -> DeliveryDetail:
     """One delivery with every attempt."""
     scope = TenantScope(session, caller.instance_id)
     d = repository.get(scope, delivery_id)
-    return _out(d, list(repository.attempts(scope, [d.id])))
+    return _out(scope, d)
 
 
-@router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
-def retry_delivery(delivery_id: Id, caller: Admin, session: DbSession) -> DeliveryOut:
+@router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryDetail)
+def retry_delivery(delivery_id: Id, caller: Admin, session: DbSession) -> DeliveryDetail:
     """Retry a dead (or held) delivery now."""
-    return _out(service.retry_delivery(TenantScope(session, caller.instance_id), delivery_id))
+    scope = TenantScope(session, caller.instance_id)
+    return _out(scope, service.retry_delivery(scope, delivery_id))
 
 
 @router.post("/campaigns/{campaign_id}/deliveries/retry")

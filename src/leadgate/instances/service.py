@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from leadgate.errors import Unauthorized
+from leadgate.errors import NotFound, Unauthorized
 from leadgate.instances import repository
 from leadgate.instances.models import AdminToken, Instance
 from leadgate.kit.repository import TenantScope
@@ -37,9 +37,11 @@ def get_instance(session: Session, subdomain: str) -> Instance | None:
     return repository.instance_by_subdomain(session, subdomain)
 
 
-def issue_admin_token(session: Session, instance_id: int, name: str) -> str:
-    """A new admin token for the instance; returns the secret."""
-    secret = new_secret(ADMIN_PREFIX)
+def issue_admin_token(
+    session: Session, instance_id: int, name: str, secret: str | None = None
+) -> str:
+    """A new admin token for the instance (`secret`, else a fresh one); returns the secret."""
+    secret = secret or new_secret(ADMIN_PREFIX)
     session.add(AdminToken(instance_id=instance_id, name=name, token_hash=hash_secret(secret)))
     session.flush()
     return secret
@@ -56,8 +58,11 @@ def authenticate(session: Session, subdomain: str, secret: str | None) -> Caller
     """The caller a bearer secret stands for on this instance, or Unauthorized.
 
     A secret of another instance is worthless here: it is looked up together with the subdomain.
+    A subdomain with no instance is 404 `instance_not_found` (a mistyped address is not a wrong
+    key; subdomains are addresses, not secrets).
     """
     if not secret:
+        _no_instance(session, subdomain)
         raise Unauthorized("Send `Authorization: Bearer <admin token or publisher API key>`.")
     digest = hash_secret(secret)
     if secret.startswith(PUBLISHER_PREFIX + "_"):
@@ -76,4 +81,13 @@ def authenticate(session: Session, subdomain: str, secret: str | None) -> Caller
             instance_id, token_id, name = token
             actor = f"API token “{name}” ({token_id})"
             return Caller(instance_id=instance_id, subdomain=subdomain, actor=actor)
+    _no_instance(session, subdomain)
     raise Unauthorized("The secret is not valid for this instance.")
+
+
+def _no_instance(session: Session, subdomain: str) -> None:
+    """404 instance_not_found when no instance has this subdomain (asked only on a refusal)."""
+    if repository.instance_by_subdomain(session, subdomain) is None:
+        raise NotFound(
+            f"There is no instance {subdomain} at this deployment.", code="instance_not_found"
+        )

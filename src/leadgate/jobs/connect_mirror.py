@@ -93,6 +93,11 @@ class _ConnectJob(BaseJobType[ConnectConfig]):
         """The mirrors of these jobs, keyed like their configs name the client's job."""
         return mirror_context.load(session, job_ids)
 
+    def same_rule(self, config: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+        """Two mirrors of one client job (the same instance, campaign and job)."""
+        keys = ("Subdomain", "Campaign", "Campaign_Processr_Job")
+        return all(str(config.get(k)) == str(other.get(k)) for k in keys)
+
     def on_saved(self, scope: TenantScope, job: Any, settings: Settings) -> None:
         """Point the job's mirror at the client's job and queue a sync."""
         mirrors.on_saved(scope.session, job)

@@ -9,6 +9,8 @@ probes), so the counts never read the table itself. The queries are `leads.repos
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -27,7 +29,7 @@ from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
 from leadgate.leads import hooks, lifecycle, repository, service
 from leadgate.leads.models import Lead
-from leadgate.leads.schemas import LeadOut, StatusChange
+from leadgate.leads.schemas import HistoryOut, LeadOut, StatusChange
 from leadgate.processr import repository as processr_repository
 from leadgate.processr.registry import REGISTRY
 from leadgate.publishers import service as publishers
@@ -204,16 +206,49 @@ def job_rows(scope: TenantScope, lead: LeadOut) -> list[dict[str, Any]]:
     return out
 
 
-def history_rows(lead: LeadOut) -> list[dict[str, Any]]:
-    """The lead's history in plain words."""
+# "Duplicate Check (job 7)" in the Processr's reasons (`processr.engine`): a type and a job id.
+_JOB_IN_REASON = re.compile(r"(?:(?<=: )|(?<=, ))[^,:()]+ \(job (\d+)\)")
+
+
+def job_ids_in_history(lead: LeadOut) -> list[int]:
+    """The jobs the lead's history names by id (their labels make it readable)."""
+    return sorted(
+        {
+            int(found)
+            for h in lead.history
+            for found in _JOB_IN_REASON.findall(str(h.detail.get("reason") or ""))
+        }
+    )
+
+
+def _with_labels(reason: str, labels: Mapping[int, str]) -> str:
+    """The reason with each job named by its label, where the job still exists."""
+
+    def named(m: re.Match[str]) -> str:
+        label = labels.get(int(m.group(1)))
+        return f"“{label}”" if label else m.group(0)
+
+    return _JOB_IN_REASON.sub(named, reason)
+
+
+def history_rows(
+    lead: LeadOut, publisher_name: str | None = None, labels: Mapping[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """The lead's history in plain words (names and labels, not ids)."""
+    labels = labels or {}
     out = []
     for h in lead.history:
         d = h.detail
-        if h.event == "status_changed":
+        if h.event == "received":
+            text = f"From {publisher_name}" if publisher_name else "From an admin (not a publisher)"
+            hops = d.get("hops")
+            if isinstance(hops, list) and hops:
+                text += ", through " + ", ".join(str(i) for i in hops)
+        elif h.event == "status_changed":
             who = d.get("user") or ("the Processr" if d.get("by") == "processr" else d.get("by"))
             text = f"From {d.get('from')} to {d.get('to')}" + (f" by {who}" if who else "")
             if d.get("reason"):
-                text += f": {d['reason']}"
+                text += f": {_with_labels(str(d['reason']), labels)}"
             if d.get("comment"):  # a verdict from the review queue (or bulk-status)
                 text += f" ({d['comment']})"
         elif h.event == "client_status_changed":
@@ -241,15 +276,50 @@ def history_rows(lead: LeadOut) -> list[dict[str, Any]]:
                 f"judged {d.get('client_status')} there"
             )
         elif h.event in ("judged", "waiting"):
-            text = f"Score {d.get('score')} of {d.get('max_score')}, {d.get('status')}"
-            if d.get("reason"):
-                text += f" ({d['reason']})"
+            text = f"Score {d.get('score')} of {d.get('max_score')}: {d.get('status')}"
+            reason = _with_labels(str(d.get("reason") or ""), labels)
+            if reason and not reason.startswith("score "):  # the score is said already
+                text += f"; {reason}"
             if d.get("trigger") and d["trigger"] != "received":
-                text += f"; {d['trigger']}"
+                text += f" ({d['trigger']})"
         else:
             text = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in d.items() if v is not None)
         out.append({"at": h.at, "event": EVENT_WORDS.get(h.event, h.event), "text": text})
     return out
+
+
+@dataclass(frozen=True)
+class Overrule:
+    """The person's (or the client's) verdict that set the lead's status over the Processr's."""
+
+    status: str
+    by: str  # "user" or "client"
+    user: str
+    reason: str
+    at: datetime
+    processr_status: str | None  # what the Processr had judged, if it judged
+
+
+def overrule_of(history: Sequence[HistoryOut], status: str) -> Overrule | None:
+    """The verdict behind the lead's status when a person or the client set it, else None."""
+    processr_status = None
+    found = None
+    for h in history:
+        d = h.detail
+        if h.event == "judged":
+            processr_status, found = str(d.get("status")), None
+        elif h.event == "status_changed" and d.get("by") in ("user", "client"):
+            found = Overrule(
+                status=str(d.get("to")),
+                by=str(d.get("by")),
+                user=str(d.get("user") or ""),
+                reason=str(d.get("reason") or ""),
+                at=h.at,
+                processr_status=processr_status,
+            )
+        elif h.event == "status_changed":
+            found = None
+    return found if found is not None and found.status == status else None
 
 
 def data_rows(campaign: Campaign | None, data: dict[str, Any]) -> list[tuple[str, str, Any]]:
@@ -286,7 +356,12 @@ def _lead_page(
             "publisher": publisher,
             "data": data_rows(campaign, dict(lead.data)),
             "jobs": job_rows(scope, lead),
-            "history": history_rows(lead),
+            "history": history_rows(
+                lead,
+                publisher.name if publisher else None,
+                processr_repository.job_labels(scope, job_ids_in_history(lead)),
+            ),
+            "overrule": overrule_of(lead.history, lead.status),
             "deliveries": hooks.delivery_rows_of(scope, lead.id),
             "status_words": STATUS_WORDS,
             "problems": problems or Problems(),

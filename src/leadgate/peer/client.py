@@ -1,8 +1,9 @@
 """The one client for calling another leadgate instance's Publisher API.
 
-Errors are typed: `PeerUnavailable` (network, 5xx, 429, rejected credentials: retry later, never
-"gone"), `PeerGone` (404 job_gone / campaign_not_found), `PeerRejected` (any other 4xx: do not
-retry the same request). Only the worker layer turns them into retries.
+Errors are typed: `PeerUnavailable` (network, 5xx, 429, rejected credentials, no instance of that
+subdomain: retry later, never "gone"), `PeerGone` (404 job_gone / campaign_not_found),
+`PeerRejected` (any other 4xx: do not retry the same request). Only the worker layer turns them
+into retries.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ class PeerUnavailable(PeerError):
     @property
     def credentials_rejected(self) -> bool:
         return self.status in (401, 403)
+
+    @property
+    def no_instance(self) -> bool:
+        """The deployment has no instance of that subdomain (a typo, or not created yet)."""
+        return self.code == NO_INSTANCE
+
+
+NO_INSTANCE = "instance_not_found"
 
 
 class PeerGone(PeerError):
@@ -140,6 +149,10 @@ class PeerClient:
         code = _problem_code(response)
         detail = _problem_detail(response)
         status = response.status_code
+        if status == 404 and code == NO_INSTANCE:
+            raise PeerUnavailable(
+                f"no instance {self.subdomain} at this deployment", status=status, code=code
+            )
         if status in (401, 403):
             raise PeerUnavailable(
                 f"{self.subdomain} refused the API key ({status}): {detail}",

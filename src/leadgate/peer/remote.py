@@ -12,11 +12,16 @@ T = TypeVar("T")
 
 
 def call(fn: Callable[[], T]) -> T:
-    """Run a peer call; refused key → 422 connect_credentials_rejected, unreachable or 5xx →
+    """Run a peer call; no instance of the subdomain → 422 connect_no_instance, refused key →
+    422 connect_credentials_rejected, unreachable or 5xx →
     502 connect_unreachable, other refusals → 422 connect_rejected."""
     try:
         return fn()
     except PeerUnavailable as exc:
+        if exc.no_instance:
+            raise InvalidRequest(
+                f"{str(exc).capitalize()}: check the subdomain.", code="connect_no_instance"
+            ) from exc
         if exc.credentials_rejected:
             raise InvalidRequest(
                 f"The client refused this API key: {exc}", code="connect_credentials_rejected"

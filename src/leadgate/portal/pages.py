@@ -20,7 +20,14 @@ from leadgate.kit.params import Id
 from leadgate.kit.repository import TenantScope
 from leadgate.leads import export
 from leadgate.leads import service as leads
-from leadgate.leads.pages import STATUS_WORDS, LeadFilter, data_rows, find_leads, parse_filter
+from leadgate.leads.pages import (
+    STATUS_WORDS,
+    LeadFilter,
+    data_rows,
+    find_leads,
+    overrule_of,
+    parse_filter,
+)
 from leadgate.processr import publisher_view
 from leadgate.processr.registry import REGISTRY
 from leadgate.publishers import repository as publisher_repository
@@ -271,6 +278,7 @@ def portal_lead(
             "campaign": campaign,
             "data": data_rows(campaign, dict(lead.data)),
             "status_words": STATUS_WORDS,
+            "overrule": overrule_of(leads.history(scope, lead), lead.status),
         },
         me=me,
     )

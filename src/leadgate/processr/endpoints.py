@@ -11,6 +11,7 @@ from leadgate.kit.params import Id
 from leadgate.kit.problems import problem_responses
 from leadgate.kit.repository import TenantScope
 from leadgate.processr import options, service
+from leadgate.processr.models import ProcessrJob
 from leadgate.processr.options import OptionsOut, OptionsRequest
 from leadgate.processr.registry import REGISTRY, describe
 from leadgate.processr.schemas import JobCreate, JobOut, JobPatch, JobTypeOut, Reorder
@@ -39,7 +40,8 @@ def create_job(
 ) -> JobOut:
     """Add a job to the campaign's Processr."""
     scope = TenantScope(session, caller.instance_id)
-    return service.to_out(service.create(scope, campaign_id, body, settings))
+    job = service.create(scope, campaign_id, body, settings)
+    return service.to_out(job, service.warnings_of(scope, job))
 
 
 @router.get("/campaigns/{campaign_id}/jobs", response_model=Page[JobOut])
@@ -47,14 +49,20 @@ def list_jobs(campaign_id: Id, caller: Admin, session: DbSession) -> Page[JobOut
     """The campaign's jobs in running order."""
     scope = TenantScope(session, caller.instance_id)
     campaigns.get(scope, campaign_id)
-    return Page[JobOut](items=[service.to_out(j) for j in service.jobs_of(scope, campaign_id)])
+    return _page(service.jobs_of(scope, campaign_id))
+
+
+def _page(jobs: list[ProcessrJob]) -> Page[JobOut]:
+    warnings = service.warnings_in(jobs)
+    return Page[JobOut](items=[service.to_out(j, warnings.get(j.id, ())) for j in jobs])
 
 
 @router.get("/campaigns/{campaign_id}/jobs/{job_id}", response_model=JobOut)
 def get_job(campaign_id: Id, job_id: Id, caller: Admin, session: DbSession) -> JobOut:
     """One job."""
     scope = TenantScope(session, caller.instance_id)
-    return service.to_out(service.get(scope, campaign_id, job_id))
+    job = service.get(scope, campaign_id, job_id)
+    return service.to_out(job, service.warnings_of(scope, job))
 
 
 @router.patch("/campaigns/{campaign_id}/jobs/{job_id}", response_model=JobOut)
@@ -68,15 +76,15 @@ def patch_job(
 ) -> JobOut:
     """Change a job's config, score, hardfail, visibility, position or group."""
     scope = TenantScope(session, caller.instance_id)
-    return service.to_out(service.update(scope, campaign_id, job_id, body, settings))
+    job = service.update(scope, campaign_id, job_id, body, settings)
+    return service.to_out(job, service.warnings_of(scope, job))
 
 
 @router.post("/campaigns/{campaign_id}/jobs/reorder", response_model=Page[JobOut])
 def reorder_jobs(campaign_id: Id, body: Reorder, caller: Admin, session: DbSession) -> Page[JobOut]:
     """Put the campaign's jobs in the given order."""
     scope = TenantScope(session, caller.instance_id)
-    rows = service.reorder(scope, campaign_id, body.job_ids)
-    return Page[JobOut](items=[service.to_out(j) for j in rows])
+    return _page(list(service.reorder(scope, campaign_id, body.job_ids)))
 
 
 @router.delete("/campaigns/{campaign_id}/jobs/{job_id}", status_code=204)

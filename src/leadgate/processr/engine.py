@@ -189,12 +189,12 @@ def judge(
         if result.passed:
             score += spec.score
             continue
-        job_flags = result.flags or [Flag(NO_FLAG, f"The job {spec.type} failed")]
+        job_flags = result.flags or [Flag(NO_FLAG, f"The job {_title(spec, registry)} failed")]
         flags.extend(FlagOut(spec.id, spec.type, f.code, f.message) for f in job_flags)
         if spec.hardfail:
             hard_failures.append(spec)
 
-    status, reason = _decide(score, max_score, hard_failures, waiting)
+    status, reason = _decide(score, max_score, hard_failures, waiting, registry)
     return Verdict(
         status=status,
         score=score,
@@ -317,12 +317,14 @@ def _decide(
     max_score: int,
     hard_failures: list[JobSpec],
     waiting: list[tuple[JobSpec, JobResult]],
+    registry: JobRegistry,
 ) -> tuple[Status, str]:
     if hard_failures:
-        return "invalid", "hard fail: " + ", ".join(f"{j.type} (job {j.id})" for j in hard_failures)
+        named = (f"{_title(j, registry)} (job {j.id})" for j in hard_failures)
+        return "invalid", "hard fail: " + ", ".join(named)
     if waiting:
         spec, result = waiting[0]
-        reason = f"waiting: {spec.type} (job {spec.id}) cannot judge yet"
+        reason = f"waiting: {_title(spec, registry)} (job {spec.id}) cannot judge yet"
         if result.flags:
             reason += f": {result.flags[0].message}"
         return "pending", reason
@@ -335,6 +337,11 @@ def _decide(
     if score * 100 >= CAUTION_PERCENT * max_score:
         return "caution", f"{ratio} at least {CAUTION_PERCENT}% but below 100%"
     return "invalid", f"{ratio} below {CAUTION_PERCENT}%"
+
+
+def _title(spec: JobSpec, registry: JobRegistry) -> str:
+    """What people call the job's type (its title), e.g. "Duplicate Check"."""
+    return registry.get(spec.type).title if spec.type in registry else spec.type
 
 
 def _summary(exc: ValidationError) -> str:

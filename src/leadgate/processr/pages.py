@@ -161,11 +161,13 @@ def processr_page(
     jobs = service.jobs_of(scope, campaign_id)
     list_names = {row.id: row.name for row in lists.list_all(scope)}
     shown = [j for j in jobs if j.tab == current]
+    warnings = service.warnings_in(jobs)
     rows = [
         {
             "job": j,
             "type_title": REGISTRY.get(j.type).title if j.type in REGISTRY else j.type,
             "summary": summary(j, list_names),
+            "warnings": warnings.get(j.id, []),
         }
         for j in shown
     ]
@@ -316,6 +318,7 @@ def _place_reference_errors(
 CONNECT_ERRORS = {
     "mapping_incomplete": "config.Field_mapping",
     "connect_credentials_rejected": "config.API_Key",
+    "connect_no_instance": "config.Subdomain",
     "connect_unreachable": "config.Subdomain",
     "connect_rejected": "config.Campaign",
 }

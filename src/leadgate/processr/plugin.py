@@ -289,6 +289,11 @@ class JobType(Protocol[ConfigT]):
         """What publishers see of a job of this type (publishable types): the rule's fields."""
         ...
 
+    def same_rule(self, config: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+        """Whether two jobs of this type with these configs judge by one rule (a second such
+        job in a campaign counts it twice: it is saved, with a warning)."""
+        ...
+
     def on_saved(self, scope: TenantScope, job: Any, settings: Settings) -> None:
         """After a job of this type was created or its config changed (same transaction)."""
         ...
@@ -389,6 +394,10 @@ class BaseJobType(Generic[ConfigT]):
     def shared_definition(self, scope: TenantScope, config: ConfigT) -> dict[str, Any]:
         """Not shared with publishers."""
         return {}
+
+    def same_rule(self, config: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+        """Jobs of most types may repeat on purpose (other fields, other lists): no warning."""
+        return False
 
     def on_saved(self, scope: TenantScope, job: Any, settings: Settings) -> None:
         """Nothing to set up."""

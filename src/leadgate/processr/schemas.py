@@ -70,6 +70,11 @@ class JobOut(BaseModel):
     condition: GroupCondition | None
     catch_all: bool
     version: int
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What may be wrong though it is allowed, e.g. a second mirror of one client "
+        "job in the campaign (a lead would be judged by that rule twice).",
+    )
 
 
 class Reorder(BaseModel):

@@ -71,7 +71,28 @@ def keep_secrets(
     return out
 
 
-def to_out(job: ProcessrJob) -> JobOut:
+def warnings_in(jobs: Sequence[ProcessrJob]) -> dict[int, list[str]]:
+    """Per job of one campaign, what may be wrong though it is allowed: a job that judges by
+    the same rule as an earlier one (e.g. a second mirror of one client job)."""
+    out: dict[int, list[str]] = {}
+    for i, job in enumerate(jobs):
+        jt = REGISTRY.get(job.type) if job.type in REGISTRY else None
+        for earlier in jobs[:i]:
+            if jt and earlier.type == job.type and jt.same_rule(job.config, earlier.config):
+                out.setdefault(job.id, []).append(
+                    f"Job {earlier.id} “{earlier.label}” of this campaign judges by the same "
+                    "rule already: a lead is checked twice and earns its score twice. Delete "
+                    "one of them unless that is what you want."
+                )
+    return out
+
+
+def warnings_of(scope: TenantScope, job: ProcessrJob) -> list[str]:
+    """What may be wrong with this job of its campaign though it is allowed (`warnings_in`)."""
+    return warnings_in(jobs_of(scope, job.campaign_id)).get(job.id, [])
+
+
+def to_out(job: ProcessrJob, warnings: Sequence[str] = ()) -> JobOut:
     """The API view of a job (secrets masked)."""
     return JobOut(
         id=job.id,
@@ -88,6 +109,7 @@ def to_out(job: ProcessrJob) -> JobOut:
         condition=GroupCondition.model_validate(job.condition) if job.condition else None,
         catch_all=job.catch_all,
         version=job.version,
+        warnings=list(warnings),
     )
 
 

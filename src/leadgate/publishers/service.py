@@ -39,8 +39,9 @@ def list_all(scope: TenantScope) -> Sequence[Publisher]:
 MAX_LIVE_KEYS = 10
 
 
-def issue_key(scope: TenantScope, publisher_id: int) -> ApiKeyCreated:
-    """A new API key for the publisher; the secret is returned once and stored hashed.
+def issue_key(scope: TenantScope, publisher_id: int, secret: str | None = None) -> ApiKeyCreated:
+    """A new API key for the publisher (`secret`, else a fresh one); the secret is returned once
+    and stored hashed.
 
     A publisher holds at most MAX_LIVE_KEYS working keys (409 `too_many_keys`)."""
     get(scope, publisher_id)
@@ -51,7 +52,7 @@ def issue_key(scope: TenantScope, publisher_id: int) -> ApiKeyCreated:
             "revoke one it no longer uses first.",
             code="too_many_keys",
         )
-    secret = new_secret(PUBLISHER_PREFIX)
+    secret = secret or new_secret(PUBLISHER_PREFIX)
     key = PublisherApiKey(
         publisher_id=publisher_id, key_hash=hash_secret(secret), prefix=secret[:10]
     )

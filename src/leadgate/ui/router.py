@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -22,6 +22,9 @@ from leadgate.kit import problems
 from leadgate.kit.subdomains import SUBDOMAIN_RE
 from leadgate.ui.errors import PageForbidden, PasswordChangeRequired, SignInRequired
 from leadgate.ui.templating import HERE, TEMPLATES, render
+
+if TYPE_CHECKING:
+    from leadgate.users.service import SignedIn
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +48,27 @@ def _page_subdomain(request: Request) -> str | None:
     return None
 
 
-def _error_page(request: Request, subdomain: str, status: int, title: str, detail: str) -> Response:
+# Who is signed in on a page request (`users.deps.signed_in_for_page`, given to mount_ui by the
+# composition root: the UI is below the users package).
+SignedInLookup = Callable[[Request, str], "SignedIn | None"]
+
+
+def _error_page(
+    request: Request, subdomain: str, status: int, title: str, detail: str, *, who: bool = True
+) -> Response:
+    """An error page; a signed-in person keeps the navigation (`who=False`: do not ask)."""
+    me = None
+    lookup: SignedInLookup | None = getattr(request.app.state, "ui_signed_in", None)
+    if who and lookup is not None:
+        try:
+            me = lookup(request, subdomain)
+        except Exception:  # the page says what went wrong; the navigation is a nicety
+            log.warning("could not tell who is signed in for an error page", exc_info=True)
     return render(
         request,
         "error.html",
         {"title": title, "detail": detail},
+        me=me,
         subdomain=subdomain,
         status=status,
     )
@@ -98,6 +117,7 @@ def _unexpected_page(request: Request, exc: Exception, subdomain: str) -> Respon
         500,
         "Something went wrong on our side",
         "It has been logged. Go back and try again; if it happens again, tell your admin.",
+        who=False,  # the database may be what failed
     )
 
 
@@ -127,6 +147,12 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
 landing = APIRouter(include_in_schema=False)
 
 
+@landing.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The icon, for browsers (and the API docs) that ask for it where no page named it."""
+    return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
+
 @landing.get("/", response_class=HTMLResponse)
 def landing_page(request: Request) -> HTMLResponse:
     """How to reach an instance (not a list of them: that would tell strangers who uses us)."""
@@ -149,8 +175,12 @@ def landing_go(
     return RedirectResponse(f"/i/{sub}/ui/sign-in", status_code=303)
 
 
-def mount_ui(app: FastAPI, routers: Sequence[APIRouter]) -> None:
-    """Add the domains' pages, their static files, the landing page and the page error handlers."""
+def mount_ui(
+    app: FastAPI, routers: Sequence[APIRouter], signed_in: SignedInLookup | None = None
+) -> None:
+    """Add the domains' pages, their static files, the landing page and the page error handlers
+    (`signed_in` tells who is signed in, so error pages keep the navigation)."""
+    app.state.ui_signed_in = signed_in
     pages = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
     for router in routers:
         pages.include_router(router)

@@ -343,7 +343,9 @@ def names(inputs: list[Input]) -> list[str]:
 def attach(inputs: list[Input], problems: Problems) -> None:
     """Put each message next to its input."""
     for item in inputs:
-        if item.name in problems.fields:
+        # A dropdown that could not be filled keeps the reason: "fill this in" cannot be done.
+        unfillable = item.options_key is not None and bool(item.error) and not item.choices
+        if item.name in problems.fields and not unfillable:
             item.error = problems.fields[item.name]
         for row in item.rows:
             row.error = problems.fields.get(row.name, row.error)

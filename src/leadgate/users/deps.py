@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from leadgate.db import transaction
 from leadgate.instances.deps import DbSession, client_address
 from leadgate.instances.service import Caller
 from leadgate.kit.actor import act_as
@@ -43,6 +44,13 @@ def get_signed_in(
         raise PasswordChangeRequired(subdomain)
     act_as(session, me.email, client_address(request))
     return me
+
+
+def signed_in_for_page(request: Request, subdomain: str) -> SignedIn | None:
+    """Who is signed in to this instance (error pages keep their navigation), or None."""
+    with transaction(request.app.state.sessions) as session:
+        me = users.signed_in(session, subdomain, request.cookies.get(SESSION_COOKIE))
+    return None if me is None or me.must_change_password else me
 
 
 def get_admin_user(me: Annotated[SignedIn, Depends(get_signed_in)]) -> SignedIn:

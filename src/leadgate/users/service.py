@@ -173,6 +173,11 @@ def change_password(
     scope.session.flush()
 
 
+def password_matches(user: User, password: str) -> bool:
+    """Whether `password` is the user's current password."""
+    return _verify(user.password_hash, password)
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return HASHER.verify(password_hash, password)

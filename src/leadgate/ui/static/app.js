@@ -82,6 +82,13 @@
       renumber();
       $("input", copy).focus();
     });
+    // The example of choices only on a choice field: other types take no options.
+    form.addEventListener("change", function (ev) {
+      if (!/\.type$/.test(ev.target.name || "")) return;
+      var options = $("input[name$='.options']", ev.target.closest("[data-row]"));
+      if (ev.target.value === "select") options.setAttribute("placeholder", "US; CA; GB");
+      else options.removeAttribute("placeholder");
+    });
     form.addEventListener("click", function (ev) {
       var b = ev.target.closest("[data-move]");
       if (!b) return;
@@ -366,6 +373,9 @@
       list.appendChild(li);
       return li;
     });
+    // Shown instead of an empty strip when no type has every word typed.
+    var none = el("li", { class: "none", role: "presentation", hidden: "" }, "No job type matches.");
+    list.appendChild(none);
     var active = -1;
     select.removeAttribute("id");
     select.replaceWith(input);
@@ -391,8 +401,13 @@
       } else input.removeAttribute("aria-activedescendant");
     }
     function filter() {
-      var q = input.value.trim().toLowerCase();
-      items.forEach(function (li) { li.hidden = q !== "" && li.textContent.toLowerCase().indexOf(q) < 0; });
+      // Every word typed must appear somewhere in the title or description, in any order.
+      var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      items.forEach(function (li) {
+        var text = li.textContent.toLowerCase();
+        li.hidden = !words.every(function (w) { return text.indexOf(w) >= 0; });
+      });
+      none.hidden = visible().length > 0;
       open();
       setActive(visible().length ? 0 : -1);
     }

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from procrastinate import JobContext
 from procrastinate.exceptions import ConnectorException
+from procrastinate.jobs import Status
 
 from leadgate.config import Settings, get_settings
 from leadgate.delivery import repository
@@ -91,7 +93,11 @@ async def sweep(context: JobContext, timestamp: int) -> int:
             await manager.retry_job(job)
             retried += 1
         except ConnectorException:
-            pass  # it finished (or was retried by another sweep) meanwhile
+            # It finished (or another sweep put it back) meanwhile, or a job of the same
+            # queueing lock waits already and covers it: then it ends here, failed, so that
+            # its lock no longer holds back the jobs behind it.
+            with contextlib.suppress(ConnectorException):
+                await manager.finish_job(job, status=Status.FAILED, delete_job=False)
     return retried + await asyncio.to_thread(_requeue_orphans, after)
 
 

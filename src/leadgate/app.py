@@ -49,10 +49,10 @@ from leadgate.portal.pages import router as portal_pages
 from leadgate.processr.endpoints import router as processr_router
 from leadgate.processr.pages import router as processr_pages
 from leadgate.publishers.endpoints import router as publishers_router
-from leadgate.stats.endpoints import router as stats_router
-from leadgate.stats.pages import router as stats_pages
 from leadgate.review.endpoints import router as review_router
 from leadgate.review.pages import router as review_pages
+from leadgate.stats.endpoints import router as stats_router
+from leadgate.stats.pages import router as stats_pages
 from leadgate.ui.router import PAGE_PATHS, mount_ui
 from leadgate.users.deps import signed_in_for_page
 from leadgate.users.pages import router as users_pages

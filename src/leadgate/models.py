@@ -12,8 +12,8 @@ from leadgate.mirror.models import ConnectMirror, MirrorValue
 from leadgate.peer.models import InboundEvent
 from leadgate.processr.models import ProcessrJob
 from leadgate.publishers.models import Publisher
-from leadgate.stats.models import LeadCount, LeadCountDelta
 from leadgate.review.models import ReasonCategory
+from leadgate.stats.models import LeadCount, LeadCountDelta
 from leadgate.users.models import User, UserSession
 from leadgate.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 

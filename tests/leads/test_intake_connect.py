@@ -129,8 +129,10 @@ def test_a_commit_wakes_the_workers_even_when_a_drain_waits_already(
         locks = s.execute(
             text(
                 "SELECT queueing_lock, lock FROM procrastinate_jobs "
-                "WHERE task_name = 'leadgate.connect.drain' AND status = 'todo'"
-            )
+                "WHERE task_name = 'leadgate.connect.drain' AND status = 'todo' "
+                "AND args->>'connection_id' = :job"
+            ),
+            {"job": str(job)},
         ).all()
     assert [tuple(r) for r in locks] == [(f"drain-{job}", f"drain-{job}")]
     with psycopg.connect(database_url, autocommit=True) as listener:

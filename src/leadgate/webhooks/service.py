@@ -94,14 +94,18 @@ def emit_each(
         {"ord": n, "publisher_id": publisher_id, "body": _body(event_type, data, at)}
         for n, (publisher_id, data) in enumerate(events)
     ]
-    sql = repository.EMIT_EACH + enqueue_once_sql(
-        deliver_webhook,
-        "SELECT NULL::text AS queueing_lock, jsonb_build_object('message_id', id) AS args "
-        "FROM messages",
+    sql = (
+        repository.EMIT_EACH
+        + ", "
+        + enqueue_once_sql(
+            deliver_webhook,
+            "SELECT NULL::text AS queueing_lock, NULL::text AS lock,"
+            " jsonb_build_object('message_id', id) AS args FROM messages",
+        )
     )
     params = {"events": json.dumps(rows), "type": event_type, "instance_id": scope.instance_id}
-    result = scope.session.connection().exec_driver_sql(sql, params)
-    return int(result.rowcount)
+    queued = scope.session.connection().exec_driver_sql(sql, params).scalar_one()
+    return int(queued)
 
 
 def emit(

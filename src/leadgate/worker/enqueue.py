@@ -89,7 +89,8 @@ _WAKE = '{"type": "job_inserted", "job_id": null}'
 
 def enqueue_once_sql(task: TaskName, rows: str) -> str:
     """`enqueue_once` as SQL, for a statement that queues its work together with its rows: the
-    end of a `WITH` (the caller writes `WITH ..., {enqueue_once_sql(...)}`).
+    end of a `WITH` (the caller writes `WITH ..., {enqueue_once_sql(...)}`), answering one row,
+    how many jobs it queued.
 
     `rows` is a query (a CTE's name, say `SELECT ... FROM ins`) giving `queueing_lock text`,
     `lock text` (NULL for none) and `args jsonb` (the task's keyword arguments); a queueing
@@ -104,7 +105,9 @@ def enqueue_once_sql(task: TaskName, rows: str) -> str:
     return (
         "queued AS (INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, lock, "
         f"args) SELECT '{task.queue}', '{task.name}', r.queueing_lock, r.lock, r.args "
-        f"FROM ({rows}) AS r ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING) "
-        f"SELECT pg_notify(c, '{_WAKE}') FROM unnest(ARRAY[{wake}]) AS c "
-        f"WHERE EXISTS ({rows})"
+        f"FROM ({rows}) AS r ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING "
+        "RETURNING 1), "
+        f"woken AS (SELECT pg_notify(c, '{_WAKE}') FROM unnest(ARRAY[{wake}]) AS c "
+        f"WHERE EXISTS ({rows})) "
+        "SELECT (SELECT count(*) FROM queued) AS queued, (SELECT count(*) FROM woken) AS woken"
     )

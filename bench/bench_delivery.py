@@ -212,8 +212,9 @@ def run(args: argparse.Namespace) -> str:
             f"{args.leads / total_s:.0f}",
             f"{common.median(latencies) * 1000:.0f}" if latencies else "-",
             f"{common.percentile(latencies, 99) * 1000:.0f}" if latencies else "-",
-            f"{cpu_connect[0] * 1000 / args.leads:.2f}",
-            f"{cpu_connect[1] * 1000 / args.leads:.2f}",
+            # Killed processes take their CPU counters with them: no figure in crash mode.
+            "-" if args.crash else f"{cpu_connect[0] * 1000 / args.leads:.2f}",
+            "-" if args.crash else f"{cpu_connect[1] * 1000 / args.leads:.2f}",
         ],
         [
             "naive: the same leads posted directly to the client",

@@ -30,7 +30,7 @@ from pathlib import Path
 import psycopg
 
 import common
-from bench_snapshot import raw_get
+from bench_snapshot import measure as snapshot_measure
 
 ROWS_TARGET = 50_000
 PEAK_TARGET_MB = 50.0
@@ -91,25 +91,11 @@ def seed(
 def measure(
     url: str, logs: Path, path: str, secret: str, warm: str
 ) -> tuple[int, float, float, float, float]:
-    """(rows, seconds, peak RSS above baseline MB, baseline MB, server CPU s) on a fresh server."""
-    port = common.free_port()
-    env = common.server_env(url, port)
-    server = common.uvicorn_factory("export", port, env, logs).start()
-    try:
-        server.wait_http(f"http://{common.LOOPBACK}:{port}")
-        raw_get(port, warm, secret, False)  # imports, connections, a first query
-        time.sleep(0.3)
-        cpu0 = common.cpu_seconds([server.pid])
-        with common.RssSampler(server.pid) as rss:
-            fetch = raw_get(port, path, secret, False)
-            time.sleep(0.05)
-        cpu = common.cpu_seconds([server.pid]) - cpu0
-    finally:
-        server.stop()
-    if fetch.status != 200:
-        raise RuntimeError(f"{path}: {fetch.status} {fetch.body[:300]!r}")
+    """(rows, seconds, peak RSS above baseline MB, baseline MB, server CPU s) on a fresh server
+    (`bench_snapshot.measure`, without gzip)."""
+    fetch, peak, baseline, cpu = snapshot_measure(url, logs, path, secret, False, warm)
     rows = fetch.body.count(b"\r\n") - 1  # no value of the seed holds a line break
-    return rows, fetch.total, max(0.0, rss.peak - rss.baseline), rss.baseline, cpu
+    return rows, fetch.total, peak, baseline, cpu
 
 
 def bulk(url: str, client: common.Client, n: int, naive_n: int) -> list[list[str]]:

@@ -663,6 +663,8 @@ def poll_statuses(
                         changed += 1
         except PeerError as exc:
             log.info("status poll of %s failed: %s", config.Subdomain, exc)
+            for d in ds:  # tried: the next poll asks the other connections first
+                d.status_checked_at = datetime.now(UTC)
     return changed
 
 

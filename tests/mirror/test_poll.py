@@ -13,11 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from leadgate.db import transaction
+from leadgate.db import libpq_url, make_engine, make_sessionmaker, migrate, transaction
 from leadgate.mirror.tasks import POLL_TICK_S, poll
 from leadgate.users.service import create_instance
 from leadgate.worker.runner import APPLICATION_NAME
@@ -31,9 +32,31 @@ LATE_S = 4 * POLL_TICK_S  # a tick may wait for a busy worker this long, no long
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+def own_database(database_url: str) -> Iterator[str]:
+    """A database of this test's own: the work other tests left in the shared one (their
+    mirrors, deliveries, queued jobs) is not what the poll is measured against here."""
+    name = f"leadgate_poll_{secrets.token_hex(4)}"
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        make_engine(url).dispose()
+        with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sessions(own_database: str) -> sessionmaker[Session]:
+    return make_sessionmaker(make_engine(own_database))
+
+
+@pytest.fixture
+def server(own_database: str, tmp_path: Path) -> Iterator[Server]:
     port = free_port()
-    env = server_env(database_url, port, LEADGATE_RATE_LIMIT_REQUESTS="100000000")
+    env = server_env(own_database, port, LEADGATE_RATE_LIMIT_REQUESTS="100000000")
     srv = Server(port, env, tmp_path / "server.log").start()
     try:
         yield srv

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from leadgate.campaigns import service as campaigns
@@ -172,26 +172,26 @@ ChartName = Annotated[str, Path(pattern="^(" + "|".join(charts.TABLES) + ")$")]
 
 
 def _numbers(
-    session: DbSession, me: AdminUser, campaign_id: str, period: str, start: str, end: str
-) -> StatsOut:
-    scope = scope_of(session, me)
-    campaign = _campaign(scope, campaign_id)
-    choice = choose(period, start, end)
-    return service.stats(scope, choice.period, campaign_id=campaign.id if campaign else None)
-
-
-@router.get("/dashboard/charts/{name}.svg", response_class=Response)
-def chart_svg(
-    name: ChartName,
     me: AdminUser,
     session: DbSession,
     campaign_id: Text = "",
     period: Text = "",
     from_: Annotated[str, Query(alias="from", max_length=10)] = "",
     to: Annotated[str, Query(max_length=10)] = "",
-) -> Response:
+) -> StatsOut:
+    """The numbers a chart draws, from the chart URL's campaign and period."""
+    scope = scope_of(session, me)
+    campaign = _campaign(scope, campaign_id)
+    choice = choose(period, from_, to)
+    return service.stats(scope, choice.period, campaign_id=campaign.id if campaign else None)
+
+
+Numbers = Annotated[StatsOut, Depends(_numbers)]
+
+
+@router.get("/dashboard/charts/{name}.svg", response_class=Response)
+def chart_svg(name: ChartName, numbers: Numbers) -> Response:
     """One chart of the dashboard as an SVG image."""
-    numbers = _numbers(session, me, campaign_id, period, from_, to)
     return Response(
         charts.svg(numbers, name),
         media_type="image/svg+xml",
@@ -200,17 +200,8 @@ def chart_svg(
 
 
 @router.get("/dashboard/charts/{name}.csv", response_class=Response)
-def chart_csv(
-    name: ChartName,
-    me: AdminUser,
-    session: DbSession,
-    campaign_id: Text = "",
-    period: Text = "",
-    from_: Annotated[str, Query(alias="from", max_length=10)] = "",
-    to: Annotated[str, Query(max_length=10)] = "",
-) -> Response:
+def chart_csv(name: ChartName, numbers: Numbers) -> Response:
     """The numbers of one chart as a CSV file."""
-    numbers = _numbers(session, me, campaign_id, period, from_, to)
     table = charts.TABLES[name](numbers)
     scope_word = f"campaign-{numbers.campaign_id}-" if numbers.campaign_id else ""
     filename = f"{name}-{scope_word}{numbers.from_}-to-{numbers.to}.csv"

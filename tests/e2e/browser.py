@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadgate.db import transaction
+from leadgate.instances.service import get_instance
+from leadgate.kit.repository import TenantScope
+from leadgate.users import service as users
+from leadgate.users.service import create_instance
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -44,3 +52,22 @@ def blocked_by_policy(page: Page) -> list[str]:
 
     page.on("console", seen)
     return blocked
+
+
+def admin_instance(
+    sessions: sessionmaker[Session], live_url: str, sub: str, email: str, password: str
+) -> tuple[str, httpx.Client]:
+    """A new instance `sub` with an admin who signs in with `email` and `password`: its base
+    URL and an API client with its admin token."""
+    with transaction(sessions) as session:
+        created = create_instance(session, sub, "Acme Corp")
+        instance = get_instance(session, sub)
+        assert instance is not None
+        users.create_user(TenantScope(session, instance.id), email, password, "admin")
+    base = f"{live_url}/i/{sub}"
+    api = httpx.Client(
+        base_url=f"{base}/api/v1",
+        headers={"Authorization": f"Bearer {created.admin_token}"},
+        timeout=30,
+    )
+    return base, api

@@ -15,11 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgate.db import transaction
-from leadgate.instances.service import get_instance
-from leadgate.kit.repository import TenantScope
-from leadgate.users import service as users
-from leadgate.users.service import create_instance
-from tests.e2e.browser import blocked_by_policy, require_chromium, sign_in
+from tests.e2e.browser import admin_instance, blocked_by_policy, require_chromium, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -72,17 +68,7 @@ def test_dashboard_charts_and_period(
     shots: Path,
 ) -> None:
     sub = f"dash-{secrets.token_hex(3)}"
-    with transaction(sessions) as session:
-        created = create_instance(session, sub, "Acme Corp")
-        instance = get_instance(session, sub)
-        assert instance is not None
-        users.create_user(TenantScope(session, instance.id), "kim@acme.example", PASSWORD, "admin")
-    base = f"{live_url}/i/{sub}"
-    api = httpx.Client(
-        base_url=f"{base}/api/v1",
-        headers={"Authorization": f"Bearer {created.admin_token}"},
-        timeout=30,
-    )
+    base, api = admin_instance(sessions, live_url, sub, "kim@acme.example", PASSWORD)
     cid = api.post("/campaigns", json={"name": "Solar B2B", "fields": FIELDS}).json()["id"]
     lid = api.post("/lists", json={"name": "Target Accounts", "values": ["Acme", "Globex"]})
     for job in (

@@ -7,17 +7,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from leadgate.db import transaction
-from leadgate.instances.service import get_instance
-from leadgate.kit.repository import TenantScope
-from leadgate.users import service as users
-from leadgate.users.service import create_instance
-from tests.e2e.browser import blocked_by_policy, require_chromium, sign_in
+from tests.e2e.browser import admin_instance, blocked_by_policy, require_chromium, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,17 +34,7 @@ def test_everyday_check_forms(
     browser: Browser, live_url: str, sessions: sessionmaker[Session]
 ) -> None:
     sub = f"daily-{secrets.token_hex(3)}"
-    with transaction(sessions) as session:
-        created = create_instance(session, sub, "Acme Corp")
-        instance = get_instance(session, sub)
-        assert instance is not None
-        users.create_user(TenantScope(session, instance.id), "kim@acme.example", PASSWORD, "admin")
-    base = f"{live_url}/i/{sub}"
-    api = httpx.Client(
-        base_url=f"{base}/api/v1",
-        headers={"Authorization": f"Bearer {created.admin_token}"},
-        timeout=30,
-    )
+    base, api = admin_instance(sessions, live_url, sub, "kim@acme.example", PASSWORD)
     campaign_id = api.post("/campaigns", json={"name": "Daily", "fields": FIELDS}).json()["id"]
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)

@@ -8,17 +8,23 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgate.db import transaction
 from leadgate.kit import sealing
+from leadgate.lists import hashing
+from leadgate.lists.hashing import Normalise
 from leadgate.lists.models import ValidationList
 from leadgate.mirror.models import ConnectMirror
-from leadgate.peer.client import routed_to
+from leadgate.mirror.sync import checked_encoding
+from leadgate.peer.client import PeerRejected, routed_to
 from leadgate.secret_rotation import rotate
 from tests.conftest import AppTransport
 from tests.factories import Api, Connected
+
+KEY = hashing.new_key()
 
 # Values added while the list is private: not one may ever reach the publisher.
 SECRETS = ["Zorblax Industries", "Quintessa GmbH", "STRASSE Holdings"]
@@ -172,6 +178,13 @@ def test_the_values_answer_of_a_private_list(
     other.ok("PATCH", f"/lists/{lid}/values", json={"remove": ["ACME"]})
     delta = other.ok("GET", f"{path}/values?since={made['version']}", secret=w.client_key)
     assert (delta["mode"], delta["added"], delta["removed"]) == ("delta", [], [])
+    # Removing the shortest value left the lengths unknown: measured by that answer, and kept
+    # (a 1M-value list was scanned again by every definition and values answer).
+    with sessions() as session:
+        stored = session.execute(
+            text("SELECT jsonb_typeof(lengths) FROM validation_lists WHERE id = :i"), {"i": lid}
+        ).scalar_one()
+    assert stored == "object"
     other.ok("PATCH", f"/lists/{lid}/values", json={"remove": ["Acme"]})
     delta = other.ok("GET", f"{path}/values?since={made['version']}", secret=w.client_key)
     assert len(delta["removed"]) == 1 and delta["added"] == []
@@ -383,3 +396,15 @@ def test_secrets_rotate_reseals_the_list_keys(
     with sessions() as session:
         reread = session.get(ValidationList, w.list["id"])
         assert reread is not None and reread.hash_key == key
+
+
+def test_a_mirror_refuses_hashes_that_are_not_digests() -> None:
+    good = hashing.digest(hashing.key_bytes(KEY), "acme")
+    encoding = hashing.encoding("k1", Normalise(True, True), KEY, (4, 4))
+    for bad in (["ACME" + good[4:]], [good[:-1]], [good + " "], [good, 7], "not a list"):
+        body = {"list_version": 2, "mode": "full", "values": bad, "encoding": encoding}
+        with pytest.raises(PeerRejected, match="not hex SHA-256 digests"):
+            checked_encoding(body)
+    body = {"list_version": 2, "mode": "full", "values": [good], "encoding": encoding}
+    held = checked_encoding(body)
+    assert held is not None and held[1] == KEY

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from leadgate.jobs.validation_list import ValidationListConfig, ValidationListJob
 from leadgate.lists import hashing
 from leadgate.lists.hashing import Normalise
-from leadgate.lists.lengths import after_delta, measure
+from leadgate.lists.lengths import Lengths, after_delta, measure
 from leadgate.lists.matcher import HashedList, ListMatcher, compile_list
 from leadgate.processr.plugin import Claim, Earlier, Origin, Unprobed
 
@@ -145,3 +145,14 @@ def test_lengths_after_a_delta_are_measured_ones_or_unknown(
             applied.append((op, value))
     after = after_delta(measure(set(before)), applied)
     assert after is None or after == measure(values)
+
+
+@given(values=st.lists(stored, max_size=12), chunk=st.integers(1, 5))
+def test_measured_lengths_are_the_shortest_and_longest(values: list[str], chunk: int) -> None:
+    measured = measure(values, chunk=chunk)
+    if not values:
+        assert measured == Lengths(None, None)
+        return
+    folded = [v.casefold() for v in values]
+    assert measured.raw == (min(map(len, values)), max(map(len, values)))
+    assert measured.folded == (min(map(len, folded)), max(map(len, folded)))

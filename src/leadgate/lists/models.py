@@ -31,7 +31,7 @@ class ValidationList(Base):
     key_id: Mapped[str | None] = mapped_column(String(32))
     # The shortest and longest value, as stored and casefolded (`lists.lengths`); None:
     # unknown since a big change (worked out again when a private list's definition needs it).
-    lengths: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    lengths: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(
         server_default=func.now(), onupdate=func.now(), nullable=False

@@ -34,7 +34,7 @@ class ConnectMirror(Base):
     remote_campaign_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     remote_job_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
-    definition: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    definition: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     version: Mapped[int | None] = mapped_column(Integer)
     list_version: Mapped[int | None] = mapped_column(Integer)
     value_count: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
@@ -52,7 +52,7 @@ class ConnectMirror(Base):
     webhook_secret: Mapped[str | None] = mapped_column(SealedText())
     # A private list's mirror holds hashes: how the client made them ({scheme, key_id,
     # normalise, max_length}) and the key to hash our lead values with (sealed). None: raw values.
-    encoding: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    encoding: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     hash_key: Mapped[str | None] = mapped_column(SealedText())
     created_at: Mapped[datetime] = created_at()
 

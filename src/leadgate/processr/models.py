@@ -64,7 +64,7 @@ class ProcessrJob(Base):
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     tab: Mapped[str] = mapped_column(String(16), nullable=False)
     group_name: Mapped[str | None] = mapped_column(String(100))
-    condition: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    condition: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     catch_all: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # Bumped by every change of the definition: publishers' mirrors and ETags follow it.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)

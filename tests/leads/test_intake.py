@@ -487,6 +487,42 @@ def test_a_lead_the_database_refuses_takes_down_only_itself(
     assert not stored(sessions, *doomed)
 
 
+def test_a_batch_waiting_on_the_database_does_not_hold_up_the_next(
+    server: Server, acme: Api, sessions: sessionmaker[Session]
+) -> None:
+    """A process writes two batches at once: while one waits for a lock (here a campaign row
+    another transaction holds), the leads of another campaign are stored and answered."""
+    s = Setup(acme)
+    held = acme.campaign("Held")["id"]
+    acme.ok("PUT", f"/campaigns/{held}/publishers/{s.pub['id']}", 204)
+    for campaign_id in (held, s.cid):  # warm caches: both go the fast way
+        assert (
+            send_one(server, Post(leads_path(acme, campaign_id), s.key, VALID)).status_code == 201
+        )
+    with sessions() as lock, ThreadPoolExecutor(1) as pool:
+        lock.execute(select(Campaign.id).where(Campaign.id == held).with_for_update())
+        waiting = pool.submit(send_one, server, Post(leads_path(acme, held), s.key, VALID))
+        try:
+            wait_for(lambda: waiting_writes(sessions))
+            other = httpx.post(
+                server.url + leads_path(acme, s.cid),
+                json={"data": VALID_GB},
+                headers={"Authorization": f"Bearer {s.key}"},
+                timeout=15,
+            )
+            assert other.status_code == 201, other.text
+            assert other.json()["status"] == "valid"
+            assert waiting_writes(sessions) and not waiting.done()
+            lock.commit()
+        finally:
+            lock.rollback()
+        answer = waiting.result(timeout=60)
+    assert answer.status_code == 201, answer.text
+    leads = stored(sessions, held, s.cid)
+    assert_judged_once(leads[answer.json()["id"]], s.pub["id"])
+    assert_judged_once(leads[other.json()["id"]], s.pub["id"])
+
+
 def test_a_connection_lost_while_writing_answers_503_and_the_key_makes_it_safe(
     server: Server, acme: Api, sessions: sessionmaker[Session]
 ) -> None:

@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from leadgate.jobs.email_format import FREE_MAIL_DOMAINS, EmailFormatConfig, EmailFormatJob
+from leadgate.jobs.email_format import (
+    FREE_MAIL_DOMAINS,
+    Address,
+    EmailFormatConfig,
+    EmailFormatJob,
+    checked_address,
+)
 from leadgate.processr.plugin import Flag, StaticContext
 
 JOB = EmailFormatJob()
@@ -138,3 +147,41 @@ def test_bad_configs_name_the_key(config: dict[str, Any], where: str) -> None:
 
 def test_an_empty_domain_list_is_fine_while_free_mail_is_allowed() -> None:
     assert EmailFormatConfig(field_name="e", free_mail_domains=[]).free_mail_domains == []
+
+
+# Plain addresses, odd ones and almost-plain ones: the characters where the library's rules
+# bite (dots, hyphens, underscores, digits, case, non-ASCII, spaces, a second @), and domains
+# ending in special-use or numeric labels.
+_chars = st.sampled_from([*"aZ09._-+@ ü'ß"])
+_parts = st.lists(st.one_of(st.text(_chars, max_size=3), st.just("xn--")), max_size=4).map("".join)
+# An ASCII (IDNA) domain whose Unicode form is longer in UTF-8 than as given.
+_CJK = ("中文域名测试" * 3 + ".cn").encode("idna").decode()
+_ends = st.sampled_from(["", ".com", ".CO.uk", ".test", ".localhost", ".123", "-", ".", ".ü"])
+_addresses = st.one_of(
+    st.builds(
+        lambda a, b, end: f"{a}@{b}{end}",
+        _parts,
+        _parts,
+        _ends,
+    ),
+    st.builds(lambda n, end: "k" * n + "@acme" + end, st.integers(60, 70), _ends),
+    st.builds(  # near the length limit, where a normalised domain's length counts
+        lambda n, domain: "k" * n + "@" + domain,
+        st.integers(190, 250),
+        st.sampled_from(["xn--bcher-kva.de", "XN--BCHER-KVA.DE", "Bücher.de", "acme.COM", _CJK]),
+    ),
+    st.builds(lambda n: "kim@" + "a" * n + ".com", st.integers(60, 260)),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(address=_addresses)
+def test_the_address_check_agrees_with_email_validator(address: str) -> None:
+    """Plain addresses are judged by their domain once per domain: the same verdicts, domains
+    and messages as email-validator's on the whole address."""
+    try:
+        valid = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        assert checked_address(address) == str(exc)
+    else:
+        assert checked_address(address) == Address(valid.domain, valid.ascii_domain)

@@ -5,10 +5,10 @@ previous batch is being written (no timer: a lone lead on an idle server is writ
 batch held up by a lock gets a second writer beside it) and answers a batch with two
 statements: one *lookup* (keys, grants, campaigns, the stamp of each campaign's jobs and the
 versions of the lists they read, for every distinct key and campaign of the batch) and one
-*write* (the leads and their history, as one
-atomic statement). The verdicts are decided in memory between the two by the Processr, with job
-definitions cached per campaign stamp and compiled lists per list version. Nothing is answered
-before the write is committed, so a 2xx lead is a stored lead.
+*write* (the leads and their history, as one atomic statement). The verdicts are decided in
+memory between the two by the Processr, with job definitions cached per campaign stamp and
+compiled lists per list version. Nothing is answered before the write is committed, so a 2xx
+lead is a stored lead.
 
 A batch whose campaigns have jobs that transform values or claim keys (`lifecycle.prepare`)
 runs the same steps: the values are transformed in memory, and when some lead claims keys (a
@@ -816,7 +816,7 @@ class LeadIntake:
             await asyncio.gather(*self._running, return_exceptions=True)
             idle, self._idle = self._idle, []
             for conn in idle:
-                await conn.close()
+                await self._drop(conn)
         else:
             self._forget_connections()
         if self._executor is not None:

@@ -136,12 +136,12 @@ def replace_values(session: Session, job_id: int, values: Iterable[str]) -> int:
     return len(unique)  # the mirror held none after the DELETE, and the set has no duplicate
 
 
-def _copy_rows(job_id: int, values: Sequence[str]) -> Iterator[str]:
+def _copy_rows(job_id: int, values: list[str]) -> Iterator[str]:
     """COPY text rows of these values, a chunk at a time; a chunk with no character COPY must
     escape (hashes never have one) is written as it is, without a pass over each value."""
     prefix = f"{job_id}\t"
     for start in range(0, len(values), COPY_CHUNK):
-        chunk = list(values[start : start + COPY_CHUNK])
+        chunk = values[start : start + COPY_CHUNK]
         joined = "".join(chunk)
         if any(c in joined for c in "\\\t\n\r"):
             chunk = [_escaped(v) for v in chunk]

@@ -20,21 +20,28 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leadgate.db import Base
 
-# Hits per publisher in the current window; answers each publisher's new total and the seconds
-# until its window ends. Publishers in id order: two batches lock their rows in the same order.
-# The statement's own transaction commits without waiting for the WAL flush (`set_config(...,
-# true)` is `SET LOCAL`): a count lost to a database crash costs nothing, the wait cost ~0.3 ms
-# of every batch (a third of its time; bench/RESULTS.md).
-HITS = """
+
+# Hits per publisher in the current window, from `source` (rows `h(p, n)`: publisher, hits);
+# answers each publisher's new total and the seconds until its window ends. Publishers in id
+# order: two batches lock their rows in the same order. The statement's own transaction
+# commits without waiting for the WAL flush (`set_config(..., true)` is `SET LOCAL`): a count
+# lost to a database crash costs nothing, the wait cost ~0.3 ms of every batch (a third of its
+# time; bench/RESULTS.md). The intake's fast driver counts in its lookup (leads/repository.py).
+def counting(source: str) -> str:
+    """The upsert that counts the hits of `source`, a relation `h(p bigint, n int)`."""
+    return f"""
 INSERT INTO rate_counts (publisher_id, window_start, count)
 SELECT h.p, to_timestamp(floor(extract(epoch FROM now()) / %(window)s) * %(window)s), h.n
-FROM jsonb_to_recordset(%(hits)s::jsonb) AS h(p bigint, n int),
+FROM {source},
      (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
 ORDER BY h.p
 ON CONFLICT (publisher_id, window_start) DO UPDATE SET count = rate_counts.count + EXCLUDED.count
 RETURNING publisher_id, count,
-          greatest(1, ceil(extract(epoch FROM window_start - now()) + %(window)s))::int
+          greatest(1, ceil(extract(epoch FROM window_start - now()) + %(window)s))::int AS reset_in
 """
+
+
+HITS = counting("jsonb_to_recordset(%(hits)s::jsonb) AS h(p bigint, n int)")
 
 # Windows that ended long ago (a periodic task runs it).
 PRUNE = "DELETE FROM rate_counts WHERE window_start < now() - make_interval(secs => %(keep)s)"

@@ -36,11 +36,11 @@ per transaction, so a lead the database refuses takes down only itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -64,11 +64,16 @@ from leadgate.kit.secrets import hash_secret
 from leadgate.leads import keys, lifecycle
 from leadgate.leads import service as leads
 from leadgate.leads.repository import (
+    CLAIM,
     EARLIER,
     LOCK_KEYS,
     LOOKUP,
+    LOOKUP_COUNTING,
+    PREPARE_CLAIMING,
     PROBE_KEYS,
     WRITE,
+    WRITE_AND_COMMIT,
+    WRITE_CLAIMED,
     WRITE_CLAIMING,
 )
 from leadgate.leads.schemas import PublisherLeadOut
@@ -171,11 +176,15 @@ def _json(value: Any) -> str:
 
 def _lookup_params(items: list[_Item]) -> tuple[dict[str, Any], dict[tuple[str, str, int], int]]:
     asked: dict[tuple[str, str, int], int] = {}
+    times: dict[int, int] = {}  # how many submissions ask each
     for item in items:
         if item.sub.secret:
             key = (item.sub.subdomain, hash_secret(item.sub.secret), item.sub.campaign_id)
             item.ask = asked.setdefault(key, len(asked))
-    query = [{"i": n, "sub": s, "key_hash": h, "cid": c} for (s, h, c), n in asked.items()]
+            times[item.ask] = times.get(item.ask, 0) + 1
+    query = [
+        {"i": n, "sub": s, "key_hash": h, "cid": c, "n": times[n]} for (s, h, c), n in asked.items()
+    ]
     # Job types the fast driver may judge and store; a campaign with any other job (or a type
     # this process does not know) takes the general driver.
     return {"q": _json(query), "fast": sorted(REGISTRY.names(fast_intake=True))}, asked
@@ -215,15 +224,28 @@ class Hits:
     def statement(self, items: list[_Item]) -> tuple[str, dict[str, Any], dict[int, int]] | None:
         """The statement that counts the submissions not counted yet (and their counts per
         publisher), or None when there are none."""
+        counts = self._counts(items)
+        if not counts:
+            return None
+        sql, params = self.limiter.statement(counts)
+        return sql, params, counts
+
+    def counted_by_lookup(self, items: list[_Item], rows: Rows) -> None:
+        """Take the counts of LOOKUP_COUNTING (the first count of these submissions): each
+        row ends with its publisher's new total and the seconds until its window ends."""
+        # row[2]: the key's publisher
+        totals = {row[2]: (row[2], row[-2], row[-1]) for row in rows if row[-2] is not None}
+        counts = self._counts(items)
+        if counts:
+            self.counted(items, counts, [totals[pid] for pid in counts])
+
+    def _counts(self, items: list[_Item]) -> dict[int, int]:
         counts: dict[int, int] = {}
         for item in self._uncounted(items):
             pid = item.found.caller.publisher_id  # type: ignore[union-attr]
             assert pid is not None
             counts[pid] = counts.get(pid, 0) + 1
-        if not counts:
-            return None
-        sql, params = self.limiter.statement(counts)
-        return sql, params, counts
+        return counts
 
     def counted(self, items: list[_Item], counts: dict[int, int], rows: Rows) -> None:
         """Give each newly counted submission its answer, in submission order."""
@@ -531,12 +553,11 @@ async def _fast(
     max_staleness_s: float | None,
 ) -> list[Outcome]:
     params, asked = _lookup_params(items)
-    rows = await (await conn.execute(LOOKUP, params)).fetchall()
-    general = _found(items, rows, asked)
-    counting = hits.statement(items)
-    if counting is not None:  # autocommit: counted at once, whatever happens to the batch
-        sql, count_params, counts = counting
-        hits.counted(items, counts, await (await conn.execute(sql, count_params)).fetchall())
+    # Autocommit: the hits are counted at once, whatever happens to the batch.
+    params["window"] = hits.limiter.window
+    rows = await (await conn.execute(LOOKUP_COUNTING, params)).fetchall()
+    general = _found(items, [row[:-2] for row in rows], asked)
+    hits.counted_by_lookup(items, rows)
     if general or any(i.found is None or i.found.campaign is None for i in items):
         raise _Declined("an unknown key, a campaign not granted, or a job the fast path lacks")
     contexts = []
@@ -560,35 +581,26 @@ async def _fast(
     stored = [i for i in items if id(i) in todo]
     if not stored:
         return _outcomes(items)
-    claiming = bool(_claims(stored))
-    if not claiming:
-        _judge(stored)
-        if not any(i.verdict is not None and lifecycle.integrates(i.verdict) for i in stored):
-            try:  # autocommit: one statement
-                await _store(conn, stored, _write_params(stored), integrate=False)
-            except psycopg.OperationalError as exc:
-                # The statement may have committed before the connection broke: answering it
-                # again could store the leads twice, so each submission is told to retry with
-                # its key.
-                raise _WriteUnknown from exc
-            return _outcomes(items)
-    try:
-        # Integration work (deliveries) and claimed keys are committed with their leads or not
-        # at all; claimed keys are locked and probed before the leads are judged. In pipeline
-        # mode: BEGIN, the lock and the probe go in one round trip (still two statements, so
-        # the probe sees what committed before the lock was granted), the write in the next,
-        # the integration work and COMMIT in the last (7+ round trips before).
-        async with _pipelined(conn, claiming), conn.transaction():
-            if claiming:
-                await conn.execute(LOCK_KEYS, keys.lock_params(_claims(stored)))
-                params, earliers = _probe_params(stored)
-                _probed(stored, earliers, await (await conn.execute(PROBE_KEYS, params)).fetchall())
-                _judge(stored, earliers)
-            await _store(conn, stored, _write_params(stored, claiming), integrate=True)
-    except psycopg.errors.TransactionRollback as exc:  # a deadlock: rolled back, nothing stored
-        raise _Declined("the transaction was rolled back") from exc
+    if _claims(stored):
+        await _claim_and_store(conn, stored)
+        return _outcomes(items)
+    _judge(stored)
+    if not any(i.verdict is not None and lifecycle.integrates(i.verdict) for i in stored):
+        try:  # autocommit: one statement
+            await _store(conn, stored, _write_params(stored), integrate=False)
+        except psycopg.OperationalError as exc:
+            # The statement may have committed before the connection broke: answering it
+            # again could store the leads twice, so each submission is told to retry with
+            # its key.
+            raise _WriteUnknown from exc
+        return _outcomes(items)
+    try:  # integration work (deliveries) is committed with its leads or not at all
+        async with conn.transaction():
+            await _store(conn, stored, _write_params(stored), integrate=True)
     except psycopg.OperationalError as exc:  # maybe during the commit: as above
         raise _WriteUnknown from exc
+    except psycopg.errors.TransactionRollback as exc:  # a deadlock: nothing stored
+        raise _Declined("the transaction was rolled back") from exc
     except Exception as exc:  # rolled back, nothing is stored: the general driver answers
         if not isinstance(exc, psycopg.Error):
             log.exception("the fast lead path failed while writing; the general one answers")
@@ -596,12 +608,59 @@ async def _fast(
     return _outcomes(items)
 
 
+# The connections that have the claiming statements prepared (PREPARE_CLAIMING).
+_PREPARED: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
+
+
+async def _claim_and_store(conn: psycopg.AsyncConnection[Any], stored: list[_Item]) -> None:
+    """Judge and write leads that claim keys, in one transaction of two round trips: BEGIN,
+    the lock and the probe (three statements in one message, so the probe sees what committed
+    before the lock was granted), then the write and COMMIT (with the integration work before
+    the COMMIT when some lead has any). The parameters are bound on the client (a message of
+    several statements takes no server-side parameters); the probe and the write are prepared
+    statements of the connection."""
+    cursor = psycopg.AsyncClientCursor(conn)
+    if conn not in _PREPARED:
+        await cursor.execute(PREPARE_CLAIMING)
+        _PREPARED.add(conn)
+    try:
+        params, earliers = _probe_params(stored)
+        await cursor.execute(CLAIM, keys.lock_params(_claims(stored)) | params)
+        while cursor.nextset():  # BEGIN's and the lock's results, then the probe's
+            pass
+        _probed(stored, earliers, await cursor.fetchall())
+        _judge(stored, earliers)
+        integrating = any(i.verdict is not None and lifecycle.integrates(i.verdict) for i in stored)
+        params = _write_params(stored, claiming=True)
+        await cursor.execute(WRITE_CLAIMED if integrating else WRITE_AND_COMMIT, params)
+        raced = _written(stored, await cursor.fetchall())
+        if integrating:
+            for statement in lifecycle.integration_work(_created(stored)):
+                await conn.execute(statement.sql, statement.params)
+            await conn.execute("COMMIT")
+    except psycopg.OperationalError as exc:  # maybe during the commit: see _fast
+        raise _WriteUnknown from exc
+    except Exception as exc:  # nothing is stored: the general driver answers
+        await _rolled_back(conn)
+        if not isinstance(exc, psycopg.Error):
+            log.exception("the fast lead path failed while writing; the general one answers")
+        raise _Declined("the transaction was rolled back") from exc
+    earlier = _earlier_params(raced)  # keys that raced in from elsewhere: their leads' answers
+    if earlier is not None:
+        _replayed(raced, await (await conn.execute(EARLIER, earlier)).fetchall())
+
+
+async def _rolled_back(conn: psycopg.AsyncConnection[Any]) -> None:
+    """End a transaction that failed (a connection in autocommit mode, BEGIN sent by hand)."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        await conn.execute("ROLLBACK")
+
+
 async def _store(
     conn: psycopg.AsyncConnection[Any], stored: list[_Item], params: dict[str, str], integrate: bool
 ) -> None:
     """The write (one statement), replays that raced in, and the integration jobs' work."""
-    write = WRITE_CLAIMING if "keys" in params else WRITE
-    written = await (await conn.execute(write, params)).fetchall()
+    written = await (await conn.execute(WRITE, params)).fetchall()
     raced = _written(stored, written)
     earlier = _earlier_params(raced)
     if earlier is not None:
@@ -609,12 +668,6 @@ async def _store(
     if integrate:
         for statement in lifecycle.integration_work(_created(stored)):
             await conn.execute(statement.sql, statement.params)
-
-
-def _pipelined(
-    conn: psycopg.AsyncConnection[Any], claiming: bool
-) -> contextlib.AbstractAsyncContextManager[Any]:
-    return conn.pipeline() if claiming else contextlib.nullcontext()
 
 
 def _never(item: _Item) -> Caller:

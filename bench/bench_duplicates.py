@@ -11,7 +11,7 @@ set-based `INSERT ... SELECT generate_series`: a lead and its key per earlier le
   an earlier lead (one index probe per key: an Index Only Scan of `ix_lead_keys_probe`);
 - the fast intake driver (`intake_fast`, autocommit connection) back to back on batches of
   `--batch` new leads (5 % duplicates of earlier leads), with and without the duplicate check:
-  wall, CPU of this process and of the database's backends per lead, statements per batch;
+  wall, CPU of this process and of the database's backends per lead, round trips per batch;
 - the duplicate check's own Python CPU per lead, no database (the claims, the lock and probe
   parameters, the answers, `run`, the key rows), measured once.
 
@@ -186,14 +186,6 @@ class Measured:
         ]
 
 
-class _Counting(psycopg.AsyncConnection[Any]):
-    statements = 0
-
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        self.statements += 1
-        return await super().execute(*args, **kwargs)
-
-
 def bodies(size: int, rng: random.Random) -> Iterator[dict[str, Any]]:
     """New leads, 5 % of them with the email of an earlier lead."""
     for n in itertools.count():
@@ -221,7 +213,9 @@ def intake_run(world: World, campaign_id: int, size: int, leads: int, batch: int
     m = Measured()
 
     async def go() -> None:
-        conn = await _Counting.connect(libpq_url(world.url), autocommit=True, prepare_threshold=0)
+        conn = await common.RoundTrips.connect(
+            libpq_url(world.url), autocommit=True, prepare_threshold=0
+        )
         try:
             await intake_fast(conn, subs(batch), Hits(limiter))
             pg0 = {p: common.cpu_seconds([p]) for p in common.backend_pids(world.url)}
@@ -333,9 +327,9 @@ def run(args: argparse.Namespace) -> str:
         f"- intake: `intake_fast` (the fast driver, autocommit connection) back to back on "
         f"batches of {args.batch} new leads (5 % with an earlier lead's email), "
         f"{args.leads:,} leads per row after a warm-up batch; CPU = this process "
-        "(`time.process_time`), PG CPU = the bench database's backends (/proc); statements = "
-        "`AsyncConnection.execute` calls per batch (BEGIN and COMMIT of the claiming "
-        "transaction not counted).",
+        "(`time.process_time`), PG CPU = the bench database's backends (/proc); round trips "
+        "per batch: `AsyncConnection.wait` calls (a message of one or more statements and its "
+        "answer; BEGIN, the lock and the probe go in one, the write and COMMIT in another).",
         "",
         "### Intake with and without the duplicate check",
         "",
@@ -347,7 +341,7 @@ def run(args: argparse.Namespace) -> str:
                 "ms per lead",
                 "CPU ms per lead",
                 "PG CPU ms per lead",
-                "statements per batch",
+                "round trips per batch",
                 "leads/s, back to back",
                 "verdicts",
             ],

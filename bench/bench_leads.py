@@ -66,7 +66,6 @@ from typing import Any
 
 import disposable_email_domains
 import httpx
-import psycopg
 
 import common
 from bench_duplicates import earlier_email, seed_earlier_leads
@@ -502,16 +501,6 @@ class _PgClock:
         return sum(common.cpu_seconds([pid]) - self.start.get(pid, 0.0) for pid in pids)
 
 
-class _CountingConnection(psycopg.AsyncConnection[Any]):
-    """An AsyncConnection that counts the statements sent through `execute`."""
-
-    statements = 0
-
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        self.statements += 1
-        return await super().execute(*args, **kwargs)
-
-
 def breakdown(world: World, n: int, realistic: bool = False) -> str:
     """Per lead, no HTTP: `LeadIntake.run` (general driver), `intake_fast`, the naive path.
 
@@ -582,10 +571,10 @@ def breakdown(world: World, n: int, realistic: bool = False) -> str:
     finally:
         event.remove(engine, "before_cursor_execute", count)
 
-    # The fast driver: the event loop, an autocommit connection, two statements per batch.
+    # The fast driver: the event loop, an autocommit connection, two round trips per batch.
     async def fast_all() -> list[Batches]:
         out = []
-        conn = await _CountingConnection.connect(
+        conn = await common.RoundTrips.connect(
             libpq_url(world.url), autocommit=True, prepare_threshold=0
         )
         try:
@@ -640,11 +629,12 @@ def breakdown(world: World, n: int, realistic: bool = False) -> str:
             f"per lead; {naive.leads} leads after 20 warm-up). Wall time `time.perf_counter`, "
             "CPU `time.process_time` (this process), PG CPU = the bench database's backends "
             "(/proc, 10 ms ticks); SQL statements per batch: SQLAlchemy "
-            "`before_cursor_execute` on the engine (general, naive), `AsyncConnection.execute` "
-            "calls (fast); the BEGIN and COMMIT psycopg sends for a transaction are not in "
-            "that count (2 more round trips per general batch, 4 per naive lead, none for the "
-            "fast driver's autocommit, 2 for its transaction when the leads claim keys: then "
-            "the keys are locked and probed in 2 more statements).",
+            "`before_cursor_execute` on the engine (general, naive; the BEGIN and COMMIT "
+            "of their transactions are not in that count: 2 more round trips per general "
+            "batch, 4 per naive lead); for the fast driver its round trips "
+            "(`AsyncConnection.wait` calls, BEGIN and COMMIT included: when the leads claim "
+            "keys, BEGIN, the lock and the probe go in one message, the write and COMMIT in "
+            "another).",
             "",
             common.table(
                 [
@@ -655,7 +645,7 @@ def breakdown(world: World, n: int, realistic: bool = False) -> str:
                     "ms per lead",
                     "CPU ms per lead",
                     "PG CPU ms per lead",
-                    "SQL statements per batch",
+                    "SQL statements (fast: round trips) per batch",
                     "leads/s, back to back",
                 ],
                 rows,
@@ -1003,7 +993,7 @@ def categories() -> list[tuple[str, Callable[[Frame], bool]]]:
 
     source = inspect.getsourcefile(intake)
     assert source is not None
-    lookup = _lines(source, "(LOOKUP,")
+    lookup = _lines(source, "(LOOKUP")  # LOOKUP and LOOKUP_COUNTING
     write = _lines(source, "(WRITE,")
     drivers = {"intake", "intake_fast"}
     route_lines, first = inspect.getsourcelines(publisher_endpoints.submit_lead)

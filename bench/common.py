@@ -574,3 +574,14 @@ def client_world(
         job_ids[name] = job["id"]
     api.client.close()
     return Client(sub, token, instance_id, campaign["id"], pub["id"], key, list_ids, job_ids)
+
+
+class RoundTrips(psycopg.AsyncConnection[Any]):
+    """An AsyncConnection that counts its round trips: `wait` runs each message (of one or more
+    statements, BEGIN and COMMIT included) and its answer, cursors' too."""
+
+    statements = 0
+
+    async def wait(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.statements += 1
+        return await super().wait(*args, **kwargs)

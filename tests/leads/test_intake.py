@@ -523,6 +523,48 @@ def test_a_batch_waiting_on_the_database_does_not_hold_up_the_next(
     assert_judged_once(leads[other.json()["id"]], s.pub["id"])
 
 
+def test_the_next_batch_is_judged_while_one_is_written(
+    acme: Api, sessions: sessionmaker[Session], database_url: str
+) -> None:
+    """A process starts its next batch as soon as a batch is being written, not when it is
+    answered: a lead of another campaign is stored and answered while a write waits for a lock
+    (a campaign row another transaction holds), with no help from the held-up writer's timer."""
+    s = Setup(acme)
+    held = acme.campaign("Held")["id"]
+    acme.ok("PUT", f"/campaigns/{held}/publishers/{s.pub['id']}", 204)
+    intake = LeadIntake(sessions, RateLimiter(1000, 60), database_url, stall_s=600)
+
+    def sub(campaign_id: int) -> Submission:
+        return Submission(acme.subdomain, s.key, campaign_id, VALID)
+
+    async def scenario(lock: Session) -> tuple[Any, Any]:
+        for campaign_id in (held, s.cid):  # warm caches: both go the fast way
+            assert isinstance(await intake.submit(sub(campaign_id)), Accepted)
+        lock.execute(select(Campaign.id).where(Campaign.id == held).with_for_update())
+        writing = asyncio.ensure_future(intake.submit(sub(held)))
+        deadline = time.monotonic() + 30
+        while not waiting_writes(sessions):  # its write waits for the lock
+            assert time.monotonic() < deadline and not writing.done()
+            await asyncio.sleep(0.01)
+        other = await asyncio.wait_for(intake.submit(sub(s.cid)), timeout=30)
+        still_waiting = bool(waiting_writes(sessions)) and not writing.done()
+        lock.commit()
+        answer = await asyncio.wait_for(writing, timeout=30)
+        await intake.aclose()
+        assert still_waiting
+        return answer, other
+
+    with sessions() as lock:
+        try:
+            answer, other = asyncio.run(scenario(lock))
+        finally:
+            lock.rollback()
+    assert isinstance(answer, Accepted) and isinstance(other, Accepted), (answer, other)
+    leads = stored(sessions, held, s.cid)
+    assert_judged_once(leads[answer.lead.id], s.pub["id"])
+    assert_judged_once(leads[other.lead.id], s.pub["id"])
+
+
 def test_a_connection_lost_while_writing_answers_503_and_the_key_makes_it_safe(
     server: Server, acme: Api, sessions: sessionmaker[Session]
 ) -> None:

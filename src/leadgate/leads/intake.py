@@ -1,11 +1,12 @@
 """Lead intake: submissions that arrive together are checked, judged and stored together.
 
 The hot path of the Publisher API. Each API process gathers the submissions that arrive while its
-previous batch is being written (no timer: a lone lead on an idle server is written at once; a
-batch held up by a lock gets a second writer beside it) and answers a batch with two
-statements: one *lookup* (keys, grants, campaigns, the stamp of each campaign's jobs and the
-versions of the lists they read, for every distinct key and campaign of the batch) and one
-*write* (the leads and their history, as one atomic statement). The verdicts are decided in
+previous batch is being answered (no timer: a lone lead on an idle server is written at once; the
+next batch starts while one is written, and a batch held up by a lock gets a second writer
+beside it: `LeadIntake`) and answers a batch with two statements: one *lookup* (keys, grants,
+campaigns, the stamp of each campaign's jobs and the versions of the lists they read, for every
+distinct key and campaign of the batch; the rate limit's count) and one *write* (the leads and
+their history, as one atomic statement). The verdicts are decided in
 memory between the two by the Processr, with job definitions cached per campaign stamp and
 compiled lists per list version. Nothing is answered before the write is committed, so a 2xx
 lead is a stored lead.
@@ -13,8 +14,9 @@ lead is a stored lead.
 A batch whose campaigns have jobs that transform values or claim keys (`lifecycle.prepare`)
 runs the same steps: the values are transformed in memory, and when some lead claims keys (a
 duplicate check) the batch is judged and written in one transaction that first locks and probes
-its keys (`leads.keys`: two more statements), so of two leads with one value, in one batch or in
-two batches of any processes, exactly one is the first.
+its keys (`leads.keys`: BEGIN, the lock and the probe in one round trip, the write and COMMIT in
+the next), so of two leads with one value, in one batch or in two batches of any processes,
+exactly one is the first.
 
 Two drivers run the same steps:
 
@@ -526,15 +528,17 @@ async def intake_fast(
     subs: Sequence[Submission],
     hits: Hits,
     max_staleness_s: float | None = None,
+    writing: Callable[[], None] | None = None,
 ) -> list[Outcome]:
     """Answer a usual batch with two statements; raises _Declined for anything unusual.
 
     Until the write is sent nothing is stored, so any failure before it (a bug included) hands
-    the batch to the general driver; after it, see `_WriteUnknown`.
+    the batch to the general driver; after it, see `_WriteUnknown`. `writing` is called once
+    the batch is judged, before its last round trip (the write) is sent.
     """
     items = [_Item(s, leads.request_hash(s.data)) for s in subs]
     try:
-        return await _fast(conn, items, hits, max_staleness_s)
+        return await _fast(conn, items, hits, max_staleness_s, writing or _nothing)
     except (_Declined, _WriteUnknown):
         raise
     except Exception as exc:
@@ -551,6 +555,7 @@ async def _fast(
     items: list[_Item],
     hits: Hits,
     max_staleness_s: float | None,
+    writing: Callable[[], None],
 ) -> list[Outcome]:
     params, asked = _lookup_params(items)
     # Autocommit: the hits are counted at once, whatever happens to the batch.
@@ -582,10 +587,11 @@ async def _fast(
     if not stored:
         return _outcomes(items)
     if _claims(stored):
-        await _claim_and_store(conn, stored)
+        await _claim_and_store(conn, stored, writing)
         return _outcomes(items)
     _judge(stored)
     if not any(i.verdict is not None and lifecycle.integrates(i.verdict) for i in stored):
+        writing()
         try:  # autocommit: one statement
             await _store(conn, stored, _write_params(stored), integrate=False)
         except psycopg.OperationalError as exc:
@@ -594,6 +600,7 @@ async def _fast(
             # its key.
             raise _WriteUnknown from exc
         return _outcomes(items)
+    writing()
     try:  # integration work (deliveries) is committed with its leads or not at all
         async with conn.transaction():
             await _store(conn, stored, _write_params(stored), integrate=True)
@@ -612,7 +619,9 @@ async def _fast(
 _PREPARED: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
 
 
-async def _claim_and_store(conn: psycopg.AsyncConnection[Any], stored: list[_Item]) -> None:
+async def _claim_and_store(
+    conn: psycopg.AsyncConnection[Any], stored: list[_Item], writing: Callable[[], None]
+) -> None:
     """Judge and write leads that claim keys, in one transaction of two round trips: BEGIN,
     the lock and the probe (three statements in one message, so the probe sees what committed
     before the lock was granted), then the write and COMMIT (with the integration work before
@@ -632,6 +641,7 @@ async def _claim_and_store(conn: psycopg.AsyncConnection[Any], stored: list[_Ite
         _judge(stored, earliers)
         integrating = any(i.verdict is not None and lifecycle.integrates(i.verdict) for i in stored)
         params = _write_params(stored, claiming=True)
+        writing()
         await cursor.execute(WRITE_CLAIMED if integrating else WRITE_AND_COMMIT, params)
         raced = _written(stored, await cursor.fetchall())
         if integrating:
@@ -670,6 +680,10 @@ async def _store(
             await conn.execute(statement.sql, statement.params)
 
 
+def _nothing() -> None:
+    pass
+
+
 def _never(item: _Item) -> Caller:
     raise AssertionError("the fast driver only admits keys the lookup found")
 
@@ -678,13 +692,20 @@ def _never(item: _Item) -> Caller:
 
 
 class LeadIntake:
-    """Gathers the submissions of one API process into batches, written one batch at a time;
-    a second writer (with its own connection) starts only when a submission has waited
-    `stall_s` for the first, which is then held up (a lock, a slow statement).
+    """Gathers the submissions of one API process into batches and writes them with at most
+    `writers` writers (each with its own connection):
 
-    Two writers all the time were slower: batches half as big paid their fixed costs twice as
-    often (bench/bench_leads.py: 0.43 instead of 0.22 ms of CPU per lead, the intake's rate
-    down 37 %). A stuck batch still holds up no other.
+    - one writer, normally: a batch is what arrived while the previous one was answered;
+    - a second one as soon as the first is writing its batch (the last round trip, the
+      database's part), so the next batch is looked up and judged meanwhile: the process's
+      CPU and the database's work side by side instead of in turn;
+    - a second one too when a submission has waited `stall_s` for a batch held up (a lock, a
+      slow statement), so a stuck batch holds up no other.
+
+    A writer that finds another at work when its batch is answered stops, so batches stay as
+    big as they were with one writer: two writers taking turns all the time halved the batches,
+    which paid their fixed costs twice as often (bench/bench_leads.py: 0.43 instead of 0.22 ms
+    of CPU per lead, the intake's rate down 37 %).
     """
 
     def __init__(
@@ -709,6 +730,7 @@ class LeadIntake:
         self._waiting: list[tuple[Submission, asyncio.Future[Outcome], float]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: list[asyncio.Task[None]] = []
+        self._writing: set[asyncio.Task[None]] = set()  # writers on their batch's last step
         self._watch: asyncio.TimerHandle | None = None
         self._idle: list[psycopg.AsyncConnection[Any]] = []  # the writers' connections, free
 
@@ -718,14 +740,22 @@ class LeadIntake:
         if loop is not self._loop:  # a new event loop (tests start one per client)
             self._forget_connections()
             self._loop, self._waiting, self._running, self._watch = loop, [], [], None
+            self._writing = set()
         future: asyncio.Future[Outcome] = loop.create_future()
         self._waiting.append((sub, future, loop.time()))
         self._running = [w for w in self._running if not w.done()]
-        if not self._running:
-            self._running.append(loop.create_task(self._write()))
+        if not self._running or self._all_writing():
+            self._start(loop)
         elif self._watch is None and len(self._running) < self.writers:
             self._watch = loop.call_later(self.stall_s, self._help, loop)
         return await future
+
+    def _all_writing(self) -> bool:
+        """Whether every writer is on its batch's last step, and another may start."""
+        return len(self._running) < self.writers and all(w in self._writing for w in self._running)
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._running.append(loop.create_task(self._write()))
 
     def _help(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start another writer when the oldest submission has waited `stall_s`; else look
@@ -737,14 +767,25 @@ class LeadIntake:
         waited = loop.time() - self._waiting[0][2]
         if waited >= self.stall_s:
             waited = 0.0  # look again a whole `stall_s` later
-            self._running.append(loop.create_task(self._write()))
+            self._start(loop)
             log.info(
                 "a batch is held up: another writer takes the %d leads waiting", len(self._waiting)
             )
         if len(self._running) < self.writers:
             self._watch = loop.call_later(self.stall_s - waited, self._help, loop)
 
+    def _last_step(self) -> None:
+        """The fast driver is writing this writer's batch: the next batch may start now."""
+        task = asyncio.current_task()
+        if task is None or self._loop is None:
+            return
+        self._writing.add(task)
+        self._running = [w for w in self._running if not w.done()]
+        if self._waiting and self._all_writing():
+            self._start(self._loop)
+
     async def _write(self) -> None:
+        me = asyncio.current_task()
         while self._waiting:
             batch = self._waiting[: self.max_batch]
             del self._waiting[: self.max_batch]
@@ -755,10 +796,14 @@ class LeadIntake:
             except Exception as exc:  # every waiter must hear about it
                 log.exception("a batch of %d leads failed", len(subs))
                 outcomes = [exc] * len(batch)
+            finally:
+                self._writing.discard(me)
             _count(len(subs), time.perf_counter() - started, outcomes)
             for (_, future, _), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
+            if any(not w.done() for w in self._running if w is not me):
+                return  # another writer is at work: it takes the next batch
 
     async def _answer(self, subs: list[Submission]) -> list[Outcome]:
         hits = Hits(self.limiter)
@@ -766,7 +811,9 @@ class LeadIntake:
             connection = None
             try:
                 connection = await self._connection()
-                return await intake_fast(connection, subs, hits, self.max_staleness_s)
+                return await intake_fast(
+                    connection, subs, hits, self.max_staleness_s, self._last_step
+                )
             except _Declined:
                 pass
             except _WriteUnknown:

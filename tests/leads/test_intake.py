@@ -546,7 +546,14 @@ def test_the_next_batch_is_judged_while_one_is_written(
         while not waiting_writes(sessions):  # its write waits for the lock
             assert time.monotonic() < deadline and not writing.done()
             await asyncio.sleep(0.01)
+        first = asyncio.ensure_future(intake.submit(sub(s.cid)))
+        while len(intake._running) < 2 or intake._waiting:  # another writer took it
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0)
+        # A lead that comes meanwhile is taken next by the same writer (not left behind the
+        # held-up one): the timer that would start another writer is 600 s away.
         other = await asyncio.wait_for(intake.submit(sub(s.cid)), timeout=30)
+        assert isinstance(await asyncio.wait_for(first, timeout=30), Accepted)
         still_waiting = bool(waiting_writes(sessions)) and not writing.done()
         lock.commit()
         answer = await asyncio.wait_for(writing, timeout=30)

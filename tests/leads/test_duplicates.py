@@ -217,6 +217,29 @@ def test_the_same_value_twice_in_one_batch(
         assert hashes[0] == hashlib.sha256(email.encode()).digest()
 
 
+def test_values_that_quoting_must_keep_are_stored_as_sent(
+    acme: Api, drivers: dict[str, Driver], sessions: sessionmaker[Session]
+) -> None:
+    """The fast driver sends a claiming batch's rows as quoted literals (a message of several
+    statements): quotes, backslashes, percent signs, JSON-looking text and other scripts come
+    back exactly as sent, and a duplicate is still found by its value."""
+    d = Dup(acme)
+    d.post({"email": unique()})  # fills this process's caches, so the fast driver can answer
+    tricky = {
+        "firstName": "O'Brien \\' \"%(q)s\" %s $1 ;COMMIT;",
+        "company": '{"a": [1, "\\u0000x"]} \\n\\\\ Łódź 東京 🚀',
+        "country": "E'\\x41' -- ",
+    }
+    for name in ("general", "fast"):
+        email = unique("o'brien%")
+        first, again = answers(drivers[name](d.subs([{"email": email, **tricky}] * 2)))
+        assert (first["status"], again["status"]) == ("valid", "invalid"), name
+        assert duplicate_of(again) == first["id"]
+        with sessions() as session:
+            stored = session.get(Lead, first["id"])
+            assert stored is not None and stored.data == {"email": email, **tricky}, name
+
+
 def test_two_batches_at_once_one_of_them_first(
     acme: Api, drivers: dict[str, Driver], sessions: sessionmaker[Session]
 ) -> None:

@@ -577,9 +577,7 @@ async def _fast(
             raise _Declined("lists to compile")
         contexts.append((group, jobs, ctx))
     _admit(items, hits, _never)
-    earlier = _earlier_params(items)
-    if earlier is not None:
-        _replayed(items, await (await conn.execute(EARLIER, earlier)).fetchall())
+    await _replay_on(conn, items)
     todo = {id(i) for i in _checked(items)}
     for group, jobs, ctx in contexts:
         _prepare([i for i in group if id(i) in todo], jobs, ctx)
@@ -655,9 +653,14 @@ async def _claim_and_store(
         if not isinstance(exc, psycopg.Error):
             log.exception("the fast lead path failed while writing; the general one answers")
         raise _Declined("the transaction was rolled back") from exc
-    earlier = _earlier_params(raced)  # keys that raced in from elsewhere: their leads' answers
-    if earlier is not None:
-        _replayed(raced, await (await conn.execute(EARLIER, earlier)).fetchall())
+    await _replay_on(conn, raced)  # keys that raced in from elsewhere: their leads' answers
+
+
+async def _replay_on(conn: psycopg.AsyncConnection[Any], items: list[_Item]) -> None:
+    """`_replay` on the fast driver's connection."""
+    params = _earlier_params(items)
+    if params is not None:
+        _replayed(items, await (await conn.execute(EARLIER, params)).fetchall())
 
 
 async def _rolled_back(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -671,10 +674,7 @@ async def _store(
 ) -> None:
     """The write (one statement), replays that raced in, and the integration jobs' work."""
     written = await (await conn.execute(WRITE, params)).fetchall()
-    raced = _written(stored, written)
-    earlier = _earlier_params(raced)
-    if earlier is not None:
-        _replayed(raced, await (await conn.execute(EARLIER, earlier)).fetchall())
+    await _replay_on(conn, _written(stored, written))
     if integrate:
         for statement in lifecycle.integration_work(_created(stored)):
             await conn.execute(statement.sql, statement.params)
